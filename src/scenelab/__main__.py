@@ -1,0 +1,7 @@
+"""``python -m scenelab``."""
+
+import sys
+
+from scenelab.cli import main
+
+sys.exit(main())

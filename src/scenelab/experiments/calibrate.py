@@ -1,0 +1,509 @@
+"""Likelihood-free calibration with ABC-SMC (pyabc) on Dask.
+
+Chosen parameters get uniform priors (the file's low/high, else the model's
+prior range from ``scenelab.parameters``); simulated outcomes are compared
+with target summary statistics by a scaled Euclidean distance
+``sqrt(sum(((sim - target) / scale)^2))``. Simulations run through the same
+:class:`~scenelab.experiments.models.Model` seam as experiments, on pyabc's
+``DaskDistributedSampler``. Outputs in the calibration directory:
+
+* ``calibration.db`` — pyabc's database (all generations, provenance).
+* ``posterior.csv`` — the weighted posterior sample (one row per particle).
+* ``posterior_summary.csv`` — weighted mean, sd and quantiles per parameter.
+* ``posterior_predictive.csv`` / ``predictive_check.csv`` — runs at posterior
+  draws (fresh seeds) and, per statistic, where the target falls among them.
+* ``calibration.html`` — posterior marginals, epsilon by generation and the
+  predictive check (self-contained).
+
+pyabc is an optional dependency (``pip install 'scenelab[calibrate]'``) and is
+imported only here, inside :func:`calibrate`.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from scenelab.experiments.cluster import dask_client
+from scenelab.experiments.models import Model, PreparedScenario, builtin_model
+from scenelab.experiments.plots import write_html_page
+from scenelab.experiments.runner import RunTask, execute_runs, run_key
+from scenelab.experiments.spec import (
+    CalibrationSpec,
+    ResolvedParameter,
+    SpecError,
+    check_overrides,
+    resolve_parameters,
+)
+
+CALIBRATION_DB = "calibration.db"
+
+
+class AbcSimulator:
+    """The model as pyabc sees it: parameters in, the target statistics out.
+
+    Each call draws a fresh seed from OS entropy: ABC needs independent noise
+    per simulation, and pyabc's own sampling is not seed-reproducible under
+    Dask anyway (the posterior is reproducible statistically, not bit for bit).
+    """
+
+    def __init__(
+        self,
+        model: Model,
+        scenario: PreparedScenario,
+        fixed: Mapping[str, float],
+        statistics: Sequence[str],
+    ) -> None:
+        """Bind the model to a scenario, fixed overrides and the statistics to return.
+
+        Args:
+            model: The model.
+            scenario: The prepared scenario.
+            fixed: Overrides held fixed during calibration.
+            statistics: Outcome names compared with targets.
+        """
+        self.model = model
+        self.scenario = scenario
+        self.fixed = dict(fixed)
+        self.statistics = list(statistics)
+
+    def __call__(self, parameter: Mapping[str, float]) -> dict[str, float]:
+        """Simulate once.
+
+        Args:
+            parameter: Calibrated parameter values (a pyabc ``Parameter``).
+
+        Returns:
+            The target statistics of one run.
+
+        Raises:
+            KeyError: If the model does not produce a target statistic.
+        """
+        seed = int(np.random.SeedSequence().generate_state(1)[0])
+        params = {**self.fixed, **{k: float(v) for k, v in parameter.items()}}
+        out = self.model.run(self.scenario, params, seed, 0)
+        missing = [s for s in self.statistics if s not in out.outcomes]
+        if missing:
+            raise KeyError(
+                f"model produced no {', '.join(missing)}; it produces: "
+                f"{', '.join(sorted(out.outcomes))}"
+            )
+        return {s: float(out.outcomes[s]) for s in self.statistics}
+
+
+@dataclass
+class CalibrationResult:
+    """What a calibration produced.
+
+    Attributes:
+        out_dir: Calibration directory.
+        posterior: Particles with a ``weight`` column (weights sum to 1).
+        summary: Per parameter: prior range, weighted mean, sd, 5/50/95% quantiles.
+        predictive: Posterior predictive runs (parameters and statistics).
+        check: Per statistic: target, scale, predictive mean and 5/95% quantiles,
+            share of predictive runs at or below the target, and whether the
+            target lies in the 90% predictive interval.
+        generations: ABC generations run.
+        n_simulations: Total simulations pyabc ran.
+        epsilons: Acceptance threshold per generation.
+        html_path: The plots.
+        elapsed_s: Wall time.
+    """
+
+    out_dir: Path
+    posterior: pd.DataFrame
+    summary: pd.DataFrame
+    predictive: pd.DataFrame
+    check: pd.DataFrame
+    generations: int
+    n_simulations: int
+    epsilons: list[float]
+    html_path: Path
+    elapsed_s: float
+
+
+def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
+    """Quantile of a weighted sample (inverse of the weighted empirical CDF, midpoint rule).
+
+    Args:
+        values: Sample.
+        weights: Non-negative weights.
+        q: Probability in [0, 1].
+
+    Returns:
+        The quantile.
+    """
+    order = np.argsort(values)
+    v, w = np.asarray(values, float)[order], np.asarray(weights, float)[order]
+    cdf = (np.cumsum(w) - 0.5 * w) / w.sum()
+    return float(np.interp(q, cdf, v))
+
+
+def summarize_posterior(
+    posterior: pd.DataFrame, parameters: Sequence[ResolvedParameter]
+) -> pd.DataFrame:
+    """Weighted summaries of a posterior sample.
+
+    Args:
+        posterior: Particles with a ``weight`` column.
+        parameters: The calibrated parameters (for prior ranges).
+
+    Returns:
+        One row per parameter.
+    """
+    w = posterior["weight"].to_numpy(float)
+    rows = []
+    for p in parameters:
+        x = posterior[p.name].to_numpy(float)
+        mean = float(np.average(x, weights=w))
+        rows.append(
+            {
+                "parameter": p.name,
+                "prior_low": p.low,
+                "prior_high": p.high,
+                "mean": mean,
+                "sd": float(np.sqrt(np.average((x - mean) ** 2, weights=w))),
+                "q05": weighted_quantile(x, w, 0.05),
+                "q50": weighted_quantile(x, w, 0.50),
+                "q95": weighted_quantile(x, w, 0.95),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def model_for_calibration(spec: CalibrationSpec) -> Model:
+    """The built-in model a calibration file names.
+
+    Args:
+        spec: The calibration.
+
+    Returns:
+        The model, configured with the file's ``until`` date.
+    """
+    return builtin_model(spec.calibration.model, until=spec.calibration.until)
+
+
+def calibrate(
+    spec: CalibrationSpec,
+    out_dir: str | Path,
+    *,
+    model: Model | None = None,
+    client: Any = None,  # noqa: ANN401 - a distributed.Client
+    scheduler: str | None = None,
+    n_workers: int | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> CalibrationResult:
+    """Calibrate parameters to target statistics with ABC-SMC on Dask.
+
+    Args:
+        spec: A validated calibration file.
+        out_dir: Directory for the database, CSVs and plots.
+        model: Model to calibrate (default: the one the file names).
+        client: An existing Dask client (not closed here).
+        scheduler: Address of an existing Dask scheduler.
+        n_workers: Local worker processes (default: one per core).
+        echo: Where to print progress messages (default: stderr).
+
+    Returns:
+        The weighted posterior, its summary and the predictive check.
+
+    Raises:
+        SpecError: For unknown parameters or fixed overrides.
+        ImportError: If pyabc is not installed (``scenelab[calibrate]``).
+    """
+    try:
+        import pyabc
+        from pyabc.sampler import DaskDistributedSampler
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError("calibration needs pyabc: pip install 'scenelab[calibrate]'") from exc
+
+    t0 = time.perf_counter()
+    say = echo or (lambda msg: print(msg, file=sys.stderr))
+    cal = spec.calibration
+    model = model or model_for_calibration(spec)
+    try:
+        prepared = model.prepare(cal.scenario, spec.base_dir)
+    except (OSError, ValueError, KeyError) as exc:
+        raise SpecError(spec.source, [("calibration.scenario", str(exc))]) from None
+    known = model.parameters(prepared)
+    check_overrides(spec.fixed, known, spec.source, "fixed")
+    params = resolve_parameters(spec.parameters, known, spec.source, "parameters")
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+
+    prior = pyabc.Distribution(
+        **{p.name: pyabc.RV("uniform", p.low, p.high - p.low) for p in params}
+    )
+    targets = {name: float(t.value) for name, t in spec.targets.items()}
+    distance = pyabc.PNormDistance(
+        p=2, fixed_weights={name: 1.0 / t.scale for name, t in spec.targets.items()}
+    )
+    simulator = AbcSimulator(model, prepared, spec.fixed, list(targets))
+    db_path = out_dir / CALIBRATION_DB
+    with dask_client(scheduler=scheduler, n_workers=n_workers, client=client, echo=say) as dc:
+        sampler = DaskDistributedSampler(dask_client=dc, batch_size=cal.batch_size)
+        abc = pyabc.ABCSMC(
+            simulator,
+            prior,
+            distance,
+            population_size=cal.population_size,
+            sampler=sampler,
+        )
+        abc.new(
+            f"sqlite:///{db_path.resolve()}",
+            targets,
+            meta_info={
+                "scenelab_calibration": cal.name,
+                "scenario_hash": prepared.scenario_hash,
+                "spec": json.dumps(spec.model_dump(mode="json"), sort_keys=True),
+            },
+        )
+        run_kwargs: dict[str, Any] = {
+            "minimum_epsilon": cal.min_epsilon,
+            "max_nr_populations": cal.max_generations,
+        }
+        if cal.max_walltime_minutes is not None:
+            run_kwargs["max_walltime"] = dt.timedelta(minutes=cal.max_walltime_minutes)
+        if cal.max_simulations is not None:
+            run_kwargs["max_total_nr_simulations"] = cal.max_simulations
+        say(
+            f"ABC-SMC: {len(params)} parameters, {len(targets)} targets, population "
+            f"{cal.population_size}, up to {cal.max_generations} generations"
+        )
+        history = abc.run(**run_kwargs)
+        frame, weights = history.get_distribution(m=0, t=history.max_t)
+        posterior = frame.reset_index(drop=True)[[p.name for p in params]].copy()
+        posterior["weight"] = np.asarray(weights, float) / np.sum(weights)
+        populations = history.get_all_populations()
+        populations = populations[populations["t"] >= 0]
+        epsilons = [float(e) for e in populations["epsilon"]]
+        n_sims = int(history.total_nr_simulations)
+        generations = int(history.max_t) + 1
+        predictive = _posterior_predictive(
+            dc, model, prepared, spec, posterior, [p.name for p in params]
+        )
+    summary = summarize_posterior(posterior, params)
+    check = predictive_check(predictive, spec)
+    posterior.to_csv(out_dir / "posterior.csv", index=False)
+    summary.to_csv(out_dir / "posterior_summary.csv", index=False)
+    predictive.to_csv(out_dir / "posterior_predictive.csv", index=False)
+    check.to_csv(out_dir / "predictive_check.csv", index=False)
+    html_path = write_calibration_html(
+        out_dir / "calibration.html", spec, params, posterior, summary, predictive, check, epsilons
+    )
+    result = CalibrationResult(
+        out_dir=out_dir,
+        posterior=posterior,
+        summary=summary,
+        predictive=predictive,
+        check=check,
+        generations=generations,
+        n_simulations=n_sims,
+        epsilons=epsilons,
+        html_path=html_path,
+        elapsed_s=time.perf_counter() - t0,
+    )
+    (out_dir / "calibration_summary.json").write_text(
+        json.dumps(
+            {
+                "name": cal.name,
+                "generations": generations,
+                "n_simulations": n_sims,
+                "epsilons": epsilons,
+                "elapsed_s": result.elapsed_s,
+                "posterior": summary.to_dict(orient="records"),
+                "predictive_check": check.to_dict(orient="records"),
+            },
+            indent=1,
+            default=float,
+        ),
+        encoding="utf-8",
+    )
+    return result
+
+
+def _posterior_predictive(
+    client: Any,  # noqa: ANN401
+    model: Model,
+    prepared: PreparedScenario,
+    spec: CalibrationSpec,
+    posterior: pd.DataFrame,
+    names: Sequence[str],
+) -> pd.DataFrame:
+    """Run the model at draws from the weighted posterior, with fresh seeds."""
+    k = spec.calibration.posterior_predictive
+    if k == 0:
+        return pd.DataFrame(columns=[*names, "seed", *spec.targets])
+    rng = np.random.default_rng(spec.calibration.seed)
+    draws = rng.choice(len(posterior), size=k, replace=True, p=posterior["weight"].to_numpy())
+    seeds = np.random.SeedSequence(spec.calibration.seed).generate_state(k)
+    tasks = []
+    for i, (row, seed) in enumerate(zip(draws, seeds, strict=True)):
+        params = {**spec.fixed, **{n: float(posterior.iloc[row][n]) for n in names}}
+        key = run_key(
+            model=model.name,
+            model_config=model.config(),
+            scenario_hash=prepared.scenario_hash,
+            params=params,
+            seed=int(seed),
+            replicate=i,
+        )
+        tasks.append(RunTask(key, "posterior_predictive", i, i, int(seed), prepared, params))
+    futures = [client.submit(execute_runs, model, [t], (), pure=False) for t in tasks]
+    rows = []
+    for task, fut in zip(tasks, futures, strict=True):
+        (rec,) = fut.result()
+        if rec.status != "ok":
+            continue
+        row = {n: task.params[n] for n in names} | {"seed": task.seed}
+        row |= {s: rec.outcomes.get(s, np.nan) for s in spec.targets}
+        rows.append(row)
+    return pd.DataFrame(rows, columns=[*names, "seed", *spec.targets])
+
+
+def predictive_check(predictive: pd.DataFrame, spec: CalibrationSpec) -> pd.DataFrame:
+    """Where each target falls in its posterior predictive distribution.
+
+    Args:
+        predictive: Posterior predictive runs.
+        spec: The calibration (targets and scales).
+
+    Returns:
+        One row per statistic.
+    """
+    rows = []
+    for name, target in spec.targets.items():
+        sims = predictive[name].dropna().to_numpy(float) if name in predictive else np.array([])
+        if len(sims) == 0:
+            rows.append({"statistic": name, "target": target.value, "scale": target.scale})
+            continue
+        q05, q95 = np.quantile(sims, [0.05, 0.95])
+        rows.append(
+            {
+                "statistic": name,
+                "target": target.value,
+                "scale": target.scale,
+                "n_runs": len(sims),
+                "pred_mean": float(sims.mean()),
+                "pred_q05": float(q05),
+                "pred_q95": float(q95),
+                "share_at_or_below_target": float(np.mean(sims <= target.value)),
+                "target_in_90pct_interval": bool(q05 <= target.value <= q95),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def write_calibration_html(
+    path: str | Path,
+    spec: CalibrationSpec,
+    params: Sequence[ResolvedParameter],
+    posterior: pd.DataFrame,
+    summary: pd.DataFrame,
+    predictive: pd.DataFrame,
+    check: pd.DataFrame,
+    epsilons: Sequence[float],
+) -> Path:
+    """Plot posterior marginals, epsilon by generation and the predictive check.
+
+    Args:
+        path: Output file.
+        spec: The calibration.
+        params: Calibrated parameters (prior ranges).
+        posterior: Weighted posterior sample.
+        summary: Posterior summary.
+        predictive: Posterior predictive runs.
+        check: Predictive check per statistic.
+        epsilons: Acceptance threshold per generation.
+
+    Returns:
+        The path written.
+    """
+    import plotly.graph_objects as go
+
+    marginals = []
+    w = posterior["weight"].to_numpy(float)
+    for p in params:
+        fig = go.Figure()
+        fig.add_histogram(
+            x=posterior[p.name],
+            y=w,
+            histfunc="sum",
+            histnorm="probability density",
+            nbinsx=30,
+            name="posterior",
+        )
+        fig.add_hline(y=1.0 / (p.high - p.low), line_dash="dot", annotation_text="prior")
+        row = summary.set_index("parameter").loc[p.name]
+        fig.update_layout(
+            title=f"{p.name}: mean {row['mean']:.4g}, 90% interval "
+            f"[{row['q05']:.4g}, {row['q95']:.4g}]",
+            xaxis={"range": [p.low, p.high], "title": p.name},
+            yaxis_title="density",
+            height=360,
+            showlegend=False,
+        )
+        marginals.append(fig)
+    eps = go.Figure()
+    eps.add_scatter(x=list(range(len(epsilons))), y=list(epsilons), mode="lines+markers")
+    eps.update_layout(
+        title="ABC acceptance threshold by generation",
+        xaxis_title="generation",
+        yaxis_title="epsilon (scaled distance)",
+        yaxis_type="log",
+        height=340,
+    )
+    checks = []
+    for name, target in spec.targets.items():
+        fig = go.Figure()
+        if name in predictive and len(predictive):
+            fig.add_histogram(x=predictive[name], nbinsx=30, name="posterior predictive")
+        fig.add_vline(x=target.value, line_color="black", annotation_text="target")
+        fig.add_vrect(
+            x0=target.value - target.scale,
+            x1=target.value + target.scale,
+            fillcolor="grey",
+            opacity=0.15,
+            line_width=0,
+        )
+        fig.update_layout(
+            title=f"{name}: posterior predictive runs against the target (± scale shaded)",
+            xaxis_title=name,
+            yaxis_title="runs",
+            height=340,
+            showlegend=False,
+        )
+        checks.append(fig)
+    cal = spec.calibration
+    covered = int(check.get("target_in_90pct_interval", pd.Series(dtype=bool)).sum())
+    intro = (
+        f"Calibration {cal.name}: ABC-SMC (pyabc) of {', '.join(p.name for p in params)} "
+        f"against {', '.join(spec.targets)} on scenario {cal.scenario} "
+        f"(model {cal.model}), population {cal.population_size}, {len(epsilons)} generations. "
+        "Priors are uniform over the ranges shown; the distance is the Euclidean norm of "
+        "(simulated - target) / scale."
+    )
+    return write_html_page(
+        path,
+        f"Calibration — {cal.name}",
+        [
+            ("Posterior marginals", "Weighted histograms of the final ABC population.", marginals),
+            ("Convergence", "", [eps]),
+            (
+                "Posterior predictive check",
+                f"{len(predictive)} runs at posterior draws with fresh seeds; the target lies "
+                f"in the 90% predictive interval for {covered} of {len(spec.targets)} statistics.",
+                checks,
+            ),
+        ],
+        intro,
+    )

@@ -1,0 +1,265 @@
+"""Command-line edges of the experiments layer: parse, call one library function, render.
+
+``register(subparsers)`` adds ``experiment``, ``sensitivity``, ``calibrate``
+and ``export`` to scenelab's argparse CLI; each sets ``func`` to a handler
+``(args) -> exit code``. ``main(argv)`` runs them standalone
+(``python -m scenelab.experiments.cli experiment FILE --out DIR``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+EXIT_OK = 0
+EXIT_INCOMPLETE = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+
+
+def _err(msg: str) -> None:
+    print(f"error: {msg}", file=sys.stderr)
+
+
+def _add_cluster_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="run on an existing Dask cluster (default: a local cluster, one worker per core)",
+    )
+    p.add_argument(
+        "--workers", type=int, metavar="N", help="local worker processes (default: one per core)"
+    )
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add the experiments subcommands to scenelab's CLI.
+
+    Args:
+        subparsers: The object returned by ``ArgumentParser.add_subparsers()``.
+    """
+    p = subparsers.add_parser(
+        "experiment",
+        help="run scenarios x a parameter design x replicates (resumable)",
+        description="Run an experiment file into DIR/experiment.duckdb. Re-running the same "
+        "command skips runs already stored.",
+    )
+    p.add_argument("file", type=Path, help="experiment file (.toml)")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="experiment directory")
+    _add_cluster_options(p)
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_experiment)
+
+    p = subparsers.add_parser(
+        "sensitivity",
+        help="short form: Morris or Sobol sensitivity of one scenario",
+        description="Build and run a Morris or Sobol experiment from the command line, then "
+        "write DIR/sensitivity.html. For anything more, write an experiment file.",
+    )
+    p.add_argument("scenario", help="built-in scenario name or scenario file")
+    p.add_argument("--method", choices=("morris", "sobol"), default="morris")
+    p.add_argument(
+        "--param",
+        action="append",
+        required=True,
+        metavar="NAME[=LOW:HIGH]",
+        help="parameter to vary (repeat); range defaults to the model's prior range",
+    )
+    p.add_argument(
+        "--output", action="append", required=True, metavar="NAME", help="outcome (repeat)"
+    )
+    p.add_argument(
+        "--n", type=int, help="morris trajectories (default 10) or sobol base samples (64)"
+    )
+    p.add_argument("--levels", type=int, default=4, help="morris grid levels")
+    p.add_argument("--replicates", type=int, default=1)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--until", help="stop runs at this date (YYYY-MM-DD)")
+    p.add_argument("--model", default="scenelab", help="model name (default scenelab)")
+    p.add_argument("--batch-size", type=int, default=1, help="runs per Dask task")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR")
+    _add_cluster_options(p)
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_sensitivity)
+
+    p = subparsers.add_parser(
+        "calibrate",
+        help="ABC-SMC calibration to target statistics (needs scenelab[calibrate])",
+        description="Calibrate parameters against targets with pyabc on Dask; writes the "
+        "weighted posterior, pyabc database, plots and a posterior predictive check to DIR.",
+    )
+    p.add_argument("file", type=Path, help="calibration file (.toml)")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR")
+    _add_cluster_options(p)
+    p.set_defaults(func=cmd_calibrate)
+
+    p = subparsers.add_parser(
+        "export",
+        help="export an experiment's tables to Parquet or CSV",
+        description="Copy tables of DIR/experiment.duckdb to one file per table.",
+    )
+    p.add_argument("dir", type=Path, metavar="DIR", help="experiment directory")
+    p.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    p.add_argument("--to", type=Path, metavar="PATH", help="target directory (default DIR/FORMAT)")
+    p.add_argument("--table", action="append", metavar="NAME", help="table to export (repeat)")
+    p.set_defaults(func=cmd_export)
+
+
+def _print_result(result: Any) -> int:  # noqa: ANN401 - ExperimentResult
+    print(
+        f"{result.skipped + result.completed} of {result.total} runs stored "
+        f"({result.completed} new, {result.skipped} already stored, {result.failed} failed) "
+        f"in {result.db_path} [{result.elapsed_s:.1f} s]"
+    )
+    for run_id, line in result.failures[:5]:
+        print(f"  failed {run_id}: {line}", file=sys.stderr)
+    if len(result.failures) > 5:
+        print(f"  ... and {len(result.failures) - 5} more failures", file=sys.stderr)
+    if result.sensitivity is not None:
+        table = result.sensitivity.table
+        main = table[table["index"].isin(["S1", "ST", "mu_star"])]
+        wide = main.pivot_table(
+            index=["arm", "output", "parameter"], columns="index", values="value", sort=False
+        )
+        print(wide.round(3).to_string())
+        print(f"sensitivity: {result.sensitivity.html_path}")
+    if not result.complete:
+        print("incomplete: run the same command again to retry failed runs", file=sys.stderr)
+        return EXIT_INCOMPLETE
+    return EXIT_OK
+
+
+def _run(spec: Any, args: argparse.Namespace) -> int:  # noqa: ANN401 - ExperimentSpec
+    from scenelab.experiments.runner import run_experiment
+
+    try:
+        result = run_experiment(
+            spec,
+            args.out,
+            scheduler=args.scheduler,
+            n_workers=args.workers,
+            progress=not args.no_progress,
+        )
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    return _print_result(result)
+
+
+def _guard(fn: Any) -> Any:  # noqa: ANN401
+    """Turn input errors into one clear line and exit code 2."""
+
+    def wrapped(args: argparse.Namespace) -> int:
+        from scenelab.experiments.spec import SpecError
+        from scenelab.experiments.store import StoreError
+
+        try:
+            return fn(args)
+        except (SpecError, StoreError, ValueError, FileNotFoundError) as exc:
+            _err(str(exc))
+            return EXIT_BAD_INPUT
+
+    wrapped.__doc__ = fn.__doc__
+    wrapped.__name__ = fn.__name__
+    return wrapped
+
+
+@_guard
+def cmd_experiment(args: argparse.Namespace) -> int:
+    """``scenelab experiment FILE --out DIR``."""
+    from scenelab.experiments.spec import load_experiment
+
+    return _run(load_experiment(args.file), args)
+
+
+def _param_arg(text: str) -> tuple[str, dict[str, float]]:
+    name, sep, rng = text.partition("=")
+    if not sep:
+        return name.strip(), {}
+    low, colon, high = rng.partition(":")
+    if not colon:
+        raise ValueError(f"--param {text!r}: expected NAME or NAME=LOW:HIGH")
+    try:
+        return name.strip(), {"low": float(low), "high": float(high)}
+    except ValueError:
+        raise ValueError(f"--param {text!r}: LOW and HIGH must be numbers") from None
+
+
+@_guard
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    """``scenelab sensitivity SCENARIO --method morris|sobol --param ... --output ...``."""
+    from scenelab.experiments.spec import parse_experiment
+
+    params = dict(_param_arg(p) for p in args.param)
+    n = args.n or (10 if args.method == "morris" else 64)
+    experiment: dict[str, Any] = {
+        "name": f"sensitivity-{args.method}",
+        "model": args.model,
+        "seed": args.seed,
+        "replicates": args.replicates,
+        "batch_size": args.batch_size,
+    }
+    if args.until:
+        experiment["until"] = args.until
+    design: dict[str, Any] = {"kind": args.method, "n": n, "parameters": params}
+    if args.method == "morris":
+        design["levels"] = args.levels
+    data = {
+        "experiment": experiment,
+        "arms": [{"name": "base", "scenario": args.scenario}],
+        "design": design,
+        "sensitivity": {"outputs": list(args.output)},
+    }
+    return _run(parse_experiment(data, "<command line>"), args)
+
+
+@_guard
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """``scenelab calibrate FILE --out DIR``."""
+    from scenelab.experiments.calibrate import calibrate
+    from scenelab.experiments.spec import load_calibration
+
+    spec = load_calibration(args.file)
+    try:
+        result = calibrate(spec, args.out, scheduler=args.scheduler, n_workers=args.workers)
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    print(
+        f"{result.generations} generations, {result.n_simulations} simulations, "
+        f"final epsilon {result.epsilons[-1]:.4g} [{result.elapsed_s:.1f} s]"
+    )
+    print(result.summary.round(4).to_string(index=False))
+    print(result.check.round(4).to_string(index=False))
+    print(f"posterior: {Path(args.out) / 'posterior.csv'}; plots: {result.html_path}")
+    return EXIT_OK
+
+
+@_guard
+def cmd_export(args: argparse.Namespace) -> int:
+    """``scenelab export DIR --format parquet``."""
+    from scenelab.experiments.store import export_tables
+
+    for path in export_tables(args.dir, fmt=args.format, dest=args.to, tables=args.table):
+        print(path)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the experiments subcommands standalone.
+
+    Args:
+        argv: Arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        Exit code.
+    """
+    parser = argparse.ArgumentParser(prog="scenelab")
+    register(parser.add_subparsers(dest="command", required=True))
+    args = parser.parse_args(argv)
+    return int(args.func(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""Where runs execute: a Dask client for a local or an existing cluster.
+
+By default a ``LocalCluster`` sized to the machine (one single-threaded
+worker process per core — the simulation is CPU-bound Python/Numba, so
+processes, not threads) bound to 127.0.0.1. Given a scheduler address the
+same experiment goes to an existing cluster (e.g. one started by
+``dask-jobqueue`` on SLURM/PBS; see ``docs/experiments.md``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import os
+from collections.abc import Callable, Iterator
+
+from distributed import Client, LocalCluster
+
+
+def default_n_workers() -> int:
+    """Cores this process may use.
+
+    Returns:
+        Number of usable cores (at least 1).
+    """
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def dashboard_available() -> bool:
+    """Whether the Dask dashboard can be served (it needs bokeh).
+
+    Returns:
+        True when bokeh is importable.
+    """
+    return importlib.util.find_spec("bokeh") is not None
+
+
+@contextlib.contextmanager
+def dask_client(
+    *,
+    scheduler: str | None = None,
+    n_workers: int | None = None,
+    client: Client | None = None,
+    echo: Callable[[str], None] | None = None,
+) -> Iterator[Client]:
+    """Yield a Dask client, creating (and afterwards closing) a local cluster if needed.
+
+    Args:
+        scheduler: Address of an existing scheduler (``tcp://host:port``).
+        n_workers: Local workers (default: one per usable core). Ignored with
+            ``scheduler`` or ``client``.
+        client: An existing client to use as is (not closed here).
+        echo: Where to print the dashboard address (e.g. ``print``).
+
+    Yields:
+        A connected client.
+    """
+    say = echo or (lambda _msg: None)
+    if client is not None:
+        yield client
+        return
+    if scheduler is not None:
+        with Client(scheduler) as remote:
+            n = sum(remote.nthreads().values())
+            say(f"Dask scheduler {scheduler}: {len(remote.nthreads())} workers, {n} threads")
+            if dashboard_available() or remote.dashboard_link:
+                say(f"Dask dashboard: {remote.dashboard_link}")
+            yield remote
+        return
+    n = n_workers or default_n_workers()
+    dashboard = "127.0.0.1:8787" if dashboard_available() else None
+    with (
+        LocalCluster(
+            n_workers=n,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=dashboard,
+            silence_logs=logging.ERROR,
+        ) as cluster,
+        Client(cluster) as local,
+    ):
+        say(f"Dask LocalCluster: {n} worker processes x 1 thread ({cluster.scheduler_address})")
+        if dashboard is not None:
+            say(f"Dask dashboard: {local.dashboard_link}")
+        else:
+            say("Dask dashboard: not available (install bokeh>=3.1 to enable it)")
+        yield local

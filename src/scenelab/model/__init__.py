@@ -1,0 +1,1 @@
+"""The simulation: state (struct of arrays), phases, mechanisms and the compiled engine."""

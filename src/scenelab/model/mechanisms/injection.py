@@ -1,0 +1,144 @@
+"""Drug use, public and unsafe injection, the injection room, and overdose.
+
+A person who injects does so ``rate_injections_per_day`` times a day (fewer in OAT, Kimber et al.
+2010). At a scene, an injection goes to a supervised injection room if one is open, within reach,
+has a free booth today and its rules admit the person's substance (Bergen 2016: opiates only), and
+the person chooses it (Kinnard et al. 2014); otherwise it is public with probability
+``p_public_at_scene`` (Wood et al. 2004: public injections 4.3 -> 2.4/day after Insite opened).
+A public injection is unsafe more often under police presence (rushed, Small et al. 2006), poor
+hygiene and crowding. Overdose risk depends on substance, unsafe injection, OAT and a recent
+confiscation (Ray et al. 2023); death is less likely with others present and none in the room
+(Marshall et al. 2011).
+"""
+
+from __future__ import annotations
+
+import math
+
+from numba import njit
+
+from scenelab.model.mechanisms.common import is_weekday
+from scenelab.model.params import IDX
+from scenelab.model.rng import S_INJECT, S_OVERDOSE, uniform
+from scenelab.model.state import (
+    CD_OFF_OD,
+    CD_OFF_OD_DEATHS,
+    CD_OFF_PUBLIC_INJ,
+    CD_SIF,
+    EXIT_OVERDOSE,
+    OAT_IN,
+    SD_OD,
+    SD_OD_DEATHS,
+    SD_PUBLIC_INJ,
+    SD_SIF,
+    SD_UNSAFE_INJ,
+    STATUS_ACTIVE,
+    STATUS_EXITED,
+)
+
+_RATE = IDX["rate_injections_per_day"]
+_REL_OAT = IDX["rel_inject_oat"]
+_P_PUBLIC = IDX["p_public_at_scene"]
+_P_SIF = IDX["p_use_sif"]
+_REACH = IDX["reach_service_km"]
+_P_UNSAFE = IDX["p_unsafe_base"]
+_K_POLICE = IDX["k_unsafe_police"]
+_K_HYGIENE = IDX["k_unsafe_hygiene"]
+_K_CROWD = IDX["k_unsafe_crowding"]
+_P_OD = IDX["p_od_per_injection"]
+_REL_STIM = IDX["rel_od_stimulants"]
+_REL_POLY = IDX["rel_od_poly"]
+_REL_UNSAFE = IDX["rel_od_unsafe"]
+_REL_OD_OAT = IDX["rel_od_oat"]
+_REL_SEIZURE = IDX["rel_od_after_seizure"]
+_P_DEATH = IDX["p_death_given_od"]
+_REL_OTHERS = IDX["rel_death_with_others"]
+
+
+@njit(cache=True, inline="always")
+def _logistic(x: float) -> float:
+    return 1.0 / (1.0 + math.exp(-x))
+
+
+@njit(cache=True)
+def sif_for(ep, hour, day, s, substance, par, W, X) -> int:  # noqa: ANN001
+    """Return the index of an injection room that admits this injection now, or -1."""
+    weekday = is_weekday(W.start_weekday, day)
+    for j in range(W.sif_hours.shape[1]):
+        if not W.sif_hours[ep, j, hour] or (W.sif_weekdays[ep, j] and not weekday):
+            continue
+        if not W.sif_subst[ep, j, substance] or W.dist_site_sif[s, j] > par[_REACH]:
+            continue
+        if X.sif_used[j] < W.sif_cap[ep, j]:
+            return j
+    return -1
+
+
+@njit(cache=True)
+def step(t, day, hour, ep, par, keys, W, P, X, R):  # noqa: ANN001, ANN201 - compiled kernel
+    """Draw injections, where they happen, whether they are unsafe, and overdoses."""
+    p_inject = par[_RATE] / 24.0
+    logit_base = math.log(par[_P_UNSAFE] / (1.0 - par[_P_UNSAFE]))
+    for i in range(X.counters[0]):
+        if P.status[i] != STATUS_ACTIVE or not P.injects[i] or P.away_until[i] > t:
+            continue
+        p = p_inject * (par[_REL_OAT] if P.oat[i] == OAT_IN else 1.0)
+        if uniform(keys[S_INJECT], t, i, 0) >= p:
+            continue
+        s = P.site[i]
+        public = False
+        unsafe = False
+        in_room = False
+        if s >= 0:
+            j = sif_for(ep, hour, day, s, P.substance[i], par, W, X)
+            if j >= 0 and uniform(keys[S_INJECT], t, i, 1) < par[_P_SIF]:
+                X.sif_used[j] += 1
+                in_room = True
+                R.site_day[day, s, SD_SIF] += 1
+                R.city_day[day, CD_SIF] += 1
+            elif uniform(keys[S_INJECT], t, i, 2) < par[_P_PUBLIC]:
+                public = True
+                occ = X.n_now[s] / W.site_cap[s]
+                x = logit_base + par[_K_POLICE] * X.officers_now[s]
+                x += par[_K_HYGIENE] * (1.0 - W.site_hygiene[s]) + par[_K_CROWD] * occ
+                unsafe = uniform(keys[S_INJECT], t, i, 3) < _logistic(x)
+                R.site_day[day, s, SD_PUBLIC_INJ] += 1
+                if unsafe:
+                    R.site_day[day, s, SD_UNSAFE_INJ] += 1
+        elif not P.housed[i]:
+            # Unhoused people off the scene inject in stairwells, toilets, streets.
+            public = True
+            unsafe = uniform(keys[S_INJECT], t, i, 3) < par[_P_UNSAFE]
+            R.city_day[day, CD_OFF_PUBLIC_INJ] += 1
+        risk = par[_P_OD]
+        if P.substance[i] == 1:
+            risk *= par[_REL_STIM]
+        elif P.substance[i] == 2:
+            risk *= par[_REL_POLY]
+        if unsafe:
+            risk *= par[_REL_UNSAFE]
+        if P.oat[i] == OAT_IN:
+            risk *= par[_REL_OD_OAT]
+        if P.seizure_until[i] > t:
+            risk *= par[_REL_SEIZURE]
+        if uniform(keys[S_OVERDOSE], t, i, 0) >= risk:
+            continue
+        P.n_overdoses[i] += 1
+        if s >= 0:
+            R.site_day[day, s, SD_OD] += 1
+        else:
+            R.city_day[day, CD_OFF_OD] += 1
+        if in_room:
+            continue  # staff respond: no deaths in supervised rooms (Marshall et al. 2011)
+        p_death = par[_P_DEATH]
+        if s >= 0 and public and X.n_now[s] > 1:
+            p_death *= par[_REL_OTHERS]
+        if uniform(keys[S_OVERDOSE], t, i, 1) < p_death:
+            if s >= 0:
+                R.site_day[day, s, SD_OD_DEATHS] += 1
+            else:
+                R.city_day[day, CD_OFF_OD_DEATHS] += 1
+            P.status[i] = STATUS_EXITED
+            P.exit_day[i] = day
+            P.exit_reason[i] = EXIT_OVERDOSE
+            P.site[i] = -1

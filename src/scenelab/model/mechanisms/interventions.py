@@ -1,0 +1,97 @@
+"""Interventions due: turn this hour's schedule into police, staff and service presence per site.
+
+The schedule (closures, police plans, operations, expulsion and fine policies, services, outreach)
+was compiled from the scenario's dated interventions into epochs (``world.py``). Reactive raids are
+drawn here: a plan's officer-hours per day are delivered as raids of ``raid_officers`` for
+``dur_raid_hours`` on random days, so the expected officer-hours match the plan (Sherman 1990
+describes crackdowns as intermittent, concentrated presence).
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from scenelab.model.mechanisms.common import is_weekday
+from scenelab.model.params import IDX
+from scenelab.model.rng import S_RAIDS, uniform
+from scenelab.model.world import MODE_DIALOGUE, MODE_NON_ENFORCEMENT, MODE_RAIDS
+
+_CONTROLS = IDX["controls_per_officer_hour"]
+_RAID_OFFICERS = IDX["raid_officers"]
+_DUR_RAID = IDX["dur_raid_hours"]
+_M_RAIDS = IDX["mult_control_raids"]
+_M_DIALOGUE = IDX["mult_control_dialogue"]
+_M_NON_ENF = IDX["mult_control_non_enforcement"]
+_M_OPERATION = IDX["mult_control_operation"]
+_P_BAD_ENF = IDX["p_bad_contact_enforcement"]
+_P_BAD_DIALOGUE = IDX["p_bad_contact_dialogue"]
+_P_ARREST = IDX["p_arrest_per_control"]
+_P_ARREST_OP = IDX["p_arrest_operation"]
+_GUARD_RAIDS = IDX["guard_raids"]
+_GUARD_NON_ENF = IDX["guard_non_enforcement"]
+_REACH = IDX["reach_service_km"]
+
+
+@njit(cache=True)
+def step(t, day, hour, ep, par, keys, W, X):  # noqa: ANN001, ANN201 - compiled kernel
+    """Set this hour's officers, control capacity, guardianship and service pull per site."""
+    n_sites = W.site_cap.shape[0]
+    dur = max(1, int(round(par[_DUR_RAID])))
+    if hour == 0:
+        for s in range(n_sites):
+            X.raid_start[s] = -1
+            if W.mode[ep, s] == MODE_RAIDS and W.raid_ohpd[ep, s] > 0.0:
+                p_raid = W.raid_ohpd[ep, s] / (par[_RAID_OFFICERS] * dur)
+                if uniform(keys[S_RAIDS], day, s, 0) < p_raid:
+                    n_win = 0
+                    for h in range(24):
+                        n_win += W.raid_window[ep, s, h]
+                    pick = int(uniform(keys[S_RAIDS], day, s, 1) * n_win)
+                    for h in range(24):
+                        if W.raid_window[ep, s, h]:
+                            if pick == 0:
+                                X.raid_start[s] = h
+                                break
+                            pick -= 1
+        for j in range(X.sif_used.shape[0]):
+            X.sif_used[j] = 0
+    base = par[_CONTROLS]
+    weekday = is_weekday(W.start_weekday, day)
+    n_svc = 0
+    for k in range(X.service_sites.shape[0]):
+        X.service_sites[k] = -1
+    for s in range(n_sites):
+        mode = W.mode[ep, s]
+        plan = W.officers[ep, s, hour]
+        raid = 0.0
+        if X.raid_start[s] >= 0 and X.raid_start[s] <= hour < X.raid_start[s] + dur:
+            raid = par[_RAID_OFFICERS]
+        op = W.op_officers[ep, s, hour]
+        mult = 1.0
+        guard = 1.0
+        p_bad = par[_P_BAD_ENF]
+        if mode == MODE_DIALOGUE:
+            mult, p_bad = par[_M_DIALOGUE], par[_P_BAD_DIALOGUE]
+        elif mode == MODE_NON_ENFORCEMENT:
+            mult, guard = par[_M_NON_ENF], par[_GUARD_NON_ENF]
+        cap = base * (plan * mult + raid * par[_M_RAIDS] + op * par[_M_OPERATION])
+        X.officers_now[s] = plan + raid + op
+        X.guard_now[s] = plan * guard + raid * par[_GUARD_RAIDS] + op * par[_GUARD_RAIDS]
+        X.control_now[s] = cap
+        X.p_bad_now[s] = p_bad if cap > 0 else 0.0
+        if cap > 0.0 and mode == MODE_DIALOGUE and op > 0.0:
+            X.p_bad_now[s] = par[_P_BAD_ENF]  # an operation is enforcement whatever the plan
+        X.p_arrest_now[s] = par[_P_ARREST_OP] if op > 0.0 else par[_P_ARREST]
+        X.staff_now[s] = W.outreach[ep, s, hour]
+        pull = 0.0
+        helped = W.outreach[ep, s, hour] > 0.0
+        for j in range(W.dropin_hours.shape[1]):
+            if W.dropin_hours[ep, j, hour] and (weekday or not W.dropin_weekdays[ep, j]):
+                if W.dist_site_dropin[s, j] <= par[_REACH]:
+                    pull += 1.0
+                    helped = True
+        X.pull_now[s] = pull
+        if pull > 0.0 and n_svc < X.service_sites.shape[0]:
+            X.service_sites[n_svc] = s
+            n_svc += 1
+        X.help_now[s] = 1 if helped else 0

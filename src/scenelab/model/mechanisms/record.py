@@ -1,0 +1,91 @@
+"""Record outcomes: per site per day sums, city-wide daily stocks, and the main scenes.
+
+Nuisance is the exposure of passers-by and residents: person-hours at a site weighted by footfall
+(by hour of day) and openness, plus the residential exposure of its surroundings. Also kept here:
+the list of the city's current main scenes, which every person knows of (updated daily).
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from scenelab.model.mechanisms.common import DAYTIME
+from scenelab.model.state import (
+    CD_HOUSED,
+    CD_IN_OAT,
+    CD_OCCASIONAL,
+    CD_POPULATION,
+    CD_SELLERS_LOCAL,
+    CD_SELLERS_TRAVELLING,
+    CD_WAITING_OAT,
+    OAT_IN,
+    OAT_WAITING,
+    SD_NUISANCE,
+    SD_PEAK,
+    SD_PERSON_HOURS,
+    SD_POLICE_HOURS,
+    SD_SELLER_HOURS,
+    STATUS_ACTIVE,
+)
+
+
+@njit(cache=True)
+def _update_main(ep, W, X) -> None:  # noqa: ANN001
+    """Keep the open sites with the most smoothed presence (ties broken by attractiveness)."""
+    n_sites = W.site_cap.shape[0]
+    n_main = X.main.shape[0]
+    for m in range(n_main):
+        best, best_val = -1, -1e300
+        for s in range(n_sites):
+            if not W.site_open[ep, s]:
+                continue
+            taken = False
+            for q in range(m):
+                if X.main[q] == s:
+                    taken = True
+            if taken:
+                continue
+            val = X.n_smooth[s] + 1e-3 * (W.site_attr0[s] + X.attr_b[s])
+            if val > best_val:
+                best, best_val = s, val
+        X.main[m] = best if best >= 0 else X.main[max(0, m - 1)]
+
+
+@njit(cache=True)
+def step(t, day, hour, ep, W, P, L, X, R, survey_t0, survey_t1):  # noqa: ANN001, ANN201
+    """Add this hour to the day's sums; at the day's end record stocks and update main scenes."""
+    daytime = DAYTIME[hour]
+    for s in range(W.site_cap.shape[0]):
+        n = X.n_now[s]
+        row = R.site_day[day, s]
+        row[SD_PERSON_HOURS] += n
+        row[SD_PEAK] = max(row[SD_PEAK], n)
+        row[SD_SELLER_HOURS] += X.sellers_now[s]
+        row[SD_POLICE_HOURS] += X.officers_now[s]
+        exposure = W.site_footfall[s] * (1.0 - 0.5 * W.site_conceal[s]) * daytime
+        row[SD_NUISANCE] += n * (exposure + W.site_resid[s])
+    if survey_t0 <= t < survey_t1:
+        for i in range(X.counters[0]):
+            if P.site[i] >= 0 and P.status[i] == STATUS_ACTIVE:
+                P.survey_hours[i] += 1.0
+    if t == survey_t1 - 1:
+        for i in range(X.counters[0]):
+            P.survey_controls[i] = P.n_controls[i]
+    if hour != 23:
+        return
+    _update_main(ep, W, X)
+    city = R.city_day[day]
+    for i in range(X.counters[0]):
+        if P.status[i] != STATUS_ACTIVE:
+            continue
+        city[CD_POPULATION] += 1
+        city[CD_OCCASIONAL] += P.occasional[i]
+        city[CD_HOUSED] += P.housed[i]
+        city[CD_IN_OAT] += P.oat[i] == OAT_IN
+        city[CD_WAITING_OAT] += P.oat[i] == OAT_WAITING
+    for j in range(X.counters[1]):
+        if L.status[j] == STATUS_ACTIVE:
+            if L.travelling[j]:
+                city[CD_SELLERS_TRAVELLING] += 1
+            else:
+                city[CD_SELLERS_LOCAL] += 1

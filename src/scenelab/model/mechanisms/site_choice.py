@@ -1,0 +1,218 @@
+"""Attendance and site choice: whether a person is at a scene this hour, and at which site.
+
+Attendance is a two-state process (off the scene / present) whose stationary share of hours matches
+``hours_scene_per_day`` (DeBeck et al. 2012: 43% spend 3+ hours a day in the open scene), shaped by
+the hour of day and lowered by housing and OAT. Vancouver's crackdown changed *where* people used,
+not how much (Wood et al. 2004), so police risk enters the choice of site, not attendance.
+
+Site choice is a multinomial logit over a bounded choice set: the sites a person knows (habit slots)
+plus the city's current main scenes (word travels fast) and the sites by open drop-in centres
+(everyone uses the services), so the cost per person does not grow with
+the number of sites. Utility: attractiveness that builds with activity and decays (Short et al.
+2008; 2010), market (sellers) and peers, drop-in pull, habit, minus perceived police risk (a mix of
+site reputation and own memory), expulsion-order zones, distance and crowding; concealment gains
+value as perceived risk rises (hiding under police pressure, Small et al. 2006). Closed sites are
+not in the choice set: displacement comes from these choices, never from a script.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from scenelab.model.mechanisms.common import HOUR_PROFILE, km, memory_of
+from scenelab.model.params import IDX
+from scenelab.model.rng import S_ATTEND, S_CHOICE, uniform
+from scenelab.model.state import OAT_IN, STATUS_ACTIVE
+
+_H_REG = IDX["hours_scene_per_day_regular"]
+_H_OCC = IDX["hours_scene_per_day_occasional"]
+_DUR = IDX["dur_visit_hours"]
+_REL_HOUSED = IDX["rel_attend_housed"]
+_REL_OAT = IDX["rel_attend_oat"]
+_B_ATTR = IDX["b_attr"]
+_B_MARKET = IDX["b_market"]
+_B_PEERS = IDX["b_peers"]
+_B_SERVICE = IDX["b_service"]
+_B_HABIT = IDX["b_habit"]
+_HABIT_GAIN = IDX["rate_habit_gain_per_hour"]
+_B_RISK = IDX["b_risk"]
+_W_REP = IDX["w_reputation"]
+_K_RISK_DEM = IDX["k_risk_demeanour"]
+_B_CONCEAL = IDX["b_conceal"]
+_B_CROWD = IDX["b_crowd"]
+_B_DIST = IDX["b_dist_per_km"]
+_B_STAY = IDX["b_stay"]
+_P_RECONSIDER = IDX["p_reconsider_per_hour"]
+_B_BAN = IDX["b_ban_defy"]
+
+
+@njit(cache=True)
+def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util):  # noqa: ANN001, ANN201
+    """Draw person ``i``'s site from the logit over their choice set; -1 if none is open."""
+    n_c = 0
+    for k in range(P.known.shape[1]):
+        s = P.known[i, k]
+        if s >= 0:
+            cand[n_c] = s
+            n_c += 1
+    for m in range(X.main.shape[0] + X.service_sites.shape[0]):
+        s = X.main[m] if m < X.main.shape[0] else X.service_sites[m - X.main.shape[0]]
+        if s < 0:
+            continue
+        dup = False
+        for c in range(n_c):
+            if cand[c] == s:
+                dup = True
+        if not dup:
+            cand[n_c] = s
+            n_c += 1
+    # The anchor is the most familiar known site: distance is measured from it.
+    anchor, best = -1, -1.0
+    for k in range(P.known.shape[1]):
+        if P.known[i, k] >= 0 and P.fam[i, k] > best:
+            anchor, best = P.known[i, k], P.fam[i, k]
+    banned = P.ban_zone[i] >= 0 and P.ban_until[i] > t
+    w_rep = par[_W_REP]
+    b_risk = par[_B_RISK] * math.exp(-par[_K_RISK_DEM] * P.demeanour[i])
+    max_risk = 0.0
+    n_ok = 0
+    for c in range(n_c):
+        s = cand[c]
+        util[c] = -np.inf
+        if not W.site_open[ep, s]:
+            continue
+        if banned and W.zone_member[P.ban_zone[i], s] and P.ban_comply[i]:
+            continue
+        risk = w_rep * X.reputation[s] + (1.0 - w_rep) * memory_of(P.mem_site, P.mem_risk, i, s)
+        util[c] = -b_risk * risk  # the other terms are added below, once max risk is known
+        max_risk = max(max_risk, risk)
+        n_ok += 1
+    if n_ok == 0:
+        return -1
+    u_max = -np.inf
+    for c in range(n_c):
+        if util[c] == -np.inf:
+            continue
+        s = cand[c]
+        fam = 0.0
+        for k in range(P.known.shape[1]):
+            if P.known[i, k] == s:
+                fam = P.fam[i, k]
+        occ = X.n_smooth[s] / W.site_cap[s]
+        v = util[c]
+        v += par[_B_ATTR] * (W.site_attr0[s] + X.attr_b[s])
+        v += par[_B_MARKET] * math.log1p(X.sellers_now[s])
+        v += par[_B_PEERS] * math.log1p(X.n_smooth[s])
+        v += par[_B_SERVICE] * X.pull_now[s]
+        v += par[_B_HABIT] * fam
+        v += par[_B_CONCEAL] * W.site_conceal[s] * max_risk
+        v -= par[_B_CROWD] * max(0.0, occ - 1.0)
+        if anchor >= 0 and anchor != s:
+            dist = km(W.site_lat[anchor], W.site_lon[anchor], W.site_lat[s], W.site_lon[s])
+            v -= par[_B_DIST] * dist
+        if s == cur:
+            v += par[_B_STAY]
+        if banned and W.zone_member[P.ban_zone[i], s]:
+            v -= par[_B_BAN]
+        util[c] = v
+        u_max = max(u_max, v)
+    total = 0.0
+    for c in range(n_c):
+        if util[c] > -np.inf:
+            util[c] = math.exp(util[c] - u_max)
+            total += util[c]
+        else:
+            util[c] = 0.0
+    u = uniform(keys[S_CHOICE], t, i, 0) * total
+    acc = 0.0
+    for c in range(n_c):
+        acc += util[c]
+        if u < acc and util[c] > 0.0:
+            return cand[c]
+    for c in range(n_c - 1, -1, -1):
+        if util[c] > 0.0:
+            return cand[c]
+    return -1
+
+
+@njit(cache=True)
+def _learn(i, s, par, P) -> None:  # noqa: ANN001
+    """Build familiarity with site ``s``; an unknown site replaces the least familiar one."""
+    slot, weakest, weakest_val = -1, 0, np.inf
+    for k in range(P.known.shape[1]):
+        if P.known[i, k] == s:
+            slot = k
+        if P.fam[i, k] < weakest_val:
+            weakest, weakest_val = k, P.fam[i, k]
+    if slot < 0:
+        slot = weakest
+        P.known[i, slot] = s
+        P.fam[i, slot] = 0.0
+    P.fam[i, slot] += par[_HABIT_GAIN] * (1.0 - P.fam[i, slot])
+
+
+@njit(cache=True)
+def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compiled kernel
+    """Decide presence and site for every person, then index people by site for this hour."""
+    n_sites = W.site_cap.shape[0]
+    size = P.known.shape[1] + X.main.shape[0] + X.service_sites.shape[0]
+    cand = np.empty(size, dtype=np.int64)
+    util = np.empty(size)
+    leave = 1.0 / par[_DUR]
+    prof = HOUR_PROFILE[hour]
+    for s in range(n_sites):
+        X.n_now[s] = 0
+    n_used = X.counters[0]
+    for i in range(n_used):
+        if P.status[i] != STATUS_ACTIVE:
+            continue
+        cur = P.site[i]
+        if P.away_until[i] > t:
+            P.site[i] = -1
+            continue
+        if cur >= 0 and not W.site_open[ep, cur]:
+            cur = -1
+            P.site[i] = -1
+            forced = True
+        else:
+            forced = False
+        u = uniform(keys[S_ATTEND], t, i, 0)
+        if cur < 0 and not forced:
+            share = par[_H_OCC] if P.occasional[i] else par[_H_REG]
+            if P.housed[i]:
+                share *= par[_REL_HOUSED]
+            if P.oat[i] == OAT_IN:
+                share *= par[_REL_OAT]
+            f = min(0.9, share / 24.0 * prof)
+            arrive = leave * f / (1.0 - f)
+            if u >= arrive:
+                continue
+            s = choose_site(t, i, -1, ep, par, keys, W, P, X, cand, util)
+        elif cur >= 0:
+            if u < leave:
+                P.site[i] = -1
+                continue
+            s = cur
+            if uniform(keys[S_ATTEND], t, i, 1) < par[_P_RECONSIDER]:
+                s = choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util)
+        else:
+            s = choose_site(t, i, -1, ep, par, keys, W, P, X, cand, util)
+        P.site[i] = s
+        if s >= 0:
+            _learn(i, s, par, P)
+            P.hours_present[i] += 1
+            P.at_scene_today[i] = 1
+            X.n_now[s] += 1
+    # Counting sort: X.order[offsets[s]:offsets[s+1]] are the people at site s this hour.
+    X.offsets[0] = 0
+    for s in range(n_sites):
+        X.offsets[s + 1] = X.offsets[s] + X.n_now[s]
+    fill = X.offsets[:n_sites].copy()
+    for i in range(n_used):
+        s = P.site[i]
+        if s >= 0 and P.status[i] == STATUS_ACTIVE:
+            X.order[fill[s]] = i
+            fill[s] += 1

@@ -1,0 +1,258 @@
+"""The simulation state as a struct of arrays: people, sellers, sites, and the recorded outcomes.
+
+People and sellers are fixed-capacity arrays, one per attribute, declared once below with dtype
+and meaning; a slot is never reused, so a person's index is stable for the whole run (and so are
+their random draws). Nothing here can hold a real person's identity: the only identifiers are array
+positions of synthetic people.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+from scenelab.model.params import IDX
+from scenelab.model.world import World
+from scenelab.scenario import schema as sc
+
+K_KNOWN = 6  # sites a person knows (habit slots); the choice set adds the main scenes
+M_MEMORY = 3  # sites a person remembers police encounters at
+N_SERVICE_SITES = 4  # sites by open drop-in centres, known to everyone (they use the services)
+
+STATUS_EMPTY, STATUS_ACTIVE, STATUS_EXITED = 0, 1, 2
+EXIT_NONE, EXIT_MOVED, EXIT_OVERDOSE, EXIT_OAT, EXIT_HOUSED, EXIT_OCCASIONAL = 0, 1, 2, 3, 4, 5
+OAT_NONE, OAT_WAITING, OAT_IN = 0, 1, 2
+
+# name: (dtype, fill, meaning). The order is the namedtuple's field order.
+PEOPLE_FIELDS: dict[str, tuple[type, float, str]] = {
+    "status": (np.int8, STATUS_EMPTY, "0 empty slot, 1 in the scene population, 2 exited"),
+    "sex": (np.int8, 0, "0 man, 1 woman"),
+    "substance": (np.int8, 0, "primary substance: 0 opioids, 1 stimulants, 2 poly"),
+    "injects": (np.int8, 0, "1 if the person injects"),
+    "occasional": (np.int8, 0, "1 for an occasional buyer (low attachment)"),
+    "demeanour": (np.float64, 0.0, "confrontational demeanour (standard normal)"),
+    "housed": (np.int8, 0, "1 if housed"),
+    "housing_wait_day": (np.int32, -1, "day joined the housing waiting list, -1 if not on it"),
+    "oat": (np.int8, OAT_NONE, "0 none, 1 waiting, 2 in treatment"),
+    "oat_ready_day": (np.int32, -1, "day the OAT wait ends"),
+    "trust": (np.float64, 0.5, "trust in the police, 0-1"),
+    "trust0": (np.float64, 0.5, "baseline trust the person drifts back to"),
+    "site": (np.int32, -1, "site present at this hour, -1 off the scene"),
+    "away_until": (np.int64, -1, "tick until which the person is in custody"),
+    "ban_zone": (np.int32, -1, "zone of the active expulsion order, -1 none"),
+    "ban_until": (np.int64, -1, "tick the expulsion order expires"),
+    "ban_comply": (np.int8, 1, "1 if the person keeps out of the banned zone"),
+    "fines_owed": (np.float64, 0.0, "NOK of fines owed"),
+    "n_controls": (np.int32, 0, "police controls experienced"),
+    "n_bad_contacts": (np.int32, 0, "police contacts experienced as bad"),
+    "n_good_contacts": (np.int32, 0, "police contacts experienced as good"),
+    "n_expulsions": (np.int32, 0, "expulsion orders received"),
+    "n_fines": (np.int32, 0, "fines received"),
+    "hours_present": (np.int64, 0, "hours present at open scenes"),
+    "survey_hours": (np.float64, 0.0, "hours present at scenes within the survey window"),
+    "survey_controls": (np.int32, 0, "police controls up to the survey window's end"),
+    "victim_tick": (np.int64, -1, "tick of the last violent victimisation, -1 never"),
+    "victim_public": (np.int8, 0, "1 if the last victimisation was at a scene site"),
+    "n_victim": (np.int32, 0, "violent victimisations"),
+    "sexual_ever": (np.int8, 0, "1 if ever subjected to sexual violence in the milieu"),
+    "witness_tick": (np.int64, -1, "tick of the last violence witnessed, -1 never"),
+    "n_overdoses": (np.int32, 0, "overdoses"),
+    "seizure_until": (np.int64, -1, "tick until which overdose risk is raised by a confiscation"),
+    "days_needing_help": (np.int32, 0, "days at the scene while unhoused or untreated"),
+    "days_helped": (np.int32, 0, "of those, days with help from a service"),
+    "helped_today": (np.int8, 0, "scratch: helped by a service today"),
+    "programme_housed": (np.int8, 0, "1 if housed by a scenario housing service"),
+    "at_scene_today": (np.int8, 0, "scratch: present at a scene today"),
+    "entry_day": (np.int32, -1, "day the person joined the scene population"),
+    "exit_day": (np.int32, -1, "day the person left it"),
+    "exit_reason": (np.int8, EXIT_NONE, "0 none, 1 moved/other, 2 overdose death, 3 OAT, ..."),
+}
+People = namedtuple("People", [*PEOPLE_FIELDS, "known", "fam", "mem_site", "mem_risk"])
+
+SELLER_FIELDS: dict[str, tuple[type, float, str]] = {
+    "status": (np.int8, STATUS_EMPTY, "0 empty, 1 active, 2 exited"),
+    "travelling": (np.int8, 0, "1 for a travelling/foreign seller"),
+    "risk_tol": (np.float64, 1.0, "risk tolerance"),
+    "site": (np.int32, -1, "site the seller works"),
+    "away_until": (np.int64, -1, "tick until which the seller is in custody"),
+}
+Sellers = namedtuple("Sellers", list(SELLER_FIELDS))
+
+SiteState = namedtuple(
+    "SiteState",
+    [
+        "attr_b", "reputation", "n_now", "n_smooth", "sellers_now", "officers_now",
+        "guard_now", "staff_now", "control_now", "p_bad_now", "p_arrest_now", "pull_now",
+        "help_now", "service_sites", "main", "raid_start", "order", "offsets", "sif_used",
+        "counters", "visibility0",
+    ],
+)  # fmt: skip
+# counters: 0 people slots used, 1 seller slots used, 2 housing placements this month,
+# 3 people housed by programme, 4 full-people warnings
+
+# Per site per day, summed over the day's hours.
+SITE_DAY_METRICS: tuple[str, ...] = (
+    "person_hours",
+    "people_present_peak",
+    "seller_hours",
+    "police_hours",
+    "police_controls",
+    "expulsions",
+    "fines",
+    "violence_incidents",
+    "sexual_violence_incidents",
+    "public_injections",
+    "unsafe_injections",
+    "overdoses",
+    "overdose_deaths",
+    "nuisance",
+    "sif_injections",
+)
+(SD_PERSON_HOURS, SD_PEAK, SD_SELLER_HOURS, SD_POLICE_HOURS, SD_CONTROLS, SD_EXPULSIONS,
+ SD_FINES, SD_VIOLENCE, SD_SEXUAL, SD_PUBLIC_INJ, SD_UNSAFE_INJ, SD_OD, SD_OD_DEATHS,
+ SD_NUISANCE, SD_SIF) = range(len(SITE_DAY_METRICS))  # fmt: skip
+
+# City-wide per day (things that happen off the scene sites, and stocks).
+CITY_DAY_METRICS: tuple[str, ...] = (
+    "population",
+    "occasional",
+    "sellers_local",
+    "sellers_travelling",
+    "entries",
+    "exits",
+    "housed",
+    "in_oat",
+    "waiting_oat",
+    "private_violence",
+    "offscene_public_injections",
+    "offscene_overdoses",
+    "offscene_overdose_deaths",
+    "sif_injections",
+    "people_full",
+)
+(CD_POPULATION, CD_OCCASIONAL, CD_SELLERS_LOCAL, CD_SELLERS_TRAVELLING, CD_ENTRIES, CD_EXITS,
+ CD_HOUSED, CD_IN_OAT, CD_WAITING_OAT, CD_PRIVATE_VIOLENCE, CD_OFF_PUBLIC_INJ, CD_OFF_OD,
+ CD_OFF_OD_DEATHS, CD_SIF, CD_PEOPLE_FULL) = range(len(CITY_DAY_METRICS))  # fmt: skip
+
+Out = namedtuple("Out", ["site_day", "city_day"])
+
+
+def _alloc(fields: dict[str, tuple[type, float, str]], n: int) -> dict[str, np.ndarray]:
+    return {name: np.full(n, fill, dtype=dtype) for name, (dtype, fill, _) in fields.items()}
+
+
+def _pick(rng: np.random.Generator, weights: dict[str, float], site_ids: list[str], n: int):
+    ids = list(weights)
+    p = np.array([weights[i] for i in ids], dtype=float)
+    idx = rng.choice(len(ids), size=n, p=p / p.sum())
+    lookup = np.array([site_ids.index(i) for i in ids], dtype=np.int32)
+    return lookup[idx]
+
+
+def new_people(scn: sc.Scenario, rng: np.random.Generator) -> People:
+    """Create the initial synthetic population from the scenario's population section."""
+    pop = scn.population
+    n_max, n0 = pop.max_people, pop.initial_people
+    arr = _alloc(PEOPLE_FIELDS, n_max)
+    site_ids = scn.site_ids()
+    mix = pop.substance_mix
+    arr["status"][:n0] = STATUS_ACTIVE
+    arr["sex"][:n0] = rng.random(n0) < pop.share_women
+    arr["substance"][:n0] = rng.choice(3, size=n0, p=[mix.opioids, mix.stimulants, mix.poly])
+    arr["injects"][:n0] = rng.random(n0) < pop.share_injecting
+    arr["occasional"][:n0] = rng.random(n0) < pop.share_occasional
+    arr["demeanour"][:n0] = rng.standard_normal(n0) - 0.5 * arr["sex"][:n0]
+    arr["housed"][:n0] = rng.random(n0) < pop.share_housed
+    on_oat = (rng.random(n0) < pop.share_in_oat) & (arr["substance"][:n0] != 1)
+    arr["oat"][:n0] = np.where(on_oat, OAT_IN, OAT_NONE)
+    trust = np.clip(rng.normal(pop.trust_mean, pop.trust_sd, n0), 0.0, 1.0)
+    arr["trust"][:n0] = trust
+    arr["trust0"][:n0] = trust
+    arr["entry_day"][:n0] = 0
+    known = np.full((n_max, K_KNOWN), -1, dtype=np.int32)
+    fam = np.zeros((n_max, K_KNOWN))
+    known[:n0, 0] = _pick(rng, pop.initial_sites, site_ids, n0)
+    fam[:n0, 0] = np.where(arr["occasional"][:n0] == 1, 0.3, 0.8)
+    return People(
+        **arr,
+        known=known,
+        fam=fam,
+        mem_site=np.full((n_max, M_MEMORY), -1, dtype=np.int32),
+        mem_risk=np.zeros((n_max, M_MEMORY)),
+    )
+
+
+def new_sellers(scn: sc.Scenario, rng: np.random.Generator) -> Sellers:
+    """Create the initial sellers from the scenario's sellers section."""
+    spec = scn.sellers
+    n_max = max(1, spec.max_sellers)
+    arr = _alloc(SELLER_FIELDS, n_max)
+    n_local, n_trav = spec.initial_local, spec.initial_travelling
+    n0 = n_local + n_trav
+    arr["status"][:n0] = STATUS_ACTIVE
+    arr["travelling"][n_local:n0] = 1
+    arr["risk_tol"][:n_local] = spec.risk_tolerance_local
+    arr["risk_tol"][n_local:n0] = spec.risk_tolerance_travelling
+    if n0:
+        arr["site"][:n0] = _pick(rng, spec.initial_sites, scn.site_ids(), n0)
+    return Sellers(**arr)
+
+
+def new_site_state(scn: sc.Scenario, world: World, par: np.ndarray) -> SiteState:
+    """Create the sites' dynamic state (attractiveness, reputation, scratch buffers)."""
+    n_sites = len(scn.sites)
+    n_main = int(round(par[IDX["n_main_scenes"]]))
+    init_b = np.array([s.initial_activity for s in scn.sites])
+    order = np.argsort(-(world.site_attr0 + init_b), kind="stable")[:n_main].astype(np.int32)
+    return SiteState(
+        attr_b=init_b,
+        reputation=np.zeros(n_sites),
+        n_now=np.zeros(n_sites, dtype=np.int64),
+        n_smooth=np.zeros(n_sites),
+        sellers_now=np.zeros(n_sites, dtype=np.int64),
+        officers_now=np.zeros(n_sites),
+        guard_now=np.zeros(n_sites),
+        staff_now=np.zeros(n_sites),
+        control_now=np.zeros(n_sites),
+        p_bad_now=np.zeros(n_sites),
+        p_arrest_now=np.zeros(n_sites),
+        pull_now=np.zeros(n_sites),
+        help_now=np.zeros(n_sites, dtype=np.int8),
+        service_sites=np.full(N_SERVICE_SITES, -1, dtype=np.int64),
+        main=order,
+        raid_start=np.full(n_sites, -1, dtype=np.int64),
+        order=np.zeros(scn.population.max_people, dtype=np.int64),
+        offsets=np.zeros(n_sites + 1, dtype=np.int64),
+        sif_used=np.zeros(world.sif_cap.shape[1], dtype=np.int64),
+        counters=np.array(
+            [
+                scn.population.initial_people,
+                scn.sellers.initial_local + scn.sellers.initial_travelling,
+                0,
+                0,
+                0,
+            ],
+            dtype=np.int64,
+        ),
+        visibility0=np.array([initial_visibility(scn)]),
+    )
+
+
+def initial_visibility(scn: sc.Scenario) -> float:
+    """Return the scenes' visibility at the start: footfall x openness, weighted by initial use."""
+    total = sum(scn.population.initial_sites.values())
+    by_id = {s.id: s for s in scn.sites}
+    vis = sum(
+        w * by_id[sid].footfall * (1.0 - by_id[sid].concealment)
+        for sid, w in scn.population.initial_sites.items()
+    )
+    return max(vis / total, 1e-6)
+
+
+def new_out(n_days: int, n_sites: int) -> Out:
+    """Allocate the recorded outcome arrays."""
+    return Out(
+        site_day=np.zeros((n_days, n_sites, len(SITE_DAY_METRICS))),
+        city_day=np.zeros((n_days, len(CITY_DAY_METRICS))),
+    )

@@ -1,0 +1,1 @@
+"""Observation layer: metrics, harm and equity indices, virtual survey -> tidy tables."""

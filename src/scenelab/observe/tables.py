@@ -1,0 +1,126 @@
+"""Turn a run's recorded arrays into tidy tables with provenance columns."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import numpy as np
+import pandas as pd
+
+from scenelab.model import state as st
+from scenelab.model.engine import RawRun
+from scenelab.scenario.schema import Scenario
+
+SITE_DAY_COLUMNS: tuple[str, ...] = (
+    "people_present",
+    "people_present_peak",
+    "sellers_present",
+    "police_hours",
+    "police_controls",
+    "expulsions",
+    "fines",
+    "violence_incidents",
+    "sexual_violence_incidents",
+    "public_injections",
+    "unsafe_injections",
+    "overdoses",
+    "overdose_deaths",
+    "nuisance",
+    "injection_room_injections",
+)
+HARM_COLUMNS: tuple[str, ...] = (
+    "violence_incidents",
+    "sexual_violence_incidents",
+    "public_injections",
+    "unsafe_injections",
+    "overdoses",
+    "overdose_deaths",
+    "nuisance",
+    "police_controls",
+    "expulsions",
+    "fines",
+)
+
+
+def _dates(raw: RawRun) -> pd.DatetimeIndex:
+    return pd.date_range(raw.start, periods=raw.n_days, freq="D")
+
+
+def site_day(raw: RawRun, scn: Scenario, provenance: dict[str, object]) -> pd.DataFrame:
+    """Return one row per (date, site) with the recorded outcomes."""
+    arr = raw.out.site_day[: raw.n_days]
+    n_days, n_sites, _ = arr.shape
+    data: dict[str, object] = {}
+    for key, value in provenance.items():
+        data[key] = np.repeat(value, n_days * n_sites)
+    data["date"] = np.repeat(_dates(raw).values, n_sites)
+    data["site"] = np.tile(np.array(scn.site_ids(), dtype=object), n_days)
+    data["neighbourhood"] = np.tile(
+        np.array([s.neighbourhood for s in scn.sites], dtype=object), n_days
+    )
+    flat = arr.reshape(n_days * n_sites, -1)
+    for column, metric in zip(SITE_DAY_COLUMNS, st.SITE_DAY_METRICS, strict=True):
+        values = flat[:, st.SITE_DAY_METRICS.index(metric)]
+        if metric in ("person_hours", "seller_hours"):
+            values = values / 24.0  # mean over the day's hours
+        data[column] = values
+    frame = pd.DataFrame(data)
+    int_cols = [
+        c
+        for c in SITE_DAY_COLUMNS
+        if c not in ("people_present", "sellers_present", "police_hours", "nuisance")
+    ]
+    frame[int_cols] = frame[int_cols].astype(np.int64)
+    return frame
+
+
+def neighbourhood_month(
+    sd: pd.DataFrame, scn: Scenario, provenance: dict[str, object]
+) -> pd.DataFrame:
+    """Aggregate a site-day table to harm components per neighbourhood per month."""
+    frame = sd.assign(
+        month=sd["date"].dt.to_period("M").dt.to_timestamp(),
+        people_hours=sd["people_present"] * 24.0,
+    )
+    grouped = frame.groupby(["month", "neighbourhood"], sort=True)[
+        ["people_hours", *HARM_COLUMNS]
+    ].sum()
+    months = frame["month"].unique()
+    full = pd.MultiIndex.from_product(
+        [months, [n.id for n in scn.neighbourhoods]], names=["month", "neighbourhood"]
+    )
+    grouped = grouped.reindex(full, fill_value=0).reset_index()
+    meta = pd.DataFrame(
+        {
+            "neighbourhood": [n.id for n in scn.neighbourhoods],
+            "deprivation": [n.deprivation for n in scn.neighbourhoods],
+            "residents": [n.residents for n in scn.neighbourhoods],
+            "centre": [n.centre for n in scn.neighbourhoods],
+        }
+    )
+    out = grouped.merge(meta, on="neighbourhood", how="left")
+    for key, value in reversed(list(provenance.items())):
+        out.insert(0, key, value)
+    return out
+
+
+def city_day(raw: RawRun, provenance: dict[str, object]) -> pd.DataFrame:
+    """Return city-wide daily stocks and off-scene events."""
+    arr = raw.out.city_day[: raw.n_days]
+    out = pd.DataFrame(arr, columns=list(st.CITY_DAY_METRICS)).astype(np.int64)
+    out.insert(0, "date", _dates(raw))
+    for key, value in reversed(list(provenance.items())):
+        out.insert(0, key, value)
+    return out
+
+
+def people_snapshot(raw: RawRun, start: dt.date, provenance: dict[str, object]) -> pd.DataFrame:
+    """Return the synthetic people who were ever in the population (no identities: slot only)."""
+    p = raw.people
+    used = int(raw.sites.counters[0])
+    cols = [name for name in st.PEOPLE_FIELDS if name not in ("helped_today", "at_scene_today")]
+    out = pd.DataFrame({name: getattr(p, name)[:used] for name in cols})
+    out.insert(0, "person", np.arange(used))
+    for key, value in reversed(list(provenance.items())):
+        out.insert(0, key, value)
+    return out

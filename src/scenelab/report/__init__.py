@@ -1,0 +1,22 @@
+"""HTML report of a run or a comparison: scene size, displacement, harms and who carries them.
+
+The report reads only the run tables of ``docs/CONTRACT.md`` and plain scenario facts
+(:class:`ReportInputs`), and writes one self-contained HTML file that works offline.
+"""
+
+from scenelab.report.charts import site_colours, strategy_outcomes
+from scenelab.report.html import expected_chart_ids, write_report
+from scenelab.report.inputs import ReportInputs, RunTables, collect_tables
+from scenelab.report.stats import displacement_flows, site_period_presence
+
+__all__ = [
+    "ReportInputs",
+    "RunTables",
+    "collect_tables",
+    "displacement_flows",
+    "expected_chart_ids",
+    "site_colours",
+    "site_period_presence",
+    "strategy_outcomes",
+    "write_report",
+]

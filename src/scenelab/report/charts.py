@@ -1,0 +1,896 @@
+"""The report's figures, one function per chart, each from the run tables and :class:`ReportInputs`.
+
+Every figure has a title, axis titles with units and a legend. Where the tables hold several
+replicates, lines are the mean over replicates and bands the central 95% of replicates
+(:data:`scenelab.report.stats.BAND_LOW`..:data:`~scenelab.report.stats.BAND_HIGH`). Sites keep one
+colour throughout (:func:`site_colours`).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import plotly.graph_objects as go
+from plotly.subplots import make_subplots
+
+from scenelab.observe.equity import (
+    concentration_index,
+    harm_by_period,
+    normalise_periods,
+    share_most_deprived,
+)
+from scenelab.observe.harm import (
+    COMPONENT_LABELS,
+    HARM_COMPONENTS,
+    HarmWeights,
+    harm_by_neighbourhood_month,
+)
+from scenelab.report.inputs import COMPARISON_COLUMNS, ReportInputs, collect_tables
+from scenelab.report.stats import (
+    BAND_HIGH,
+    BAND_LOW,
+    displacement_flows,
+    replicate_column,
+    replicate_summary,
+    site_period_presence,
+)
+
+__all__ = [
+    "comparison_figure",
+    "composite_harm_figure",
+    "harm_components_figure",
+    "neighbourhood_harm_figure",
+    "scene_size_figure",
+    "site_colours",
+    "site_map_figure",
+    "strategy_outcomes",
+    "survey_figure",
+]
+
+# Colour-blind-safe qualitative palette (Okabe & Ito 2008, then Tol's muted scheme).
+SITE_PALETTE = (
+    "#0072B2",
+    "#D55E00",
+    "#009E73",
+    "#CC79A7",
+    "#E69F00",
+    "#56B4E9",
+    "#882255",
+    "#117733",
+    "#332288",
+    "#999933",
+    "#AA4499",
+    "#44AA99",
+    "#661100",
+    "#6699CC",
+)
+OTHER_COLOUR = "#888888"
+COMPONENT_COLOURS = {
+    "violence_incidents": "#D55E00",
+    "sexual_violence_incidents": "#882255",
+    "overdoses": "#E69F00",
+    "overdose_deaths": "#000000",
+    "public_injections": "#56B4E9",
+    "unsafe_injections": "#0072B2",
+    "nuisance": "#999933",
+    "police_controls": "#6699CC",
+    "expulsions": "#332288",
+    "fines": "#44AA99",
+}
+PERIOD_COLOURS = ("#6699CC", "#D55E00")
+STRATEGY_PALETTE = ("#332288", "#D55E00", "#117733", "#CC79A7", "#E69F00", "#0072B2", "#882255")
+
+FONT = dict(family="Helvetica Neue, Helvetica, Arial, sans-serif", size=13, color="#222")
+TEMPLATE = "plotly_white"
+
+
+def _rgba(hex_colour: str, alpha: float) -> str:
+    h = hex_colour.lstrip("#")
+    r, g, b = (int(h[i : i + 2], 16) for i in (0, 2, 4))
+    return f"rgba({r},{g},{b},{alpha})"
+
+
+def _base_layout(fig: go.Figure, title: str, height: int) -> None:
+    """Shared look: template, font, left-aligned title; ``height`` 0 leaves it to the caller."""
+    fig.update_layout(
+        template=TEMPLATE,
+        title=dict(text=title, x=0.0, xanchor="left", font=dict(size=17)),
+        font=FONT,
+        height=height or None,
+        margin=dict(l=70, r=30, t=80, b=60),
+        legend=dict(bgcolor="rgba(255,255,255,0.85)"),
+    )
+
+
+def site_colours(inputs: ReportInputs, extra_sites: Sequence[str] = ()) -> dict[str, str]:
+    """One colour per site, in the order of ``inputs.sites``; unknown sites are grey.
+
+    Args:
+        inputs: The report inputs.
+        extra_sites: Site ids found in the tables but not in ``inputs.sites``.
+
+    Returns:
+        Site id to hex colour.
+    """
+    colours = {sid: SITE_PALETTE[i % len(SITE_PALETTE)] for i, sid in enumerate(inputs.sites["id"])}
+    for sid in extra_sites:
+        colours.setdefault(sid, OTHER_COLOUR)
+    return colours
+
+
+def _wrap(name: str, width: int = 13) -> str:
+    """Break a long label at spaces or slashes into lines of about ``width`` characters."""
+    words = str(name).replace("/", "/ ").split(" ")
+    lines, line = [], ""
+    for word in words:
+        if line and len(line) + len(word) > width:
+            lines.append(line)
+            line = word
+        else:
+            line = f"{line}{word}" if line.endswith("/") or not line else f"{line} {word}"
+    lines.append(line)
+    return "<br>".join(lines)
+
+
+def _site_names(inputs: ReportInputs) -> dict[str, str]:
+    return dict(zip(inputs.sites["id"], inputs.sites["name"], strict=True))
+
+
+def _site_order(inputs: ReportInputs, present: Sequence[str]) -> list[str]:
+    known = [s for s in inputs.sites["id"] if s in set(present)]
+    return known + sorted(set(present) - set(known))
+
+
+def _band_traces(
+    x: Sequence[Any],
+    low: Sequence[float],
+    high: Sequence[float],
+    colour: str,
+    group: str,
+    visible: bool | str = True,
+    name: str = "95% of replicates",
+    showlegend: bool = False,
+) -> list[go.Scatter]:
+    upper = go.Scatter(
+        x=x,
+        y=high,
+        mode="lines",
+        line=dict(width=0),
+        hoverinfo="skip",
+        showlegend=False,
+        legendgroup=group,
+        visible=visible,
+    )
+    lower = go.Scatter(
+        x=x,
+        y=low,
+        mode="lines",
+        line=dict(width=0),
+        fill="tonexty",
+        fillcolor=_rgba(colour, 0.18),
+        hoverinfo="skip",
+        showlegend=showlegend,
+        name=name,
+        legendgroup=group,
+        visible=visible,
+    )
+    return [upper, lower]
+
+
+def _mark_interventions(
+    fig: go.Figure,
+    interventions: Sequence[tuple[Any, str]],
+    dates: pd.Series,
+    *,
+    labels: bool,
+) -> None:
+    """Dotted vertical line per intervention date on every x-axis; rotated labels if ``labels``.
+
+    Only interventions within the span of ``dates`` are drawn (so a short run keeps its axis).
+    Interventions on the same date share one line and one label; long labels are shortened on the
+    chart and shown in full on hover.
+    """
+    if len(dates) == 0:
+        return
+    first, last = pd.Timestamp(dates.min()), pd.Timestamp(dates.max())
+    by_date: dict[pd.Timestamp, list[str]] = {}
+    for date, label in interventions:
+        when = pd.Timestamp(date)
+        if first <= when <= last:
+            by_date.setdefault(when, []).append(str(label))
+    for when, texts in sorted(by_date.items()):
+        fig.add_vline(x=when, line=dict(color="#555", width=1, dash="dot"), row="all", col="all")
+        if labels:
+            full = "; ".join(texts)
+            short = full if len(full) <= 48 else full[:46].rstrip() + "…"
+            fig.add_annotation(
+                x=when,
+                y=1.0,
+                yref="paper",
+                xref="x",
+                text=short,
+                hovertext=f"{when.date()}: {full}",
+                textangle=-90,
+                xanchor="right",
+                yanchor="top",
+                showarrow=False,
+                font=dict(size=11, color="#444"),
+                bgcolor="rgba(255,255,255,0.75)",
+            )
+
+
+# --- 1. Scene size by site over time ----------------------------------------------------------
+
+
+def scene_size_figure(
+    site_day: pd.DataFrame,
+    inputs: ReportInputs,
+    colours: Mapping[str, str],
+    hide_below: float = 0.02,
+) -> go.Figure:
+    """People present per site, weekly mean, with the interventions marked.
+
+    Args:
+        site_day: The ``site_day`` table (replicates stacked).
+        inputs: The report inputs (site names, interventions).
+        colours: Site colours (:func:`site_colours`).
+        hide_below: Sites that never hold this share of the scene in any week start hidden
+            (click the legend to show them).
+
+    Returns:
+        The figure.
+    """
+    sd = site_day.copy()
+    rep = replicate_column(sd)
+    sd["week"] = sd["date"].dt.to_period("W-SUN").dt.start_time
+    per_rep = sd.groupby([rep, "site", "week"])["people_present"].mean().reset_index()
+    n_rep = per_rep[rep].nunique()
+    summ = replicate_summary(per_rep, ["site", "week"], "people_present")
+    weekly_total = summ.groupby("week")["mean"].transform("sum")
+    summ["share"] = np.where(weekly_total > 0, summ["mean"] / weekly_total, 0.0)
+    max_share = summ.groupby("site")["share"].max()
+    names = _site_names(inputs)
+    fig = go.Figure()
+    for site in _site_order(inputs, list(summ["site"].unique())):
+        s = summ[summ["site"] == site]
+        colour = colours.get(site, OTHER_COLOUR)
+        visible: bool | str = True if max_share.get(site, 0) >= hide_below else "legendonly"
+        if n_rep > 1:
+            fig.add_traces(_band_traces(s["week"], s["low"], s["high"], colour, site, visible))
+        fig.add_trace(
+            go.Scatter(
+                x=s["week"],
+                y=s["mean"],
+                mode="lines",
+                name=names.get(site, site),
+                line=dict(color=colour, width=2),
+                legendgroup=site,
+                visible=visible,
+                hovertemplate="%{y:.1f} people<extra>" + names.get(site, site) + "</extra>",
+            )
+        )
+    band = f"; band: central 95% of {n_rep} replicates" if n_rep > 1 else ""
+    _base_layout(fig, f"People present by site, weekly mean{band}", 540)
+    fig.update_xaxes(title_text="Week")
+    fig.update_yaxes(title_text="People present (mean over the day)", rangemode="tozero")
+    fig.update_layout(hovermode="x unified", legend=dict(title=dict(text="Site")))
+    _mark_interventions(fig, inputs.interventions, sd["date"], labels=True)
+    return fig
+
+
+# --- 2. Map of sites with displacement flows --------------------------------------------------
+
+
+def site_map_figure(
+    site_day: pd.DataFrame,
+    inputs: ReportInputs,
+    colours: Mapping[str, str],
+    min_flow_share: float = 0.01,
+) -> tuple[go.Figure, pd.DataFrame, pd.DataFrame]:
+    """Sites on plain longitude/latitude axes per period, sized by people present, with flows.
+
+    No map tiles are used: the report must work offline. Axes keep true proportions (one degree of
+    latitude is drawn ``1/cos(latitude)`` times a degree of longitude) and a 500 m bar gives scale.
+
+    Args:
+        site_day: The ``site_day`` table.
+        inputs: The report inputs (site coordinates, periods).
+        colours: Site colours.
+        min_flow_share: Flows below this share of the scene are not drawn.
+
+    Returns:
+        The figure, the per-period presence table (:func:`site_period_presence`) and the flows
+        (:func:`displacement_flows`).
+    """
+    periods = normalise_periods(inputs.periods)
+    presence = site_period_presence(site_day, periods)
+    flows = displacement_flows(presence, min_share=min_flow_share)
+    labels = list(dict.fromkeys(presence["period"]))
+    sites = inputs.sites.set_index("id")
+    names = _site_names(inputs)
+    n = max(len(labels), 1)
+    cols = n if n <= 3 else (2 if n == 4 else 3)
+    rows = math.ceil(n / cols)
+    fig = make_subplots(
+        rows=rows,
+        cols=cols,
+        subplot_titles=labels or ["(no period)"],
+        horizontal_spacing=0.06,
+        vertical_spacing=0.1,
+    )
+    used = sites.loc[sites.index.isin(presence["site"]) | sites.index.isin(site_day["site"])]
+    if used.empty:
+        used = sites
+    lat0 = float(used["lat"].mean())
+    lon_pad = max(0.004, 0.12 * float(used["lon"].max() - used["lon"].min()))
+    lat_pad = max(0.002, 0.12 * float(used["lat"].max() - used["lat"].min()))
+    x_range = [float(used["lon"].min()) - lon_pad, float(used["lon"].max()) + lon_pad]
+    y_range = [float(used["lat"].min()) - lat_pad, float(used["lat"].max()) + lat_pad]
+    max_people = float(presence["people"].max()) if len(presence) else 1.0
+    max_px = 46.0
+    sizeref = 2.0 * max(max_people, 1e-9) / max_px**2
+    max_flow = float(flows["share"].max()) if len(flows) else 1.0
+
+    def diameter(people: float) -> float:
+        return math.sqrt(2.0 * max(people, 0.0) / sizeref)
+
+    shown_in_legend: set[str] = set()
+    site_rank = {sid: i for i, sid in enumerate(inputs.sites["id"])}
+    for k, label in enumerate(labels):
+        r, c = k // cols + 1, k % cols + 1
+        ref = "" if k == 0 else str(k + 1)
+        here = presence[(presence["period"] == label) & (presence["people"] > 0)]
+        empty = used[~used.index.isin(here["site"])]
+        fig.add_trace(
+            go.Scatter(
+                x=empty["lon"],
+                y=empty["lat"],
+                mode="markers",
+                marker=dict(size=6, color="rgba(0,0,0,0)", line=dict(color="#999", width=1)),
+                name="Site (no one present)",
+                legendgroup="_all",
+                legendrank=1,
+                showlegend=k == 0,
+                text=[names.get(s, s) for s in empty.index],
+                hovertemplate="%{text}: no one present<extra></extra>",
+            ),
+            row=r,
+            col=c,
+        )
+        here = here[here["site"].isin(sites.index)].sort_values("people", ascending=False)
+        labelled: list[tuple[float, float]] = []
+        for _, row in here.iterrows():
+            site = row["site"]
+            info = sites.loc[site]
+            show_label = row["share"] >= 0.08
+            # a label near an already labelled (bigger) site goes below its marker
+            near = any(
+                abs(info["lat"] - la) < 0.0015 and abs(info["lon"] - lo) < 0.003
+                for la, lo in labelled
+            )
+            if show_label:
+                labelled.append((info["lat"], info["lon"]))
+            fig.add_trace(
+                go.Scatter(
+                    x=[info["lon"]],
+                    y=[info["lat"]],
+                    mode="markers+text" if show_label else "markers",
+                    marker=dict(
+                        size=[row["people"]],
+                        sizemode="area",
+                        sizeref=sizeref,
+                        sizemin=3,
+                        color=_rgba(colours.get(site, OTHER_COLOUR), 0.85),
+                        line=dict(color="white", width=1),
+                    ),
+                    text=[names.get(site, site)],
+                    textposition="bottom center" if near else "top center",
+                    textfont=dict(size=11),
+                    cliponaxis=False,
+                    name=names.get(site, site),
+                    legendgroup=site,
+                    legendrank=100 + site_rank.get(site, 999),
+                    showlegend=site not in shown_in_legend,
+                    hovertemplate=(
+                        f"<b>{names.get(site, site)}</b> ({info['kind']}, {info['neighbourhood']})"
+                        f"<br>{label}: {row['people']:.1f} people present, "
+                        f"{100 * row['share']:.0f}% of the scene<extra></extra>"
+                    ),
+                ),
+                row=r,
+                col=c,
+            )
+            shown_in_legend.add(site)
+        people_here = presence[presence["period"] == label].set_index("site")["people"]
+        for _, f in flows[flows["to_period"] == label].iterrows():
+            if f["from_site"] not in sites.index or f["to_site"] not in sites.index:
+                continue
+            a, b = sites.loc[f["from_site"]], sites.loc[f["to_site"]]
+            fig.add_annotation(
+                x=b["lon"],
+                y=b["lat"],
+                ax=a["lon"],
+                ay=a["lat"],
+                xref=f"x{ref}",
+                yref=f"y{ref}",
+                axref=f"x{ref}",
+                ayref=f"y{ref}",
+                showarrow=True,
+                arrowhead=2,
+                arrowsize=1.0,
+                arrowwidth=1.0 + 6.0 * f["share"] / max_flow,
+                arrowcolor="rgba(40,40,40,0.55)",
+                standoff=diameter(float(people_here.get(f["to_site"], 0.0))) / 2 + 2,
+                startstandoff=4,
+                text="",
+                hovertext=(
+                    f"{names.get(f['from_site'], f['from_site'])} → "
+                    f"{names.get(f['to_site'], f['to_site'])}: "
+                    f"{100 * f['share']:.0f} percentage points of the scene "
+                    f"(≈{f['people']:.0f} people)"
+                ),
+            )
+        # 500 m scale bar, bottom right
+        km_per_deg_lon = 111.32 * math.cos(math.radians(lat0))
+        x0 = x_range[1] - 0.05 * (x_range[1] - x_range[0]) - 0.5 / km_per_deg_lon
+        y0 = y_range[0] + 0.05 * (y_range[1] - y_range[0])
+        fig.add_shape(
+            type="line",
+            x0=x0,
+            x1=x0 + 0.5 / km_per_deg_lon,
+            y0=y0,
+            y1=y0,
+            xref=f"x{ref}",
+            yref=f"y{ref}",
+            line=dict(color="#333", width=3),
+        )
+        fig.add_annotation(
+            x=x0 + 0.25 / km_per_deg_lon,
+            y=y0,
+            xref=f"x{ref}",
+            yref=f"y{ref}",
+            text="500 m",
+            showarrow=False,
+            yshift=10,
+            font=dict(size=10),
+        )
+        fig.update_xaxes(
+            range=x_range,
+            title_text="Longitude (°E)",
+            tickformat=".3f",
+            row=r,
+            col=c,
+            zeroline=False,
+        )
+        fig.update_yaxes(
+            range=y_range,
+            title_text="Latitude (°N)" if c == 1 else None,
+            tickformat=".3f",
+            scaleanchor=f"x{ref}",
+            scaleratio=1.0 / math.cos(math.radians(lat0)),
+            row=r,
+            col=c,
+            zeroline=False,
+        )
+    _base_layout(fig, "Mean people present per site and period; arrows: displacement", 0)
+    fig.update_layout(height=(520 if cols <= 2 else 430) * rows + 90)
+    fig.update_layout(legend=dict(title=dict(text="Site"), itemsizing="constant"))
+    return fig, presence, flows
+
+
+# --- 3. Harms over time -----------------------------------------------------------------------
+
+
+def _monthly_totals(
+    neighbourhood_month: pd.DataFrame, columns: Sequence[str]
+) -> tuple[pd.DataFrame, str, int]:
+    nm = neighbourhood_month.copy()
+    rep = replicate_column(nm)
+    per_rep = nm.groupby([rep, "month"])[list(columns)].sum().reset_index()
+    return per_rep, rep, int(per_rep[rep].nunique())
+
+
+def harm_components_figure(
+    neighbourhood_month: pd.DataFrame, inputs: ReportInputs, weights: HarmWeights | None = None
+) -> go.Figure:
+    """Each harm component as a monthly count (all neighbourhoods), one small panel each.
+
+    Args:
+        neighbourhood_month: The ``neighbourhood_month`` table.
+        inputs: The report inputs (interventions).
+        weights: Unused for counts; accepted for a uniform signature.
+
+    Returns:
+        The figure.
+    """
+    del weights
+    per_rep, _, n_rep = _monthly_totals(neighbourhood_month, HARM_COMPONENTS)
+    titles = [f"{COMPONENT_LABELS[c]}" for c in HARM_COMPONENTS]
+    ncols = 2
+    nrows = math.ceil(len(HARM_COMPONENTS) / ncols)
+    fig = make_subplots(
+        rows=nrows,
+        cols=ncols,
+        shared_xaxes=True,
+        subplot_titles=titles,
+        vertical_spacing=0.055,
+        horizontal_spacing=0.08,
+    )
+    for i, comp in enumerate(HARM_COMPONENTS):
+        r, c = i // ncols + 1, i % ncols + 1
+        s = replicate_summary(per_rep, ["month"], comp)
+        colour = COMPONENT_COLOURS[comp]
+        if n_rep > 1:
+            for t in _band_traces(
+                s["month"],
+                s["low"],
+                s["high"],
+                "#555555",
+                "band",
+                name=f"Central 95% of {n_rep} replicates",
+                showlegend=i == 0,
+            ):
+                fig.add_trace(t, row=r, col=c)
+        fig.add_trace(
+            go.Scatter(
+                x=s["month"],
+                y=s["mean"],
+                mode="lines",
+                line=dict(color=colour, width=2),
+                name=COMPONENT_LABELS[comp],
+                hovertemplate="%{x|%b %Y}: %{y:.1f}<extra>" + COMPONENT_LABELS[comp] + "</extra>",
+            ),
+            row=r,
+            col=c,
+        )
+        fig.update_yaxes(rangemode="tozero", row=r, col=c, title_text="per month" if c == 1 else "")
+    for c in range(1, ncols + 1):
+        fig.update_xaxes(title_text="Month", row=nrows, col=c)
+    mean_of = f"mean of {n_rep} replicates" if n_rep > 1 else "one run"
+    _base_layout(fig, f"Harm components, count per month, all neighbourhoods ({mean_of})", 1100)
+    fig.update_layout(legend=dict(title=dict(text="Component"), orientation="v"))
+    _mark_interventions(fig, inputs.interventions, per_rep["month"], labels=False)
+    return fig
+
+
+def composite_harm_figure(
+    neighbourhood_month: pd.DataFrame, inputs: ReportInputs, weights: HarmWeights | None = None
+) -> go.Figure:
+    """Composite harm per month, stacked by component (harm-days), with the total's band.
+
+    Args:
+        neighbourhood_month: The ``neighbourhood_month`` table.
+        inputs: The report inputs (interventions).
+        weights: Harm-days per event; defaults if None.
+
+    Returns:
+        The figure.
+    """
+    weights = weights or HarmWeights()
+    table = harm_by_neighbourhood_month(neighbourhood_month, weights)
+    cols = [f"harm_{c}" for c in HARM_COMPONENTS] + ["harm"]
+    per_rep, _, n_rep = _monthly_totals(table, cols)
+    fig = go.Figure()
+    w = weights.as_dict()
+    for comp in HARM_COMPONENTS:
+        if w[comp] == 0:
+            continue
+        s = replicate_summary(per_rep, ["month"], f"harm_{comp}")
+        fig.add_trace(
+            go.Scatter(
+                x=s["month"],
+                y=s["mean"],
+                mode="lines",
+                stackgroup="harm",
+                line=dict(width=0.5, color=COMPONENT_COLOURS[comp]),
+                fillcolor=_rgba(COMPONENT_COLOURS[comp], 0.7),
+                name=f"{COMPONENT_LABELS[comp]} (×{w[comp]:g})",
+                hovertemplate="%{y:,.0f} harm-days<extra>" + COMPONENT_LABELS[comp] + "</extra>",
+            )
+        )
+    total = replicate_summary(per_rep, ["month"], "harm")
+    if n_rep > 1:
+        for bound, show in (("low", True), ("high", False)):
+            fig.add_trace(
+                go.Scatter(
+                    x=total["month"],
+                    y=total[bound],
+                    mode="lines",
+                    line=dict(color="#555", width=1, dash="dot"),
+                    name=f"Total: central 95% of {n_rep} replicates",
+                    legendgroup="band",
+                    showlegend=show,
+                    hoverinfo="skip",
+                )
+            )
+    fig.add_trace(
+        go.Scatter(
+            x=total["month"],
+            y=total["mean"],
+            mode="lines",
+            line=dict(color="#000", width=1.5, dash="dash"),
+            name="Total composite harm",
+            legendgroup="total",
+            hovertemplate="%{y:,.0f} harm-days<extra>Total</extra>",
+        )
+    )
+    _base_layout(fig, "Composite harm per month, stacked by component", 540)
+    fig.update_xaxes(title_text="Month")
+    fig.update_yaxes(title_text="Harm-days per month", rangemode="tozero")
+    fig.update_layout(hovermode="x unified", legend=dict(title=dict(text="Component (weight)")))
+    _mark_interventions(fig, inputs.interventions, per_rep["month"], labels=True)
+    return fig
+
+
+# --- 4. Harm by neighbourhood deprivation, before and after ----------------------------------
+
+
+def neighbourhood_harm_figure(
+    neighbourhood_month: pd.DataFrame, inputs: ReportInputs, weights: HarmWeights | None = None
+) -> tuple[go.Figure, tuple[str, str]]:
+    """Harm-days per month per neighbourhood, ordered by deprivation, for two periods.
+
+    Args:
+        neighbourhood_month: The ``neighbourhood_month`` table.
+        inputs: The report inputs (neighbourhood names, periods, ``compare_periods``).
+        weights: Harm-days per event; defaults if None.
+
+    Returns:
+        The figure and the two period labels compared.
+    """
+    labels = [p[0] for p in normalise_periods(inputs.periods)]
+    first, second = inputs.compare_periods or (labels[0], labels[-1])
+    per = harm_by_period(neighbourhood_month, inputs.periods, weights)
+    rep = replicate_column(per)
+    per = per[per["period"].isin([first, second])]
+    summ = replicate_summary(per, ["period", "neighbourhood"], "harm_per_month")
+    n_rep = int(per[rep].nunique()) if len(per) else 0
+    hoods = inputs.neighbourhoods.set_index("id")
+    dep = per.groupby("neighbourhood")["deprivation"].first()
+    order = dep.sort_values(kind="stable").index.tolist()
+    tick = [
+        f"{_wrap(hoods.loc[h, 'name'] if h in hoods.index else h)}<br>({dep[h]:.2f})" for h in order
+    ]
+    fig = go.Figure()
+    for colour, label in zip(PERIOD_COLOURS, (first, second), strict=True):
+        s = summ[summ["period"] == label].set_index("neighbourhood").reindex(order)
+        err = (
+            dict(
+                type="data",
+                symmetric=False,
+                array=(s["high"] - s["mean"]).to_numpy(),
+                arrayminus=(s["mean"] - s["low"]).to_numpy(),
+                color="#333",
+                thickness=1,
+                width=3,
+            )
+            if n_rep > 1
+            else None
+        )
+        fig.add_trace(
+            go.Bar(
+                x=tick,
+                y=s["mean"],
+                name=label,
+                marker_color=colour,
+                error_y=err,
+                hovertemplate="%{x}: %{y:,.0f} harm-days/month<extra>" + label + "</extra>",
+            )
+        )
+    _base_layout(fig, f"Harm per month by neighbourhood: {first} vs {second}", 520)
+    fig.update_layout(barmode="group", legend=dict(title=dict(text="Period")))
+    fig.update_xaxes(title_text="Neighbourhood (deprivation index, 0 = least, 1 = most deprived)")
+    fig.update_yaxes(title_text="Harm-days per month", rangemode="tozero")
+    return fig, (first, second)
+
+
+# --- 5. Virtual survey against the field survey ----------------------------------------------
+
+
+def survey_figure(survey: pd.DataFrame) -> go.Figure:
+    """Virtual-survey percentages with confidence intervals per item and group, beside the field.
+
+    Args:
+        survey: Columns ``item``, ``group``, ``n``, ``percent``, ``ci_low``, ``ci_high`` (0-100),
+            optional ``field_percent``.
+
+    Returns:
+        The figure.
+    """
+    items = list(dict.fromkeys(survey["item"]))
+    groups = list(dict.fromkeys(survey["group"]))
+    step = 0.7 / max(len(groups), 1)
+    fig = go.Figure()
+    for gi, group in enumerate(groups):
+        s = survey[survey["group"] == group].set_index("item").reindex(items)
+        offset = (gi - (len(groups) - 1) / 2) * step
+        fig.add_trace(
+            go.Scatter(
+                x=s["percent"],
+                y=np.arange(len(items)) + offset,
+                mode="markers",
+                marker=dict(size=9, color=STRATEGY_PALETTE[gi % len(STRATEGY_PALETTE)]),
+                error_x=dict(
+                    type="data",
+                    symmetric=False,
+                    array=(s["ci_high"] - s["percent"]).to_numpy(),
+                    arrayminus=(s["percent"] - s["ci_low"]).to_numpy(),
+                    thickness=1.5,
+                    width=0,
+                ),
+                name=f"Model: {group}",
+                customdata=np.c_[s["n"].to_numpy(), s["ci_low"], s["ci_high"]],
+                text=items,
+                hovertemplate=(
+                    "%{text}<br>%{x:.0f}% (95% CI %{customdata[1]:.0f}–%{customdata[2]:.0f}), "
+                    "n = %{customdata[0]:.0f}<extra>" + str(group) + "</extra>"
+                ),
+            )
+        )
+    if "field_percent" in survey.columns and survey["field_percent"].notna().any():
+        field = survey.dropna(subset=["field_percent"]).drop_duplicates("item").set_index("item")
+        field = field.reindex(items)
+        fig.add_trace(
+            go.Scatter(
+                x=field["field_percent"],
+                y=np.arange(len(items)),
+                mode="markers",
+                marker=dict(symbol="diamond", size=12, color="#000", line=dict(color="#fff")),
+                name="Field survey",
+                text=items,
+                hovertemplate="%{text}<br>field: %{x:.0f}%<extra></extra>",
+            )
+        )
+    _base_layout(fig, "Virtual survey against the field survey", max(320, 70 * len(items) + 140))
+    fig.update_layout(legend=dict(title=dict(text="")))
+    fig.update_xaxes(title_text="Respondents (%)", range=[0, 100])
+    fig.update_yaxes(
+        tickvals=list(range(len(items))), ticktext=items, autorange="reversed", title_text=""
+    )
+    return fig
+
+
+# --- 6. Strategies compared -------------------------------------------------------------------
+
+
+def strategy_outcomes(
+    comparison: pd.DataFrame | Mapping[str, Any],
+    inputs: ReportInputs,
+    weights: HarmWeights | None = None,
+) -> pd.DataFrame:
+    """Scene size and harm per strategy and replicate.
+
+    Args:
+        comparison: Either a DataFrame with one row per strategy and replicate and columns
+            ``strategy``, ``size``, ``harm`` (optional ``concentration_index``), used as is; or a
+            mapping from strategy name to results or tables (as for
+            :func:`scenelab.report.inputs.collect_tables`), from which per replicate: ``size`` =
+            mean over days of the people present at all sites, ``harm`` = mean over months of the
+            composite harm-days in all neighbourhoods, and the concentration index and
+            most-deprived-fifth share of the harm summed over the window (neighbourhoods weighted
+            by ``residents`` when ``inputs.neighbourhoods`` has that column). The window is
+            ``inputs.evaluation_period`` or the whole run.
+        inputs: The report inputs.
+        weights: Harm-days per event; defaults if None.
+
+    Returns:
+        ``strategy``, ``replicate``, ``size``, ``harm`` (+ ``concentration_index``,
+        ``share_most_deprived`` when computed), in the given strategy order.
+
+    Raises:
+        ValueError: If a DataFrame lacks a required column.
+    """
+    if isinstance(comparison, pd.DataFrame):
+        missing = [c for c in COMPARISON_COLUMNS if c not in comparison.columns]
+        if missing:
+            raise ValueError(
+                f"comparison table is missing {missing}; required: {', '.join(COMPARISON_COLUMNS)}"
+            )
+        out = comparison.copy()
+        if "replicate" not in out.columns:
+            out["replicate"] = out.groupby("strategy").cumcount()
+        return out
+    all_periods = normalise_periods(inputs.periods) if inputs.periods else []
+    hoods = inputs.neighbourhoods
+    residents = (
+        hoods.set_index("id")["residents"].astype(float) if "residents" in hoods.columns else None
+    )
+    rows = []
+    for strategy, results in comparison.items():
+        tables = collect_tables(results)
+        sd = tables.site_day
+        if inputs.evaluation_period is not None:
+            window = next(p for p in all_periods if p[0] == inputs.evaluation_period)
+        else:
+            window = ("whole run", sd["date"].min(), sd["date"].max() + pd.Timedelta(days=1))
+        sd = sd[(sd["date"] >= window[1]) & (sd["date"] < window[2])].copy()
+        rep_sd = replicate_column(sd)
+        size = sd.groupby([rep_sd, "date"])["people_present"].sum().groupby(level=0).mean()
+        per = harm_by_period(tables.neighbourhood_month, [window], weights)
+        rep_nm = replicate_column(per)
+        for rep, sub in per.groupby(rep_nm, sort=True):
+            if rep not in size.index:
+                continue
+            pop = None if residents is None else residents.reindex(sub["neighbourhood"]).to_numpy()
+            rows.append(
+                {
+                    "strategy": str(strategy),
+                    "replicate": rep,
+                    "size": float(size[rep]),
+                    "harm": float(sub["harm"].sum() / sub["n_months"].max()),
+                    "concentration_index": concentration_index(
+                        sub["harm"], sub["deprivation"], pop
+                    ),
+                    "share_most_deprived": share_most_deprived(
+                        sub["harm"], sub["deprivation"], pop
+                    ),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _interval(values: pd.Series, mean: float, colour: str) -> dict[str, Any] | None:
+    """Asymmetric error bar spanning the central 95% of replicate values (None if fewer than 2)."""
+    if values.count() < 2:
+        return None
+    return dict(
+        type="data",
+        symmetric=False,
+        array=[float(values.quantile(BAND_HIGH)) - mean],
+        arrayminus=[mean - float(values.quantile(BAND_LOW))],
+        color=colour,
+        thickness=1.5,
+        width=5,
+    )
+
+
+def comparison_figure(outcomes: pd.DataFrame) -> go.Figure:
+    """Scene size against harm per strategy: mean over replicates with 95% intervals.
+
+    Args:
+        outcomes: As returned by :func:`strategy_outcomes`.
+
+    Returns:
+        The figure.
+    """
+    fig = go.Figure()
+    strategies = list(dict.fromkeys(outcomes["strategy"]))
+    for i, strategy in enumerate(strategies):
+        s = outcomes[outcomes["strategy"] == strategy]
+        x, y = s["size"], s["harm"]
+        n = len(s)
+        xm, ym = float(x.mean()), float(y.mean())
+        colour = STRATEGY_PALETTE[i % len(STRATEGY_PALETTE)]
+        ci = (
+            f"<br>C = {s['concentration_index'].mean():.2f}"
+            if "concentration_index" in s.columns and s["concentration_index"].notna().any()
+            else ""
+        )
+
+        fig.add_trace(
+            go.Scatter(
+                x=[xm],
+                y=[ym],
+                mode="markers+text",
+                marker=dict(size=13, color=colour, line=dict(color="#fff", width=1)),
+                error_x=_interval(x, xm, colour),
+                error_y=_interval(y, ym, colour),
+                text=[strategy],
+                textposition="top center",
+                cliponaxis=False,
+                name=strategy,
+                hovertemplate=(
+                    f"<b>{strategy}</b><br>size %{{x:.1f}} people, harm %{{y:,.0f}} "
+                    f"harm-days/month<br>{n} replicate(s){ci}<extra></extra>"
+                ),
+            )
+        )
+    _base_layout(fig, "Scene size against harm, per strategy", 540)
+    fig.update_xaxes(title_text="Scene size: people present per day, all sites")
+    fig.update_yaxes(title_text="Harm: harm-days per month, all neighbourhoods")
+    fig.update_layout(legend=dict(title=dict(text="Strategy")))
+    return fig

@@ -1,0 +1,141 @@
+"""Run a scenario's replicates and write everything a user looks at into one directory.
+
+Replicates run in this process, one after another (the compiled kernel makes one Bergen run take
+seconds); large ensembles belong to ``scenelab experiment`` on Dask.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+
+from scenelab.api import Results, _atomic_parquet, _atomic_text, periods, run
+from scenelab.scenario import schema as sc
+from scenelab.scenario.loader import load_scenario
+
+
+def report_inputs(scn: sc.Scenario, until: dt.date | None = None) -> object:
+    """Return the plain-data scenario facts the HTML report draws on."""
+    from scenelab.report import ReportInputs
+
+    sites = pd.DataFrame(
+        [
+            {"id": s.id, "name": s.name, "kind": s.kind, "neighbourhood": s.neighbourhood,
+             "lat": s.lat, "lon": s.lon}
+            for s in scn.sites
+        ]
+    )  # fmt: skip
+    nbhds = pd.DataFrame(
+        [
+            {"id": n.id, "name": n.name, "deprivation": n.deprivation, "centre": n.centre,
+             "residents": n.residents}
+            for n in scn.neighbourhoods
+        ]
+    )  # fmt: skip
+    interventions = [
+        (iv.start, iv.note or f"{iv.type} {getattr(iv, 'site', '')}".strip())
+        for iv in scn.interventions
+        if iv.start > scn.run.start
+    ]
+    # The report takes periods with an exclusive end.
+    report_periods = [
+        (label, first, last + dt.timedelta(days=1)) for label, first, last in periods(scn, until)
+    ]
+    return ReportInputs(
+        sites=sites,
+        neighbourhoods=nbhds,
+        interventions=interventions,
+        periods=report_periods,
+        title=scn.scenario.title,
+        scenario_name=scn.name,
+        notes=scn.scenario.description or None,
+    )
+
+
+def summarise_replicates(results: list[Results]) -> dict[str, object]:
+    """Return each outcome's mean, min and max over replicates."""
+    frame = pd.DataFrame([r.outcomes for r in results])
+    return {
+        name: {
+            "mean": float(frame[name].mean()),
+            "min": float(frame[name].min()),
+            "max": float(frame[name].max()),
+        }
+        for name in frame.columns
+    }
+
+
+def run_to_directory(
+    scenario: str | Path | sc.Scenario,
+    out: Path,
+    seed: int | None = None,
+    replicates: int | None = None,
+    until: dt.date | None = None,
+    progress: bool = True,
+    report: bool = True,
+) -> list[Results]:
+    """Run ``replicates`` replicates and write tables, summary.json and report.html to ``out``.
+
+    Everything is written into a temporary sibling directory first and moved into place at the
+    end, so an interrupted run leaves no half-written output.
+    """
+    scn = scenario if isinstance(scenario, sc.Scenario) else load_scenario(scenario)
+    seed = scn.run.seed if seed is None else seed
+    replicates = replicates or scn.run.replicates
+    results = [
+        run(scn, seed=seed, replicate=r, until=until, progress=progress) for r in range(replicates)
+    ]
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    try:
+        for name in ("site_day", "neighbourhood_month", "city_day"):
+            frame = pd.concat([getattr(r, name) for r in results], ignore_index=True)
+            _atomic_parquet(frame, staging / f"{name}.parquet")
+        summary = dict(results[0].summary)
+        summary.pop("replicate", None)
+        summary.pop("run_id", None)
+        summary["replicates"] = replicates
+        summary["run_ids"] = [r.summary["run_id"] for r in results]
+        summary["wall_time_seconds"] = round(
+            sum(r.summary["wall_time_seconds"] for r in results), 3
+        )
+        summary["periods_by_replicate"] = [r.summary["periods"] for r in results]
+        summary.pop("periods", None)
+        summary["outcomes"] = summarise_replicates(results)
+        _add_optional_sections(summary, results, scn, until, staging, report)
+        _atomic_text(json.dumps(summary, indent=2, default=str), staging / "summary.json")
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return results
+
+
+def _add_optional_sections(
+    summary: dict[str, object],
+    results: list[Results],
+    scn: sc.Scenario,
+    until: dt.date | None,
+    staging: Path,
+    report: bool,
+) -> None:
+    """Add harm/equity to the summary and write the HTML report (layers above the model)."""
+    from scenelab.observe.equity import equity_by_period
+
+    nm = pd.concat([r.neighbourhood_month for r in results], ignore_index=True)
+    inputs = report_inputs(scn, until)
+    residents = inputs.neighbourhoods.set_index("id")["residents"]
+    equity = equity_by_period(nm, inputs.periods, residents=residents)
+    summary["equity_by_period"] = json.loads(equity.to_json(orient="records", date_format="iso"))
+    if report:
+        from scenelab.report import write_report
+
+        write_report(results, inputs, staging / "report.html")

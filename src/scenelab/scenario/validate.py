@@ -1,0 +1,242 @@
+"""One validation step: pydantic errors and cross-references, as file: key path: valid choices."""
+
+from __future__ import annotations
+
+import difflib
+import typing
+from collections.abc import Iterable
+
+import pydantic
+from pydantic import BaseModel
+
+from scenelab.model.params import BY_NAME
+from scenelab.scenario import schema as sc
+from scenelab.scenario.errors import Problem
+from scenelab.scenario.units import convert, valid_units
+
+_UNION_TAGS = set(sc.INTERVENTION_TYPES) | set(sc.SERVICE_KINDS)
+
+
+def _path(loc: Iterable[object]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in _UNION_TAGS and out.endswith("]"):
+            continue  # pydantic puts the union tag in the path; a user never wrote it
+        else:
+            out += ("." if out else "") + str(part)
+    return out
+
+
+def _model_at(loc: tuple[object, ...]) -> type[BaseModel] | None:
+    """Walk the schema along a pydantic error location to the model that holds the last key."""
+    model: object = sc.Scenario
+    for part in loc:
+        if isinstance(part, int):
+            continue
+        if isinstance(part, str) and part in _UNION_TAGS:
+            model = _tagged(part)
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = model.model_fields.get(part)  # type: ignore[arg-type]
+        if field is None:
+            return None
+        model = _inner_model(field.annotation)
+    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
+
+
+def _tagged(tag: str) -> type[BaseModel] | None:
+    for cls in list(typing.get_args(typing.get_args(sc.Intervention)[0])) + list(
+        typing.get_args(typing.get_args(sc.Service)[0])
+    ):
+        ann = cls.model_fields.get("type") or cls.model_fields.get("kind")
+        if ann is not None and tag in typing.get_args(ann.annotation):
+            return cls
+    return None
+
+
+def _inner_model(annotation: object) -> object:
+    stack = [annotation]
+    while stack:
+        ann = stack.pop()
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            return ann
+        stack.extend(typing.get_args(ann))
+    return None
+
+
+def pydantic_problems(exc: pydantic.ValidationError) -> list[Problem]:
+    """Turn a pydantic ValidationError into problems with key paths and valid choices."""
+    problems = []
+    for err in exc.errors():
+        loc = tuple(err["loc"])
+        if err["type"] == "extra_forbidden":
+            model = _model_at(loc[:-1])
+            valid = ", ".join(model.model_fields) if model else "see docs/scenario-format.md"
+            message = f"unknown key '{loc[-1]}'; valid keys are: {valid}"
+        elif err["type"] == "missing":
+            message = "required key is missing"
+        elif err["type"] == "union_tag_invalid":
+            message = err["msg"].replace("Input tag", "value").replace(" found using", " of")
+        elif err["type"] == "string_pattern_mismatch":
+            message = f"{err['input']!r} is not a valid id: use lower-case ASCII letters, digits, _"
+        else:
+            message = f"{err['msg']} (got {err['input']!r})" if "input" in err else err["msg"]
+        problems.append(Problem(_path(loc), message))
+    return problems
+
+
+def _choices(name: str, valid: list[str], what: str) -> str:
+    close = difflib.get_close_matches(name, valid, n=1)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"'{name}' is not a {what}{hint}; {what}s are: {', '.join(valid)}"
+
+
+def check_references(scn: sc.Scenario) -> list[Problem]:
+    """Check every cross-reference and cross-field rule of a parsed scenario."""
+    problems: list[Problem] = []
+    add = problems.append
+    for section in ("neighbourhoods", "sites", "zones", "services"):
+        seen: set[str] = set()
+        for i, item in enumerate(getattr(scn, section)):
+            if item.id in seen:
+                add(Problem(f"{section}[{i}].id", f"duplicate id '{item.id}'"))
+            seen.add(item.id)
+    nbhds = [n.id for n in scn.neighbourhoods]
+    sites = scn.site_ids()
+    zones = [z.id for z in scn.zones]
+    services = {s.id: s for s in scn.services}
+
+    def site_ok(path: str, site: str) -> None:
+        if site not in sites:
+            add(Problem(path, _choices(site, sites, "site")))
+
+    for i, s in enumerate(scn.sites):
+        if s.neighbourhood not in nbhds:
+            add(
+                Problem(
+                    f"sites[{i}].neighbourhood", _choices(s.neighbourhood, nbhds, "neighbourhood")
+                )
+            )
+    for i, z in enumerate(scn.zones):
+        for j, site in enumerate(z.sites):
+            site_ok(f"zones[{i}].sites[{j}]", site)
+    for section in ("population", "sellers"):
+        weights = getattr(scn, section).initial_sites
+        for site in weights:
+            site_ok(f"{section}.initial_sites.{site}", site)
+        if sum(weights.values()) <= 0:
+            add(Problem(f"{section}.initial_sites", "weights must not all be zero"))
+    if scn.population.initial_people > scn.population.max_people:
+        add(Problem("population.max_people", "must be at least population.initial_people"))
+    if scn.sellers.initial_local + scn.sellers.initial_travelling > scn.sellers.max_sellers:
+        add(Problem("sellers.max_sellers", "must be at least initial_local + initial_travelling"))
+
+    for i, iv in enumerate(scn.interventions):
+        here = f"interventions[{i}]"
+        if not scn.run.start <= iv.start <= scn.run.end:
+            add(
+                Problem(
+                    f"{here}.start",
+                    f"{iv.start} is outside the run window {scn.run.start} .. {scn.run.end}",
+                )
+            )
+        end = getattr(iv, "end", None)
+        if end is not None and end < iv.start:
+            add(Problem(f"{here}.end", f"{end} is before start {iv.start}"))
+        if hasattr(iv, "site"):
+            site_ok(f"{here}.site", iv.site)
+        for j, site in enumerate(getattr(iv, "sites", [])):
+            site_ok(f"{here}.sites[{j}]", site)
+        if hasattr(iv, "zone") and iv.zone not in zones:
+            add(
+                Problem(
+                    f"{here}.zone",
+                    _choices(iv.zone, zones, "zone")
+                    if zones
+                    else f"'{iv.zone}' is not a zone; the scenario defines no zones",
+                )
+            )
+        if hasattr(iv, "service"):
+            if iv.service not in services:
+                add(Problem(f"{here}.service", _choices(iv.service, list(services), "service")))
+            elif isinstance(iv, sc.ResizeService):
+                target = services[iv.service]
+                allowed = set(type(target).model_fields)
+                for key in iv.changes():
+                    if key not in allowed:
+                        valid = sorted(
+                            allowed
+                            - {
+                                "id",
+                                "name",
+                                "kind",
+                                "open_at_start",
+                                "lat",
+                                "lon",
+                                "allocation",
+                                "low_threshold_waiting_days",
+                            }
+                        )
+                        add(
+                            Problem(
+                                f"{here}.{key}",
+                                f"a {target.kind} service has no '{key}'; "
+                                f"it can resize: {', '.join(valid)}",
+                            )
+                        )
+        if isinstance(iv, sc.PoliceOperation) and iv.end is not None:
+            span = (iv.end - iv.start).days + 1
+            if iv.action_days > span:
+                add(
+                    Problem(
+                        f"{here}.action_days",
+                        f"{iv.action_days} action days do not fit in {span} days",
+                    )
+                )
+
+    for name, entry in scn.parameters.items():
+        here = f"parameters.{name}"
+        spec = BY_NAME.get(name)
+        if spec is None:
+            add(Problem(here, _choices(name, sorted(BY_NAME), "parameter")))
+            continue
+        if isinstance(entry, sc.ParamEntry):
+            try:
+                if entry.unit is not None:
+                    convert(entry.value, entry.unit, spec.unit)
+            except ValueError as exc:
+                add(Problem(f"{here}.unit", str(exc)))
+            if entry.prior is not None and not entry.prior[0] < entry.prior[1]:
+                add(Problem(f"{here}.prior", "prior must be [low, high] with low < high"))
+    if scn.survey is not None:
+        sv = scn.survey
+        if sv.end < sv.start:
+            add(Problem("survey.end", f"{sv.end} is before start {sv.start}"))
+        if not (scn.run.start <= sv.start and sv.end <= scn.run.end):
+            add(Problem("survey", "survey window must lie inside the run window"))
+    return problems
+
+
+def resolved_parameters(scn: sc.Scenario) -> dict[str, tuple[float, float, float]]:
+    """Return ``name -> (value, low, high)`` in canonical units for every parameter."""
+    out = {name: (p.default, p.low, p.high) for name, p in BY_NAME.items()}
+    for name, entry in scn.parameters.items():
+        spec = BY_NAME[name]
+        value, low, high = out[name]
+        if isinstance(entry, sc.ParamEntry):
+            unit = entry.unit or spec.unit
+            value = convert(entry.value, unit, spec.unit)
+            if entry.prior is not None:
+                low, high = (convert(v, unit, spec.unit) for v in entry.prior)
+        else:
+            value = float(entry)
+        out[name] = (value, low, high)
+    return out
+
+
+def valid_units_for(name: str) -> list[str]:
+    """Return the units accepted for parameter ``name``."""
+    return valid_units(BY_NAME[name].unit)

@@ -1,0 +1,99 @@
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scenelab.observe.harm import (
+    ENFORCEMENT_COMPONENTS,
+    HARM_COMPONENTS,
+    HarmWeights,
+    composite_harm,
+    harm_by_neighbourhood_month,
+    harm_by_site_day,
+)
+
+
+def _nm(rows):
+    base = {c: 0.0 for c in HARM_COMPONENTS}
+    out = []
+    for r in rows:
+        out.append({"month": pd.Timestamp("2014-09-01"), "neighbourhood": "a", **base, **r})
+    return pd.DataFrame(out)
+
+
+def test_defaults_are_the_documented_values():
+    w = HarmWeights()
+    assert w.violence_incidents == 182.0
+    assert w.sexual_violence_incidents == 1825.0
+    assert w.overdose_deaths == 5475.0
+    assert w.nuisance == 0.02
+    assert list(w.as_dict()) == list(HARM_COMPONENTS)
+
+
+def test_each_component_weighs_its_own_weight():
+    w = HarmWeights()
+    for name, weight in w.as_dict().items():
+        frame = _nm([{name: 2.0}])
+        out = harm_by_neighbourhood_month(frame, w)
+        assert out.loc[0, f"harm_{name}"] == pytest.approx(2.0 * weight)
+        assert out.loc[0, "harm"] == pytest.approx(2.0 * weight)
+
+
+def test_composite_is_the_sum_and_counts_are_kept():
+    frame = _nm([{"violence_incidents": 3, "overdose_deaths": 1, "nuisance": 10, "expulsions": 4}])
+    out = harm_by_neighbourhood_month(frame)
+    expected = 3 * 182 + 5475 + 10 * 0.02 + 4 * 1.0
+    assert out.loc[0, "harm"] == pytest.approx(expected)
+    assert out.loc[0, "harm_enforcement"] == pytest.approx(4.0)
+    assert out.loc[0, "violence_incidents"] == 3
+    assert composite_harm(frame).iloc[0] == pytest.approx(expected)
+
+
+def test_without_enforcement_drops_only_the_enforcement_burden():
+    frame = _nm([{"violence_incidents": 1, "police_controls": 8, "fines": 2, "expulsions": 1}])
+    w = HarmWeights().without_enforcement()
+    assert all(w.as_dict()[c] == 0 for c in ENFORCEMENT_COMPONENTS)
+    out = harm_by_neighbourhood_month(frame, w)
+    assert out.loc[0, "harm"] == pytest.approx(182.0)
+    assert out.loc[0, "police_controls"] == 8  # the component is still reported
+
+
+def test_missing_counts_are_zero():
+    frame = _nm([{"violence_incidents": np.nan, "overdoses": 1}])
+    assert harm_by_neighbourhood_month(frame).loc[0, "harm"] == pytest.approx(30.0)
+
+
+def test_harm_is_linear_in_counts():
+    rng = np.random.default_rng(3)
+    frame = _nm([{c: float(rng.poisson(3)) for c in HARM_COMPONENTS} for _ in range(5)])
+    doubled = frame.copy()
+    doubled[list(HARM_COMPONENTS)] *= 2
+    np.testing.assert_allclose(composite_harm(doubled), 2 * composite_harm(frame))
+
+
+def test_bad_weights_and_missing_columns_raise():
+    with pytest.raises(ValueError, match="nuisance"):
+        HarmWeights(nuisance=-1.0)
+    with pytest.raises(ValueError, match="overdoses"):
+        HarmWeights(overdoses=float("nan"))
+    with pytest.raises(TypeError):
+        HarmWeights(fines="7")
+    with pytest.raises(ValueError, match="valid: violence_incidents"):
+        HarmWeights.from_mapping({"murder": 1.0})
+    assert HarmWeights.from_mapping({"nuisance": 0.5}).nuisance == 0.5
+    with pytest.raises(ValueError, match="overdose_deaths"):
+        harm_by_neighbourhood_month(_nm([{}]).drop(columns="overdose_deaths"))
+    with pytest.raises(ValueError, match="site"):
+        harm_by_site_day(_nm([{}]))
+
+
+def test_weights_are_frozen():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        HarmWeights().nuisance = 1.0  # type: ignore[misc]
+
+
+def test_site_day_harm():
+    frame = _nm([{"overdoses": 2}]).rename(columns={"month": "date", "neighbourhood": "site"})
+    out = harm_by_site_day(frame)
+    assert out.loc[0, "harm_overdoses"] == pytest.approx(60.0)
