@@ -124,16 +124,13 @@ def test_no_code_is_evaluated(tmp_path):
     assert "population.share_women" in line and "valid number" in line
 
 
-def test_cli_validate_exit_codes(tmp_path):
-    good = (
-        subprocess.run(
-            [sys.executable, "-m", "scenelab", "validate", str(write_variant(tmp_path, "x", "x"))],
-            capture_output=True,
-            text=True,
-        )
-        if False
-        else None
+def test_cli_validate_exit_codes(tmp_path, bergen):
+    ok = tmp_path / "ok.toml"
+    ok.write_text(scenelab.scenario.builtin_text("bergen"))
+    good = subprocess.run(
+        [sys.executable, "-m", "scenelab", "validate", str(ok)], capture_output=True, text=True
     )
+    assert good.returncode == 0, good.stderr
     path = write_variant(
         tmp_path,
         'site = "nygardsparken"\nnote = "The upper park',
@@ -144,4 +141,3 @@ def test_cli_validate_exit_codes(tmp_path):
     )
     assert bad.returncode == 1
     assert "'nope' is not a site" in bad.stderr
-    assert good is None

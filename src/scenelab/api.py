@@ -119,11 +119,18 @@ class Results:
         return out
 
 
+def _umask_mode() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return 0o666 & ~mask
+
+
 def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     os.close(fd)
     try:
         frame.to_parquet(tmp, index=False)
+        os.chmod(tmp, _umask_mode())  # mkstemp makes 0600 files; give them normal permissions
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -134,6 +141,7 @@ def _atomic_text(text: str, path: Path) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
         fh.write(text)
+    os.chmod(tmp, _umask_mode())
     os.replace(tmp, path)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -55,6 +56,12 @@ def report_inputs(scn: sc.Scenario, until: dt.date | None = None) -> object:
         scenario_name=scn.name,
         notes=scn.scenario.description or None,
     )
+
+
+def _umask_dir() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def summarise_replicates(results: list[Results]) -> dict[str, object]:
@@ -110,6 +117,7 @@ def run_to_directory(
         summary["outcomes"] = summarise_replicates(results)
         _add_optional_sections(summary, results, scn, until, staging, report)
         _atomic_text(json.dumps(summary, indent=2, default=str), staging / "summary.json")
+        os.chmod(staging, 0o777 & ~_umask_dir())
         if out.exists():
             shutil.rmtree(out)
         staging.rename(out)

@@ -11,7 +11,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from conftest import PERIODS, make_tables
+from synthetic_runs import PERIODS, make_tables
 
 from scenelab.report import ReportInputs, expected_chart_ids, write_report
 

@@ -5,7 +5,7 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import NEIGHBOURHOODS, PERIODS, SITES, make_tables
+from synthetic_runs import NEIGHBOURHOODS, PERIODS, SITES, make_tables
 
 from scenelab.observe.equity import normalise_periods
 from scenelab.report import (
@@ -168,3 +168,18 @@ def test_write_report_needs_periods(tmp_path):
     bare = ReportInputs(SITES, NEIGHBOURHOODS)
     with pytest.raises(ValueError, match="periods"):
         write_report(make_tables(replicates=1, end="2013-02-28"), bare, tmp_path)
+
+
+def test_interventions_outside_the_run_are_not_drawn_and_same_day_ones_merge(inputs):
+    from scenelab.report.charts import scene_size_figure
+
+    inputs.interventions = [
+        ("2014-08-25", "Park closed"),
+        ("2014-08-25", "Special unit starts"),
+        ("2019-01-01", "Outside the run"),
+    ]
+    tables = make_tables(replicates=1, start="2014-06-01", end="2014-12-31")
+    fig = scene_size_figure(tables["site_day"], inputs, site_colours(inputs))
+    assert len(fig.layout.shapes) == 1
+    labels = [a.text for a in fig.layout.annotations]
+    assert labels == ["Park closed; Special unit starts"]

@@ -67,12 +67,12 @@ def dask_client(
         with Client(scheduler) as remote:
             n = sum(remote.nthreads().values())
             say(f"Dask scheduler {scheduler}: {len(remote.nthreads())} workers, {n} threads")
-            if dashboard_available() or remote.dashboard_link:
-                say(f"Dask dashboard: {remote.dashboard_link}")
+            say(f"Dask dashboard: {remote.dashboard_link}")
             yield remote
         return
     n = n_workers or default_n_workers()
-    dashboard = "127.0.0.1:8787" if dashboard_available() else None
+    # Without bokeh the HTTP server still serves metrics; keep it on loopback, any free port.
+    dashboard = "127.0.0.1:8787" if dashboard_available() else "127.0.0.1:0"
     with (
         LocalCluster(
             n_workers=n,
@@ -85,7 +85,7 @@ def dask_client(
         Client(cluster) as local,
     ):
         say(f"Dask LocalCluster: {n} worker processes x 1 thread ({cluster.scheduler_address})")
-        if dashboard is not None:
+        if dashboard_available():
             say(f"Dask dashboard: {local.dashboard_link}")
         else:
             say("Dask dashboard: not available (install bokeh>=3.1 to enable it)")

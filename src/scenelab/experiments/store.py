@@ -360,7 +360,8 @@ class ResultStore:
         Returns:
             Sorted names.
         """
-        return [r[0] for r in self.con.execute("SELECT DISTINCT name FROM outcomes ORDER BY 1")]
+        rows = self.con.execute("SELECT DISTINCT name FROM outcomes ORDER BY 1").fetchall()
+        return [r[0] for r in rows]
 
     # ------------------------------------------------------------------ writing
 

@@ -9,6 +9,7 @@ colour throughout (:func:`site_colours`).
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -134,6 +135,12 @@ def _wrap(name: str, width: int = 13) -> str:
             line = f"{line}{word}" if line.endswith("/") or not line else f"{line} {word}"
     lines.append(line)
     return "<br>".join(lines)
+
+
+def _short_label(name: str) -> str:
+    """A map label: the name without parenthetical detail or alternative names, wrapped."""
+    short = re.sub(r"\s*\(.*?\)", "", str(name)).split(" / ")[0].strip() or str(name)
+    return _wrap(short, 18)
 
 
 def _site_names(inputs: ReportInputs) -> dict[str, str]:
@@ -320,7 +327,7 @@ def site_map_figure(
         cols=cols,
         subplot_titles=labels or ["(no period)"],
         horizontal_spacing=0.06,
-        vertical_spacing=0.1,
+        vertical_spacing=0.09 if rows > 1 else 0.0,
     )
     used = sites.loc[sites.index.isin(presence["site"]) | sites.index.isin(site_day["site"])]
     if used.empty:
@@ -387,7 +394,7 @@ def site_map_figure(
                         color=_rgba(colours.get(site, OTHER_COLOUR), 0.85),
                         line=dict(color="white", width=1),
                     ),
-                    text=[names.get(site, site)],
+                    text=[_short_label(names.get(site, site))],
                     textposition="bottom center" if near else "top center",
                     textfont=dict(size=11),
                     cliponaxis=False,
@@ -460,7 +467,7 @@ def site_map_figure(
         )
         fig.update_xaxes(
             range=x_range,
-            title_text="Longitude (°E)",
+            title_text="Longitude (°E)" if k + cols >= n else None,
             tickformat=".3f",
             row=r,
             col=c,
@@ -477,8 +484,21 @@ def site_map_figure(
             zeroline=False,
         )
     _base_layout(fig, "Mean people present per site and period; arrows: displacement", 0)
-    fig.update_layout(height=(520 if cols <= 2 else 430) * rows + 90)
-    fig.update_layout(legend=dict(title=dict(text="Site"), itemsizing="constant"))
+    row_px = 520 if cols <= 2 else 450
+    top_px, bottom_px = 80, 150
+    height = row_px * rows + top_px + bottom_px
+    fig.update_layout(height=height)
+    fig.update_layout(
+        legend=dict(
+            title=dict(text="Site"),
+            itemsizing="constant",
+            orientation="h",
+            yanchor="top",
+            y=-70 / (height - top_px - bottom_px),
+            x=0.0,
+        ),
+        margin=dict(t=top_px, b=bottom_px),
+    )
     return fig, presence, flows
 
 

@@ -75,7 +75,7 @@ window.addEventListener("unhandledrejection", function (e) {
   th:first-child, td:first-child { text-align: left; }
   thead th { border-bottom: 2px solid var(--ink); font-weight: 600; vertical-align: bottom; }
   td .band { color: var(--muted); font-size: 12px; }
-  td.text { text-align: left; max-width: 70ch; }
+  td.text, th.text { text-align: left; max-width: 70ch; }
   .placeholder { border: 1px dashed #aaa; background: #fafafa; padding: 18px 20px;
                  color: var(--muted); }
   .note { font-size: 13px; color: var(--muted); }
@@ -204,7 +204,7 @@ def _flow_table(flows: pd.DataFrame, names: Mapping[str, str], limit: int = 12) 
             f"<td>{100 * f['share']:.1f}</td><td>{f['people']:.0f}</td></tr>"
         )
     return (
-        "<table><thead><tr><th>Between periods</th><th>From → to</th>"
+        "<table><thead><tr><th>Between periods</th><th class='text'>From → to</th>"
         "<th>Share of the scene<br>(percentage points)</th><th>≈ People</th></tr></thead>"
         f"<tbody>{''.join(rows)}</tbody></table>"
     )
@@ -240,8 +240,8 @@ def _weights_table(weights: HarmWeights) -> str:
             f"<td class='text'>{_esc(WEIGHT_SOURCES[comp])}</td></tr>"
         )
     return (
-        "<table><thead><tr><th>Component</th><th>Harm-days per event</th><th>Source of the default"
-        f"</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        "<table><thead><tr><th>Component</th><th>Harm-days per event</th><th class='text'>Source "
+        f"of the default</th></tr></thead><tbody>{''.join(rows)}</tbody></table>"
     )
 
 

@@ -1,0 +1,122 @@
+"""Bergen's calibration patterns (BRIEF.md P1-P4, P6) measured on a run's outputs.
+
+Each pattern is a function of one run's ``site_day`` table returning the measured figures and
+whether the pattern holds; the pattern tests and ``summary`` use the same definitions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class PatternResult:
+    """One pattern measured on one run."""
+
+    pattern: str
+    target: str
+    measured: dict[str, float]
+    holds: bool
+
+
+def _mean(sd: pd.DataFrame, sites: list[str], start: str, end: str, col: str) -> float:
+    mask = sd["site"].isin(sites) & (sd["date"] >= start) & (sd["date"] <= end)
+    days = pd.date_range(start, end).size
+    return float(sd.loc[mask, col].sum()) / days
+
+
+def bergen_patterns(
+    sd: pd.DataFrame, centre: list[str], deprived: list[str]
+) -> list[PatternResult]:
+    """Measure P1-P4 and P6 on one Bergen run (site_day rows of one replicate)."""
+    out = []
+    park_before = _mean(sd, ["nygardsparken"], "2013-01-01", "2014-05-31", "people_present")
+    park_after = _mean(sd, ["nygardsparken"], "2014-09-01", "2016-08-31", "people_present")
+    out.append(
+        PatternResult(
+            "P1",
+            "park almost empty for two years after closure (<5% of before)",
+            {"before": park_before, "after": park_after},
+            park_after < 0.05 * park_before,
+        )
+    )
+    vag_before = _mean(sd, ["vagsbunnen"], "2013-01-01", "2014-05-31", "people_present")
+    vag_first = _mean(sd, ["vagsbunnen"], "2014-09-01", "2015-05-31", "people_present")
+    out.append(
+        PatternResult(
+            "P2",
+            "Vagsbunnen grows in the first year after closure (>2x before)",
+            {"before": vag_before, "first_year": vag_first},
+            vag_first > 2 * vag_before and vag_first > 5,
+        )
+    )
+    tun_2016 = _mean(sd, ["strax_tunnel"], "2015-09-01", "2016-12-31", "people_present")
+    vag_2016 = _mean(sd, ["vagsbunnen"], "2015-09-01", "2016-12-31", "people_present")
+    others = [
+        _mean(sd, [s], "2015-09-01", "2016-12-31", "people_present")
+        for s in sd["site"].unique()
+        if s != "strax_tunnel"
+    ]
+    out.append(
+        PatternResult(
+            "P3",
+            "tunnel is the main scene after summer 2015; Vagsbunnen smaller than its first year "
+            "but active",
+            {"tunnel": tun_2016, "vagsbunnen": vag_2016, "vagsbunnen_first_year": vag_first},
+            tun_2016 > max(others) and 0.5 < vag_2016 < vag_first,
+        )
+    )
+    harm_cols = ["violence_incidents", "nuisance"]
+    nb = sd.assign(harm=sd["violence_incidents"] * 1000.0 + sd["nuisance"])
+
+    def nb_mean(nbhds: list[str], start: str, end: str) -> float:
+        mask = nb["neighbourhood"].isin(nbhds) & (nb["date"] >= start) & (nb["date"] <= end)
+        return float(nb.loc[mask, "harm"].sum()) / pd.date_range(start, end).size
+
+    c0, c1 = (
+        nb_mean(centre, "2013-01-01", "2014-05-31"),
+        nb_mean(centre, "2015-09-01", "2016-12-31"),
+    )
+    d0, d1 = (
+        nb_mean(deprived, "2013-01-01", "2014-05-31"),
+        nb_mean(deprived, "2015-09-01", "2016-12-31"),
+    )
+    out.append(
+        PatternResult(
+            "P4",
+            "centre harm falls sharply (<50%); harm in the deprived area around Strax-huset rises",
+            {"centre_before": c0, "centre_after": c1, "deprived_before": d0, "deprived_after": d1},
+            c1 < 0.5 * c0 and d1 > d0,
+        )
+    )
+    del harm_cols
+    year = sd["date"].dt.year
+    exp15 = float(sd.loc[year == 2015, "expulsions"].sum())
+    exp16 = float(
+        sd.loc[(sd["date"] >= "2016-01-01") & (sd["date"] <= "2016-12-15"), "expulsions"].sum()
+    )
+    fin1415 = float(sd.loc[year.isin([2014, 2015]), "fines"].sum())
+    fin16 = float(sd.loc[year == 2016, "fines"].sum())
+    within = (
+        (650 <= exp15 <= 2600)
+        and (173 <= exp16 <= 694)
+        and (136 <= fin1415 <= 546)
+        and (21 <= fin16 <= 86)
+    )
+    out.append(
+        PatternResult(
+            "P6",
+            "within a factor 2 of: >1300 expulsions 2015, 347 in 2016 (to mid-Dec), 273 fines "
+            "2014-15, 43 fines 2016",
+            {
+                "expulsions_2015": exp15,
+                "expulsions_2016": exp16,
+                "fines_2014_2015": fin1415,
+                "fines_2016": fin16,
+            },
+            within,
+        )
+    )
+    return out

@@ -1,0 +1,80 @@
+"""ABC-SMC calibration recovers known parameters of a toy simulator (same calibrate path)."""
+
+import re
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from scenelab.experiments import load_calibration
+from scenelab.experiments.calibrate import calibrate, weighted_quantile
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples/experiments/toy_calibration.toml"
+
+
+def test_weighted_quantile():
+    assert weighted_quantile([1.0, 2.0, 3.0], [1, 1, 1], 0.5) == 2.0
+    assert weighted_quantile([1.0, 2.0, 3.0], [0, 0, 1], 0.5) == 3.0
+    assert weighted_quantile([3.0, 1.0], [1, 3], 0.25) == pytest.approx(1.0)
+
+
+@pytest.mark.statistical
+@pytest.mark.slow
+def test_abc_recovers_known_parameters(tmp_path, dask_client):
+    # Truth: mu = 1.5, lam = 4.0. Each statistic is a mean of 200 draws (standard errors
+    # 0.07 and 0.14), so the exact posterior sds are about that; ABC stops at epsilon 1
+    # (about one scale per statistic). Tolerances: |mean - truth| < 0.2 for mu and < 0.4
+    # for lam, and the posterior at least 10x narrower than the prior.
+    spec = load_calibration(EXAMPLE)
+    result = calibrate(spec, tmp_path, client=dask_client, echo=lambda _msg: None)
+    s = result.summary.set_index("parameter")
+    assert abs(s.loc["mu", "mean"] - 1.5) < 0.2
+    assert abs(s.loc["lam", "mean"] - 4.0) < 0.4
+    assert s.loc["mu", "q05"] < 1.5 < s.loc["mu", "q95"]
+    assert s.loc["lam", "q05"] < 4.0 < s.loc["lam", "q95"]
+    prior_sd_mu, prior_sd_lam = 10 / 12**0.5, 9.5 / 12**0.5
+    assert s.loc["mu", "sd"] < prior_sd_mu / 10 and s.loc["lam", "sd"] < prior_sd_lam / 10
+    assert result.posterior["weight"].sum() == pytest.approx(1.0)
+    assert len(result.posterior) == spec.calibration.population_size
+    assert result.epsilons == sorted(result.epsilons, reverse=True)
+
+    check = result.check.set_index("statistic")
+    assert check["target_in_90pct_interval"].all()
+    assert (check["n_runs"] == spec.calibration.posterior_predictive).all()
+
+    for name in (
+        "posterior.csv",
+        "posterior_summary.csv",
+        "posterior_predictive.csv",
+        "predictive_check.csv",
+        "calibration.db",
+        "calibration.html",
+        "calibration_summary.json",
+    ):
+        assert (tmp_path / name).exists(), name
+    assert len(pd.read_csv(tmp_path / "posterior.csv")) == spec.calibration.population_size
+    html = (tmp_path / "calibration.html").read_text()
+    assert not re.search(r"<script[^>]*\bsrc=", html) and "Posterior predictive check" in html
+    import pyabc
+
+    history = pyabc.History(f"sqlite:///{tmp_path / 'calibration.db'}")
+    assert history.max_t + 1 == result.generations
+
+
+def test_calibration_checks_names_before_running(tmp_path):
+    from scenelab.experiments import SpecError, parse_calibration
+
+    spec = parse_calibration(
+        {
+            "calibration": {"name": "c", "model": "toy", "scenario": "toy"},
+            "parameters": {"muu": {}},
+            "targets": {"normal_mean": {"value": 1.0}},
+        },
+        "cal.toml",
+    )
+    with pytest.raises(SpecError, match=r"cal.toml: parameters.muu: unknown parameter"):
+        calibrate(spec, tmp_path, client=object())
+    with pytest.raises(SpecError, match="targets: .*at least 1"):
+        parse_calibration(
+            {"calibration": {"name": "c"}, "parameters": {"mu": {}}, "targets": {}}, "cal.toml"
+        )
