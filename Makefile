@@ -16,6 +16,7 @@ run: $(STAMP)
 	$(BIN)/scenelab run bergen --out out/bergen --replicates 3
 
 test: $(STAMP)
+	bash scripts/ensure_chromium.sh
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/ruff format --check src tests benchmarks
 	$(BIN)/python -m pytest -q

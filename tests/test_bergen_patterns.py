@@ -1,73 +1,62 @@
-"""Bergen patterns (BRIEF.md) measured on full 2012-2017 runs of the built-in defaults, 4 seeds.
+"""Bergen patterns (BRIEF.md) on full 2012-2017 runs of the built-in defaults, seeds 1-4.
 
-P1 and P4 hold in every seed. P2, P3 and P6 do not hold with the current defaults: the model is
-bistable after the closure (in some seeds the scene tips straight into the tunnel, in others it
-stays in Vagsbunnen), and expulsions/fines are below the police figures. Those tests are strict
-xfails, so they fail loudly the day the model starts meeting the pattern; the figures are in the
-issue note and in `python -m scenelab patterns`-style output of scenelab.patterns.
+P1-P4 must hold in every seed. P5 and P7 are judged on the mean over the seeds (they are
+population and survey shares, noisy per run): P5 population 0-40% smaller with fewer travelling
+sellers and occasional buyers; P7 62% +- 10 points low trust, and more among the third with most
+police contact. P6 (police counts within a factor of 2) does not hold with the current defaults:
+it is a strict xfail, so it fails loudly the day the model meets it. `scenelab patterns bergen`
+prints the same figures.
 """
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 import scenelab
-from scenelab.patterns import bergen_patterns
+from scenelab.patterns import all_patterns
 
 SEEDS = (1, 2, 3, 4)
+pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def measured():
     scn = scenelab.load_scenario("bergen")
-    centre = [n.id for n in scn.neighbourhoods if n.centre]
-    out = {}
-    for seed in SEEDS:
-        res = scenelab.run(scn, seed=seed)
-        out[seed] = {p.pattern: p for p in bergen_patterns(res.site_day, centre, ["solheim_nord"])}
-    return out
+    return {
+        seed: {p.pattern: p for p in all_patterns(scenelab.run(scn, seed=seed), scn)}
+        for seed in SEEDS
+    }
 
 
-def _holds_everywhere(measured, pattern):
+def _mean(measured, pattern):
+    return pd.DataFrame([m[pattern].measured for m in measured.values()]).mean()
+
+
+@pytest.mark.parametrize("pattern", ["P1", "P2", "P3", "P4"])
+def test_pattern_holds_in_every_seed(measured, pattern):
     failing = {s: m[pattern].measured for s, m in measured.items() if not m[pattern].holds}
     assert not failing, f"{pattern} fails in seeds {failing}"
 
 
-@pytest.mark.slow
-def test_p1_park_empty_after_closure(measured):
-    _holds_everywhere(measured, "P1")
+def test_p5_scene_a_bit_smaller_on_average(measured):
+    m = _mean(measured, "P5")
+    assert 0.6 * m["population_before"] <= m["population_after"] < m["population_before"]
+    assert m["sellers_travelling_after"] < m["sellers_travelling_before"]
+    assert m["occasional_after"] < m["occasional_before"]
 
 
-@pytest.mark.slow
-def test_p4_harm_moves_from_centre_to_deprived_area(measured):
-    _holds_everywhere(measured, "P4")
+def test_p7_low_trust_and_contact_gradient_on_average(measured):
+    m = _mean(measured, "P7")
+    assert abs(m["trust_low_all"] - 62.0) <= 10.0, m.to_dict()
+    assert m["trust_low_contact_high"] > m["trust_low_contact_low"]
 
 
-@pytest.mark.slow
 @pytest.mark.xfail(
     strict=True,
-    reason="bistable: in about half the seeds the scene skips "
-    "Vagsbunnen and goes straight to the tunnel (see issue note)",
+    reason="2016 expulsions ~10-30 (police: 347) and 2016 fines ~2-9 (police: 43): after the "
+    "move to the tunnel too little activity stays in Vagsbunnen (see issue note)",
 )
-def test_p2_vagsbunnen_grows_first_year(measured):
-    _holds_everywhere(measured, "P2")
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="tunnel never both main scene and Vagsbunnen still active "
-    "after summer 2015 with current defaults (see issue note)",
-)
-def test_p3_tunnel_becomes_main_scene(measured):
-    _holds_everywhere(measured, "P3")
-
-
-@pytest.mark.slow
-@pytest.mark.xfail(
-    strict=True,
-    reason="expulsions 2015 ~500-570 (target >1300) or ~15 when the "
-    "scene tips to the tunnel; fines below target (see issue note)",
-)
-def test_p6_expulsions_and_fines_within_factor_two(measured):
-    _holds_everywhere(measured, "P6")
+def test_p6_police_counts_within_factor_two(measured):
+    failing = {s: m["P6"].measured for s, m in measured.items() if not m["P6"].holds}
+    assert not failing, f"P6 fails in seeds {failing}"

@@ -140,11 +140,9 @@ officers = 4
 hours = { from_hour = 8, to_hour = 24 }
 
 [[interventions]]
-type = "open_service"
-start = 2012-06-01"""
-    path = write_variant(
-        tmp_path, '[[interventions]]\ntype = "open_service"\nstart = 2012-06-01', extra
-    )
+id = "strax_opens"
+"""
+    path = write_variant(tmp_path, '[[interventions]]\nid = "strax_opens"\n', extra)
     policed = load_scenario(path)
     until = dt.date(2012, 4, 15)
     for seed in (1, 2, 3):

@@ -100,6 +100,7 @@ class Results:
     people: pd.DataFrame
     outcomes: dict[str, float]
     summary: dict[str, object] = field(default_factory=dict)
+    survey: pd.DataFrame | None = None
 
     def write(self, directory: str | Path) -> Path:
         """Write site_day.parquet, neighbourhood_month.parquet, city_day.parquet, summary.json.
@@ -116,6 +117,8 @@ class Results:
         ):
             _atomic_parquet(frame, out / f"{name}.parquet")
         _atomic_text(json.dumps(self.summary, indent=2, default=str), out / "summary.json")
+        if self.survey is not None:
+            _atomic_text(self.survey.to_csv(index=False), out / "survey.csv")
         return out
 
 
@@ -145,7 +148,32 @@ def _atomic_text(text: str, path: Path) -> None:
     os.replace(tmp, path)
 
 
-def _outcomes(sd: pd.DataFrame, cd: pd.DataFrame, scenario: sc.Scenario) -> dict[str, float]:
+def _harm_outcomes(nm: pd.DataFrame, scenario: sc.Scenario) -> dict[str, float]:
+    """Composite harm and its distribution over neighbourhoods, whole run and per year."""
+    from scenelab.observe.equity import concentration_index, share_most_deprived
+    from scenelab.observe.harm import harm_by_neighbourhood_month
+
+    harm = harm_by_neighbourhood_month(nm)
+    out = {"harm_per_month": float(harm.groupby("month")["harm"].sum().mean())}
+    meta = {n.id: n for n in scenario.neighbourhoods}
+
+    def equity(part: pd.DataFrame, suffix: str) -> None:
+        per = part.groupby("neighbourhood")["harm"].sum()
+        dep = [meta[n].deprivation for n in per.index]
+        pop = [meta[n].residents for n in per.index]
+        out[f"concentration_index{suffix}"] = concentration_index(per.values, dep, pop)
+        out[f"share_most_deprived{suffix}"] = share_most_deprived(per.values, dep, pop)
+        out[f"harm{suffix}"] = float(per.sum())
+
+    equity(harm, "")
+    for year, part in harm.groupby(harm["month"].dt.year):
+        equity(part, f"_{year}")
+    return out
+
+
+def _outcomes(
+    sd: pd.DataFrame, cd: pd.DataFrame, nm: pd.DataFrame, scenario: sc.Scenario
+) -> dict[str, float]:
     """Named scalar outcomes (the quantities experiments, sensitivity and calibration use)."""
     out: dict[str, float] = {}
     days = sd["date"].nunique()
@@ -183,6 +211,7 @@ def _outcomes(sd: pd.DataFrame, cd: pd.DataFrame, scenario: sc.Scenario) -> dict
         is_centre = in_year["neighbourhood"].isin(centre)
         out[f"centre_violence_{y}"] = float(in_year.loc[is_centre, "violence_incidents"].sum())
         out[f"centre_nuisance_{y}"] = float(in_year.loc[is_centre, "nuisance"].sum())
+    out.update(_harm_outcomes(nm, scenario))
     out["population_end"] = float(cd["population"].iloc[-1])
     out["travelling_sellers_end"] = float(cd["sellers_travelling"].iloc[-1])
     return out
@@ -283,4 +312,24 @@ def run(
         "wall_time_seconds": round(wall, 3),
         "periods": _period_summary(sd, scn, last_day),
     }
-    return Results(sd, nm, cd, people, _outcomes(sd, cd, scn), summary)
+    outcomes = _outcomes(sd, cd, nm, scn)
+    survey = None
+    if scn.survey is not None and "survey_end" in raw.snapshots:
+        from scenelab.observe.survey import run_survey, survey_generator
+
+        t_end = ((scn.survey.end - scn.run.start).days + 1) * 24
+        survey, sample = run_survey(
+            raw.snapshots["survey_end"],
+            raw.snapshots.get("intervention"),
+            t_end,
+            scn.survey.target_n,
+            survey_generator(seed, replicate),
+            scn.survey.field_percent,
+        )
+        for key, value in prov.items():
+            survey.insert(0, key, value) if key not in survey else None
+        for row in survey[survey["group"] == "all"].itertuples():
+            outcomes[f"survey_{row.item}"] = float(row.percent)
+        outcomes["survey_n"] = float(len(sample))
+        summary["survey"] = {"recruited": int(len(sample)), "target_n": scn.survey.target_n}
+    return Results(sd, nm, cd, people, outcomes, summary, survey)

@@ -84,6 +84,43 @@ def _cmd_odd(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_patterns(args: argparse.Namespace) -> int:
+    from scenelab.patterns import pattern_table
+    from scenelab.scenario.loader import load_scenario
+
+    scn = load_scenario(args.scenario)
+    table = pattern_table(scn, list(range(1, args.seeds + 1)))
+    print(f"{'pattern':8s} {'figure':28s} {'mean':>9s} {'min':>9s} {'max':>9s}  holds")
+    for (pattern, figure), part in table.groupby(["pattern", "figure"], sort=False):
+        holds = part.drop_duplicates("seed")["holds"]
+        print(
+            f"{pattern:8s} {figure:28s} {part['value'].mean():9.1f} {part['value'].min():9.1f} "
+            f"{part['value'].max():9.1f}  {int(holds.sum())}/{len(holds)}"
+        )
+    for pattern, part in table.groupby("pattern", sort=False):
+        holds = part.drop_duplicates("seed")["holds"]
+        verdict = "PASS" if holds.all() else ("MIXED" if holds.any() else "FAIL")
+        print(
+            f"{pattern}: {verdict} ({int(holds.sum())}/{len(holds)} seeds) target: "
+            f"{part['target'].iloc[0]}"
+        )
+    return 0
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from scenelab.compare import compare_to_directory
+
+    compare_to_directory(
+        args.scenarios,
+        Path(args.out),
+        replicates=args.replicates,
+        seed=args.seed,
+        progress=not args.quiet,
+    )
+    print(f"wrote {args.out}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``scenelab`` command."""
     parser = argparse.ArgumentParser(
@@ -99,6 +136,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--until", default=None, help="last simulated day, YYYY-MM-DD")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("patterns", help="measure the Bergen patterns over several seeds")
+    p.add_argument("scenario", help="bergen, or a scenario with the same site ids")
+    p.add_argument("--seeds", type=int, default=5)
+    p.set_defaults(func=_cmd_patterns)
+
+    p = sub.add_parser("compare", help="run strategies with common random numbers and compare")
+    p.add_argument("scenarios", nargs="+", help="scenarios; the first is the reference")
+    p.add_argument("--out", required=True)
+    p.add_argument("--replicates", type=int, default=5)
+    p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("validate", help="check a scenario file without running it")
     p.add_argument("file")

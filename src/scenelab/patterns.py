@@ -1,7 +1,7 @@
-"""Bergen's calibration patterns (BRIEF.md P1-P4, P6) measured on a run's outputs.
+"""Bergen's calibration patterns (BRIEF.md P1-P7) measured on a run's outputs.
 
-Each pattern is a function of one run's ``site_day`` table returning the measured figures and
-whether the pattern holds; the pattern tests and ``summary`` use the same definitions.
+Each pattern is a function of one run's tables returning the measured figures and whether the
+pattern holds; the pattern tests and ``scenelab patterns`` use the same definitions.
 """
 
 from __future__ import annotations
@@ -68,7 +68,6 @@ def bergen_patterns(
             tun_2016 > max(others) and 0.5 < vag_2016 < vag_first,
         )
     )
-    harm_cols = ["violence_incidents", "nuisance"]
     nb = sd.assign(harm=sd["violence_incidents"] * 1000.0 + sd["nuisance"])
 
     def nb_mean(nbhds: list[str], start: str, end: str) -> float:
@@ -91,7 +90,6 @@ def bergen_patterns(
             c1 < 0.5 * c0 and d1 > d0,
         )
     )
-    del harm_cols
     year = sd["date"].dt.year
     exp15 = float(sd.loc[year == 2015, "expulsions"].sum())
     exp16 = float(
@@ -120,3 +118,81 @@ def bergen_patterns(
         )
     )
     return out
+
+
+def p5_smaller_scene(cd: pd.DataFrame) -> PatternResult:
+    """P5: the scene is a bit smaller, with fewer travelling sellers and occasional buyers."""
+
+    def mean(col: str, start: str, end: str) -> float:
+        mask = (cd["date"] >= start) & (cd["date"] <= end)
+        return float(cd.loc[mask, col].mean())
+
+    before = {
+        c: mean(c, "2013-06-01", "2014-05-31")
+        for c in ("population", "sellers_travelling", "occasional")
+    }
+    after = {c: mean(c, "2016-01-01", "2016-12-31") for c in before}
+    measured = {f"{c}_before": v for c, v in before.items()}
+    measured.update({f"{c}_after": v for c, v in after.items()})
+    holds = (
+        0.6 * before["population"] <= after["population"] < before["population"]
+        and after["sellers_travelling"] < before["sellers_travelling"]
+        and after["occasional"] < before["occasional"]
+    )
+    return PatternResult(
+        "P5",
+        "population 0-40% smaller in 2016 than before the closure; fewer "
+        "travelling sellers and occasional buyers",
+        measured,
+        holds,
+    )
+
+
+def p7_trust(survey: pd.DataFrame | None) -> PatternResult:
+    """P7: about 62% low trust in the survey; more negative with more police contact."""
+    if survey is None:
+        return PatternResult("P7", "survey needed", {}, False)
+    rows = survey[survey["item"] == "trust_low"].set_index("group")["percent"]
+    measured = {
+        "trust_low_all": float(rows["all"]),
+        "trust_low_contact_low": float(rows["police_contact_low"]),
+        "trust_low_contact_high": float(rows["police_contact_high"]),
+    }
+    holds = abs(measured["trust_low_all"] - 62.0) <= 10.0 and (
+        measured["trust_low_contact_high"] > measured["trust_low_contact_low"]
+    )
+    return PatternResult(
+        "P7", "62% +-10 points report low trust; more among high police contact", measured, holds
+    )
+
+
+def all_patterns(results: object, scenario: object) -> list[PatternResult]:
+    """Measure every Bergen pattern on one run's Results."""
+    centre = [n.id for n in scenario.neighbourhoods if n.centre]
+    deprived = [s.neighbourhood for s in scenario.sites if s.id == "strax_tunnel"]
+    out = bergen_patterns(results.site_day, centre, deprived)
+    out.insert(4, p5_smaller_scene(results.city_day))
+    out.append(p7_trust(results.survey))
+    return out
+
+
+def pattern_table(scenario: object, seeds: list[int]) -> pd.DataFrame:
+    """Run ``scenario`` once per seed and tabulate each pattern's figures and pass rate."""
+    from scenelab.api import run
+
+    rows = []
+    for seed in seeds:
+        res = run(scenario, seed=seed)
+        for p in all_patterns(res, scenario):
+            for key, value in p.measured.items():
+                rows.append(
+                    {
+                        "pattern": p.pattern,
+                        "target": p.target,
+                        "seed": seed,
+                        "figure": key,
+                        "value": value,
+                        "holds": p.holds,
+                    }
+                )
+    return pd.DataFrame(rows)

@@ -154,3 +154,28 @@ def test_export_to_parquet_round_trips(tmp_path):
         export_tables(tmp_path, tables=["nope"])
     (csv,) = export_tables(tmp_path, fmt="csv", tables=["outcomes"])
     assert len(pd.read_csv(csv)) == 4
+
+
+def test_a_second_writer_is_refused_with_a_clear_message(tmp_path):
+    import subprocess
+    import sys
+
+    ResultStore.in_dir(tmp_path).close()
+    holder = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time, duckdb; con = duckdb.connect(sys.argv[1]); "
+            "print('locked', flush=True); time.sleep(60)",
+            str(tmp_path / "experiment.duckdb"),
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(StoreError, match="is another experiment running into this directory"):
+            ResultStore.in_dir(tmp_path)
+    finally:
+        holder.kill()
+        holder.wait()

@@ -233,10 +233,10 @@ def calibrate(
     try:
         prepared = model.prepare(cal.scenario, spec.base_dir)
     except (OSError, ValueError, KeyError) as exc:
-        raise SpecError(spec.source, [("calibration.scenario", str(exc))]) from None
+        raise SpecError(spec.label, [("calibration.scenario", str(exc))]) from None
     known = model.parameters(prepared)
-    check_overrides(spec.fixed, known, spec.source, "fixed")
-    params = resolve_parameters(spec.parameters, known, spec.source, "parameters")
+    check_overrides(spec.fixed, known, spec.label, "fixed")
+    params = resolve_parameters(spec.parameters, known, spec.label, "parameters")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 

@@ -84,7 +84,7 @@ def dask_client(
         ) as cluster,
         Client(cluster) as local,
     ):
-        say(f"Dask LocalCluster: {n} worker processes x 1 thread ({cluster.scheduler_address})")
+        say(f"Dask LocalCluster: {n} worker process(es) x 1 thread ({cluster.scheduler_address})")
         if dashboard_available():
             say(f"Dask dashboard: {local.dashboard_link}")
         else:

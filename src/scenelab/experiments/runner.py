@@ -196,7 +196,7 @@ def plan_experiment(spec: ExperimentSpec, model: Model | None = None) -> Plan:
             cannot supply, or tables it does not produce.
     """
     model = model or model_for(spec)
-    file = spec.source
+    file = spec.label
     arms: dict[str, PreparedScenario] = {}
     known = {}
     for i, arm in enumerate(spec.arms):
@@ -504,7 +504,7 @@ class _Session:
 
     def _status(self, state: str, *, force: bool = False) -> None:
         # Throttled: a tiny file write per run would cost more than the run for cheap models.
-        if force or time.monotonic() - self._last_status > 1.0:
+        if force or time.monotonic() - self._last_status > 0.25:
             _write_status(
                 self.out_dir,
                 {

@@ -162,6 +162,7 @@ class ExperimentSpec(_Closed):
     sensitivity: Sensitivity | None = None
 
     _source: Path | None = PrivateAttr(default=None)
+    _label: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _check(self) -> ExperimentSpec:
@@ -193,6 +194,11 @@ class ExperimentSpec(_Closed):
     def source(self) -> Path | None:
         """The file this spec was read from, if any."""
         return self._source
+
+    @property
+    def label(self) -> str | None:
+        """How error messages name this spec (its file, or the label it was parsed with)."""
+        return str(self._source) if self._source is not None else self._label
 
     @property
     def base_dir(self) -> Path:
@@ -250,6 +256,7 @@ class CalibrationSpec(_Closed):
     fixed: dict[str, float] = Field(default_factory=dict)
 
     _source: Path | None = PrivateAttr(default=None)
+    _label: str | None = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _check(self) -> CalibrationSpec:
@@ -262,6 +269,11 @@ class CalibrationSpec(_Closed):
     def source(self) -> Path | None:
         """The file this spec was read from, if any."""
         return self._source
+
+    @property
+    def label(self) -> str | None:
+        """How error messages name this spec (its file, or the label it was parsed with)."""
+        return str(self._source) if self._source is not None else self._label
 
     @property
     def base_dir(self) -> Path:
@@ -365,7 +377,8 @@ def parse_experiment(data: Mapping[str, Any], file: str | Path | None = None) ->
 
     Args:
         data: The parsed TOML content.
-        file: Where it came from (for messages and relative paths).
+        file: Where it came from (for messages only; relative scenario paths
+            resolve against the working directory).
 
     Returns:
         The validated spec.
@@ -374,7 +387,7 @@ def parse_experiment(data: Mapping[str, Any], file: str | Path | None = None) ->
         SpecError: Naming the file, key path and valid choices for every problem.
     """
     spec: ExperimentSpec = _parse(ExperimentSpec, data, file)
-    spec._source = Path(file).resolve() if file is not None else None
+    spec._label = str(file) if file is not None else None
     return spec
 
 
@@ -391,7 +404,9 @@ def load_experiment(path: str | Path) -> ExperimentSpec:
         SpecError: If the file cannot be read, is not TOML or does not fit the schema.
     """
     path = Path(path)
-    return parse_experiment(_read_toml(path), path)
+    spec = parse_experiment(_read_toml(path), path)
+    spec._source = path.resolve()
+    return spec
 
 
 def parse_calibration(data: Mapping[str, Any], file: str | Path | None = None) -> CalibrationSpec:
@@ -399,7 +414,7 @@ def parse_calibration(data: Mapping[str, Any], file: str | Path | None = None) -
 
     Args:
         data: The parsed TOML content.
-        file: Where it came from.
+        file: Where it came from (for messages only).
 
     Returns:
         The validated spec.
@@ -408,7 +423,7 @@ def parse_calibration(data: Mapping[str, Any], file: str | Path | None = None) -
         SpecError: Naming the file, key path and valid choices for every problem.
     """
     spec: CalibrationSpec = _parse(CalibrationSpec, data, file)
-    spec._source = Path(file).resolve() if file is not None else None
+    spec._label = str(file) if file is not None else None
     return spec
 
 
@@ -425,7 +440,9 @@ def load_calibration(path: str | Path) -> CalibrationSpec:
         SpecError: If the file cannot be read, is not TOML or does not fit the schema.
     """
     path = Path(path)
-    return parse_calibration(_read_toml(path), path)
+    spec = parse_calibration(_read_toml(path), path)
+    spec._source = path.resolve()
+    return spec
 
 
 # --------------------------------------------------------------------------- model-aware checks

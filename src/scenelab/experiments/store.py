@@ -465,6 +465,12 @@ class ResultStore:
             self._rollback()
             self._status_cache = None
             return False
+        except (duckdb.InterruptException, RuntimeError) as exc:
+            self._rollback()
+            # DuckDB turns Ctrl-C during a statement into its own error; give it back.
+            if isinstance(exc, duckdb.InterruptException) or "interrupted" in str(exc):
+                raise KeyboardInterrupt from exc
+            raise
         except BaseException:
             # Also on KeyboardInterrupt: a run is stored wholly or not at all.
             self._rollback()
@@ -473,7 +479,8 @@ class ResultStore:
         return True
 
     def _rollback(self) -> None:
-        self.con.execute("ROLLBACK")
+        with contextlib.suppress(duckdb.Error):  # e.g. interrupted before BEGIN completed
+            self.con.execute("ROLLBACK")
         # Tables created in the rolled-back transaction are gone again.
         self._columns.clear()
 

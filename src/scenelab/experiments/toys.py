@@ -95,7 +95,7 @@ def toy(params: Mapping[str, float], seed: int) -> dict[str, float]:
     ``√(lam/200)``.
 
     Args:
-        params: ``mu``, ``lam`` and ``work_seconds`` (busy CPU time, default 0).
+        params: ``mu``, ``lam`` and ``work_seconds`` (CPU seconds to burn, default 0).
         seed: Seed of the run's generator.
 
     Returns:
@@ -103,11 +103,13 @@ def toy(params: Mapping[str, float], seed: int) -> dict[str, float]:
     """
     work = float(params.get("work_seconds", 0.0))
     if work > 0:
-        # Busy-wait rather than sleep: a stand-in for CPU-bound simulation work.
-        end = time.perf_counter() + work
+        # Burn CPU time, not wall time: a stand-in for CPU-bound simulation work that
+        # slows down like a real model when cores are shared.
+        end = time.process_time() + work
         x = 0.0
-        while time.perf_counter() < end:
-            x += math.sqrt(x + 1.0)
+        while time.process_time() < end:
+            for _ in range(1000):
+                x += math.sqrt(x + 1.0)
     rng = np.random.default_rng(seed)
     normal = rng.normal(float(params["mu"]), 1.0, TOY_N_DRAWS)
     counts = rng.poisson(float(params["lam"]), TOY_N_DRAWS)

@@ -70,6 +70,7 @@ class RawRun:
     out: st.Out
     n_days: int
     start: dt.date
+    snapshots: dict[str, dict[str, np.ndarray]]
 
 
 def population_vector(scn: Scenario) -> np.ndarray:
@@ -123,16 +124,33 @@ def run_model(
     if scn.survey is not None:
         survey_t0 = (scn.survey.start - scn.run.start).days * 24
         survey_t1 = ((scn.survey.end - scn.run.start).days + 1) * 24
+    # Days at whose start the people's state is copied (the survey's reference points).
+    snap_days: dict[int, str] = {}
+    if scn.survey is not None:
+        snap_days[(scn.survey.end - scn.run.start).days + 1] = "survey_end"
+        if scn.survey.after_intervention is not None:
+            snap_days[(scn.survey.after_intervention - scn.run.start).days] = "intervention"
+    snapshots: dict[str, dict[str, np.ndarray]] = {}
+    bounds = sorted({*range(0, n_days, chunk_days), *(d for d in snap_days if 0 < d < n_days)})
+    bounds.append(n_days)
     bar = tqdm(
         total=n_days, unit="day", desc=f"{scn.name} seed {seed} r{replicate}", disable=not progress
     )
     with bar:
-        for d0 in range(0, n_days, chunk_days):
-            d1 = min(n_days, d0 + chunk_days)
+        for d0, d1 in zip(bounds[:-1], bounds[1:], strict=True):
+            if d0 in snap_days:
+                snapshots[snap_days[d0]] = _snapshot(people, int(sites.counters[0]))
             simulate(
                 d0 * 24, d1 * 24, par, pop, keys, world, people, sellers_, sites, out,
                 survey_t0, survey_t1,
             )  # fmt: skip
             bar.update(d1 - d0)
             bar.set_postfix_str(str(scn.run.start + dt.timedelta(days=d1 - 1)))
-    return RawRun(world, people, sellers_, sites, out, n_days, scn.run.start)
+    if n_days in snap_days:
+        snapshots[snap_days[n_days]] = _snapshot(people, int(sites.counters[0]))
+    return RawRun(world, people, sellers_, sites, out, n_days, scn.run.start, snapshots)
+
+
+def _snapshot(people: st.People, n_used: int) -> dict[str, np.ndarray]:
+    """Copy the per-person attributes of the used slots (synthetic people only)."""
+    return {name: getattr(people, name)[:n_used].copy() for name in st.PEOPLE_FIELDS}

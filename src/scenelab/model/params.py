@@ -357,6 +357,16 @@ PARAMETERS: tuple[ParamSpec, ...] = (
         "Weight of police reputation, divided by risk tolerance, in a seller's site choice.",
     ),
     _p(
+        "c_seller_turf",
+        2.0,
+        "utility",
+        0.0,
+        5.0,
+        "sellers",
+        "BRIEF: a drug market already existed in Vagsbunnen [approx]",
+        "Extra value a local seller puts on their own turf (initial site).",
+    ),
+    _p(
         "p_seller_reconsider_per_hour",
         0.05,
         "probability",

@@ -75,6 +75,7 @@ SELLER_FIELDS: dict[str, tuple[type, float, str]] = {
     "travelling": (np.int8, 0, "1 for a travelling/foreign seller"),
     "risk_tol": (np.float64, 1.0, "risk tolerance"),
     "site": (np.int32, -1, "site the seller works"),
+    "home": (np.int32, -1, "a local seller's turf (initial site), -1 for travelling sellers"),
     "away_until": (np.int64, -1, "tick until which the seller is in custody"),
 }
 Sellers = namedtuple("Sellers", list(SELLER_FIELDS))
@@ -196,6 +197,7 @@ def new_sellers(scn: sc.Scenario, rng: np.random.Generator) -> Sellers:
     arr["risk_tol"][n_local:n0] = spec.risk_tolerance_travelling
     if n0:
         arr["site"][:n0] = _pick(rng, spec.initial_sites, scn.site_ids(), n0)
+        arr["home"][:n_local] = arr["site"][:n_local]
     return Sellers(**arr)
 
 

@@ -192,11 +192,13 @@ def _key_figures(
     )
 
 
-def _flow_table(flows: pd.DataFrame, names: Mapping[str, str], limit: int = 12) -> str:
+def _flow_table(flows: pd.DataFrame, names: Mapping[str, str], per_pair: int = 4) -> str:
     if flows.empty:
         return "<p class='note'>No displacement between periods above 1% of the scene.</p>"
     rows = []
-    for _, f in flows.sort_values("share", ascending=False).head(limit).iterrows():
+    # chronological, the largest flows of each pair of periods first
+    shown = flows.groupby(["from_period", "to_period"], sort=False).head(per_pair)
+    for _, f in shown.iterrows():
         rows.append(
             f"<tr><td class='text'>{_esc(f['from_period'])} → {_esc(f['to_period'])}</td>"
             f"<td class='text'>{_esc(names.get(f['from_site'], f['from_site']))} → "

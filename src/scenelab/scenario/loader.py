@@ -36,7 +36,82 @@ def builtin_text(name: str) -> str:
     return resources.files(_BUILTIN_PACKAGE).joinpath(f"{name}.toml").read_text("utf-8")
 
 
-def parse_text(text: str, source: str) -> Scenario:
+_VARIANT_KEYS = ("base", "drop_interventions")
+
+
+def _apply_variant(raw: dict, source: str, folder: Path | None) -> dict:
+    """Build a scenario from ``[variant] base = ...``: drop named interventions, add and override.
+
+    A variant file holds ``[variant]`` (``base``: a built-in name or a path relative to the file;
+    ``drop_interventions``: ids of the base's interventions to remove), a ``[scenario]`` section,
+    and optionally ``[[interventions]]`` to add and ``[parameters]`` to override.
+    """
+    spec = raw.pop("variant")
+    if not isinstance(spec, dict) or "base" not in spec:
+        raise ScenarioError(source, [Problem("variant.base", "required key is missing")])
+    unknown = [k for k in spec if k not in _VARIANT_KEYS]
+    if unknown:
+        raise ScenarioError(
+            source,
+            [
+                Problem(
+                    f"variant.{unknown[0]}",
+                    f"unknown key '{unknown[0]}'; valid keys are: base, drop_interventions",
+                )
+            ],
+        )
+    allowed = {"scenario", "interventions", "parameters", "survey", "run"}
+    extra = [k for k in raw if k not in allowed]
+    if extra:
+        raise ScenarioError(
+            source, [Problem(extra[0], f"a variant may only set: {', '.join(sorted(allowed))}")]
+        )
+    base_name = str(spec["base"])
+    if base_name in builtin_names():
+        base = tomllib.loads(builtin_text(base_name))
+    else:
+        path = (folder or Path.cwd()) / base_name
+        if not path.is_file():
+            raise ScenarioError(
+                source,
+                [
+                    Problem(
+                        "variant.base",
+                        f"'{base_name}' is neither a "
+                        f"built-in ({', '.join(builtin_names())}) "
+                        "nor a file",
+                    )
+                ],
+            )
+        base = tomllib.loads(path.read_text("utf-8"))
+    if "variant" in base:
+        raise ScenarioError(source, [Problem("variant.base", "a base may not itself be a variant")])
+    ids = [iv.get("id") for iv in base.get("interventions", [])]
+    drop = list(spec.get("drop_interventions", []))
+    problems = [
+        Problem(
+            f"variant.drop_interventions[{k}]",
+            f"'{d}' is not an intervention id of the "
+            f"base; ids are: {', '.join(i for i in ids if i)}",
+        )
+        for k, d in enumerate(drop)
+        if d not in ids
+    ]
+    if problems:
+        raise ScenarioError(source, problems)
+    merged = dict(base)
+    merged["interventions"] = [
+        iv for iv in base.get("interventions", []) if iv.get("id") not in drop
+    ] + list(raw.get("interventions", []))
+    merged["interventions"].sort(key=lambda iv: str(iv.get("start", "")))
+    merged["parameters"] = {**base.get("parameters", {}), **raw.get("parameters", {})}
+    for key in ("scenario", "survey", "run"):
+        if key in raw:
+            merged[key] = raw[key]
+    return merged
+
+
+def parse_text(text: str, source: str, folder: Path | None = None) -> Scenario:
     """Parse and validate scenario TOML text; ``source`` names it in error messages.
 
     Raises:
@@ -46,6 +121,8 @@ def parse_text(text: str, source: str) -> Scenario:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(source, [Problem("", f"not valid TOML: {exc}")]) from None
+    if "variant" in raw:
+        raw = _apply_variant(raw, source, folder)
     try:
         scn = Scenario.model_validate(raw)
     except pydantic.ValidationError as exc:
@@ -75,4 +152,4 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
             f"{text_name}: no such scenario file, and not a built-in "
             f"(built-ins: {', '.join(builtin_names())})"
         )
-    return parse_text(path.read_text("utf-8"), path.name)
+    return parse_text(path.read_text("utf-8"), path.name, path.parent)

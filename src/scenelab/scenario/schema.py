@@ -14,6 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, model_validator
 
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=48)]
+ScenarioName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
 Hour = Annotated[int, Field(ge=0, le=24)]
@@ -57,7 +58,7 @@ class HourWindow(_Closed):
 class ScenarioInfo(_Closed):
     """What the scenario is."""
 
-    name: Id
+    name: ScenarioName
     title: str
     description: str = ""
 
@@ -215,6 +216,7 @@ SERVICE_KINDS: tuple[str, ...] = ("drop_in", "housing", "oat", "injection_room")
 class _Intervention(_Closed):
     start: dt.date
     note: str = ""
+    id: Id | None = Field(None, description="Optional name, so a variant can drop it.")
 
 
 class _Timed(_Intervention):
@@ -315,7 +317,7 @@ class ResizeService(_Intervention):
 
     def changes(self) -> dict[str, object]:
         """Return the fields this resize sets."""
-        skip = {"type", "service", "start", "note"}
+        skip = {"type", "service", "start", "note", "id"}
         return {k: v for k, v in self if k not in skip and v is not None}
 
 

@@ -134,8 +134,13 @@ def check_references(scn: sc.Scenario) -> list[Problem]:
     if scn.sellers.initial_local + scn.sellers.initial_travelling > scn.sellers.max_sellers:
         add(Problem("sellers.max_sellers", "must be at least initial_local + initial_travelling"))
 
+    named: set[str] = set()
     for i, iv in enumerate(scn.interventions):
         here = f"interventions[{i}]"
+        if iv.id is not None:
+            if iv.id in named:
+                add(Problem(f"{here}.id", f"duplicate intervention id '{iv.id}'"))
+            named.add(iv.id)
         if not scn.run.start <= iv.start <= scn.run.end:
             add(
                 Problem(

@@ -1,10 +1,11 @@
 """Sellers' site choice, arrival and departure.
 
 Sellers follow demand and avoid police risk (Caulkins 1993; Baveja et al. 1997, 2004): a logit over
-the main scenes and their own site with utility log(1 + customers) + attractiveness - risk /
-tolerance. Local sellers stay in the city; travelling (foreign) sellers arrive when the market is
-big and safe and leave faster where enforcement is high, as Bergen saw fewer foreign sellers after
-the crackdown (Lundeberg & Mjaland 2017).
+the main scenes, their own site and (local sellers) their turf, with utility log(1 + customers)
++ attractiveness - risk / tolerance + turf. Local sellers stay in the city and hold their turf
+(Bergen: Vagsbunnen had a drug market before the scene moved there); travelling (foreign)
+sellers arrive when the market is big and safe and leave faster where enforcement is high, as
+Bergen saw fewer foreign sellers after the crackdown (Lundeberg & Mjaland 2017).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ _C_CUST = IDX["c_seller_customers"]
 _C_RISK = IDX["c_seller_risk"]
 _B_ATTR = IDX["b_attr"]
 _P_RECONSIDER = IDX["p_seller_reconsider_per_hour"]
+_TURF = IDX["c_seller_turf"]
 _ENTRY = IDX["rate_travelling_seller_entry_per_day"]
 _EXIT = IDX["rate_seller_exit_per_year"]
 _K_EXIT_RISK = IDX["k_seller_exit_risk"]
@@ -32,28 +34,30 @@ _K_EXIT_RISK = IDX["k_seller_exit_risk"]
 def _choose(t, j, cur, ep, par, keys, W, L, X, util):  # noqa: ANN001, ANN201
     n_m = X.main.shape[0]
     u_max = -np.inf
-    for c in range(n_m + 1):
-        s = cur if c == n_m else X.main[c]
+    for c in range(n_m + 2):
+        s = X.main[c] if c < n_m else (cur if c == n_m else L.home[j])
         util[c] = -np.inf
         if s < 0 or not W.site_open[ep, s]:
             continue
         v = par[_C_CUST] * math.log1p(X.n_smooth[s])
         v += par[_B_ATTR] * (W.site_attr0[s] + X.attr_b[s])
         v -= par[_C_RISK] * X.reputation[s] / L.risk_tol[j]
+        if s == L.home[j]:
+            v += par[_TURF]
         util[c] = v
         u_max = max(u_max, v)
     if u_max == -np.inf:
         return -1
     total = 0.0
-    for c in range(n_m + 1):
+    for c in range(n_m + 2):
         util[c] = math.exp(util[c] - u_max) if util[c] > -np.inf else 0.0
         total += util[c]
     u = uniform(keys[S_SELLERS], t, j, 1) * total
     acc = 0.0
-    for c in range(n_m + 1):
+    for c in range(n_m + 2):
         acc += util[c]
         if u < acc and util[c] > 0.0:
-            return cur if c == n_m else X.main[c]
+            return X.main[c] if c < n_m else (cur if c == n_m else L.home[j])
     return cur
 
 
@@ -61,7 +65,7 @@ def _choose(t, j, cur, ep, par, keys, W, L, X, util):  # noqa: ANN001, ANN201
 def step(t, day, hour, ep, par, keys, W, L, X):  # noqa: ANN001, ANN201 - compiled kernel
     """Move sellers among sites; once a day let travelling sellers arrive and leave."""
     n_sites = W.site_cap.shape[0]
-    util = np.empty(X.main.shape[0] + 1)
+    util = np.empty(X.main.shape[0] + 2)
     if hour == 0 and day > 0:
         total = 0.0
         mean_rep = 0.0

@@ -1,0 +1,145 @@
+"""Compare strategies: run scenarios with common random numbers and report paired differences.
+
+Replicate r of every scenario uses the same seed and replicate number, so each random stream gives
+the same draws in every arm: differences between arms come from policy, not noise. Each outcome's
+difference from the first (reference) scenario is the mean of the paired per-replicate differences
+with a 95% t-interval.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pandas as pd
+from scipy import stats
+
+from scenelab.api import Results, _atomic_parquet, _atomic_text, run
+from scenelab.scenario import schema as sc
+from scenelab.scenario.loader import load_scenario
+
+HEADLINE: tuple[str, ...] = (
+    "people_present_mean",
+    "harm_per_month",
+    "concentration_index",
+    "share_most_deprived",
+    "violence_incidents_per_day",
+    "sexual_violence_incidents_per_day",
+    "public_injections_per_day",
+    "unsafe_injections_per_day",
+    "overdoses_per_day",
+    "overdose_deaths_per_day",
+    "nuisance_per_day",
+    "expulsions_per_day",
+    "fines_per_day",
+    "survey_trust_low",
+)
+
+
+def paired_differences(
+    outcomes: pd.DataFrame, reference: str, names: tuple[str, ...] = HEADLINE
+) -> pd.DataFrame:
+    """Return each scenario's mean outcome and its paired difference from ``reference``.
+
+    Args:
+        outcomes: One row per scenario and replicate with outcome columns.
+        reference: The scenario every other one is compared with.
+        names: Outcomes to compare (missing ones are skipped).
+
+    Returns:
+        Columns: scenario, outcome, mean, diff, diff_ci_low, diff_ci_high, n.
+    """
+    rows = []
+    base = outcomes[outcomes["scenario"] == reference].set_index("replicate")
+    for scenario, part in outcomes.groupby("scenario", sort=False):
+        part = part.set_index("replicate")
+        for name in names:
+            if name not in part.columns:
+                continue
+            diff = (part[name] - base[name]).dropna()
+            n = len(diff)
+            mean_diff = float(diff.mean()) if n else math.nan
+            if n > 1 and diff.std(ddof=1) > 0:
+                half = stats.t.ppf(0.975, n - 1) * diff.std(ddof=1) / math.sqrt(n)
+            else:
+                half = 0.0 if n else math.nan
+            rows.append(
+                {
+                    "scenario": scenario,
+                    "outcome": name,
+                    "mean": float(part[name].mean()),
+                    "diff": mean_diff,
+                    "diff_ci_low": mean_diff - half,
+                    "diff_ci_high": mean_diff + half,
+                    "n": n,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def compare_to_directory(
+    scenarios: list[str | Path | sc.Scenario],
+    out: Path,
+    replicates: int = 5,
+    seed: int = 1,
+    progress: bool = True,
+) -> pd.DataFrame:
+    """Run every scenario ``replicates`` times with shared seeds and write the comparison.
+
+    Writes ``compare.csv`` (paired differences), ``outcomes.csv`` (per scenario and replicate),
+    ``site_day.parquet`` and ``neighbourhood_month.parquet`` (all arms stacked),
+    ``summary.json`` and ``report.html``; all into a staging directory moved into place at the end.
+    """
+    loaded = [s if isinstance(s, sc.Scenario) else load_scenario(s) for s in scenarios]
+    names = [s.name for s in loaded]
+    if len(set(names)) != len(names):
+        raise ValueError(f"scenarios must have distinct names, got {names}")
+    results: dict[str, list[Results]] = {
+        s.name: [run(s, seed=seed, replicate=r, progress=progress) for r in range(replicates)]
+        for s in loaded
+    }
+    outcomes = pd.DataFrame(
+        [{"scenario": name, "replicate": r, **res.outcomes}
+         for name, runs in results.items() for r, res in enumerate(runs)]
+    )  # fmt: skip
+    table = paired_differences(outcomes, names[0])
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
+    try:
+        _atomic_text(table.to_csv(index=False), staging / "compare.csv")
+        _atomic_text(outcomes.to_csv(index=False), staging / "outcomes.csv")
+        for kind in ("site_day", "neighbourhood_month"):
+            frame = pd.concat(
+                [getattr(r, kind) for runs in results.values() for r in runs], ignore_index=True
+            )
+            _atomic_parquet(frame, staging / f"{kind}.parquet")
+        summary = {
+            "reference": names[0],
+            "scenarios": {s.name: {"hash": s.scenario_hash, "source": s.source} for s in loaded},
+            "seed": seed,
+            "replicates": replicates,
+            "common_random_numbers": True,
+            "differences": json.loads(table.to_json(orient="records")),
+        }
+        _atomic_text(json.dumps(summary, indent=2, default=str), staging / "summary.json")
+        from scenelab.report import write_report
+        from scenelab.runs import report_inputs
+
+        inputs = report_inputs(loaded[0])
+        inputs.title = f"Strategies compared: {', '.join(names)}"
+        write_report(results[names[0]], inputs, staging / "report.html", comparison=results)
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(staging, 0o777 & ~mask)
+        if out.exists():
+            shutil.rmtree(out)
+        staging.rename(out)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return table
