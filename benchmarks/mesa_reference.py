@@ -19,9 +19,9 @@ services or private violence: :class:`SceneModel` refuses a scenario in which th
 (use :func:`benchmarks.scenarios.docking_scenario`).
 
 Rules are reproduced as scenelab states them, including the awkward ones: the head-count a site
-uses for crowding, violence and injection this hour is everyone who chose it, including people the
-police removed earlier in the hour (``site.count``), while victims and witnesses are drawn from
-those still there.
+uses for crowding at injection, for bystanders at an overdose and for built-up attractiveness this
+hour is everyone who chose it, including people the police removed earlier in the hour
+(``site.count``), while violence counts, and draws victims and witnesses from, those still there.
 """
 
 from __future__ import annotations
@@ -177,14 +177,15 @@ class Site(mesa.Agent):
         here = [x for x in self.present if x.site is self]
         if not here:
             return
-        occ = self.count / self.capacity
-        lam = p.rate_violence_per_person_hour * self.count * (1.0 + p.k_violence_crowding * occ)
+        n_here = len(here)
+        occ = n_here / self.capacity
+        lam = p.rate_violence_per_person_hour * n_here * (1.0 + p.k_violence_crowding * occ)
         lam *= 1.0 + p.k_violence_concealment * self.concealment
         lam *= math.exp(-p.k_guard_police * self.guard - p.k_guard_staff * self.staff)
         n_incidents = int(m.rng.poisson(lam))
         if n_incidents == 0:
             return
-        p_witness = 1.0 - math.exp(-p.k_witness * len(here) / self.capacity)
+        p_witness = 1.0 - math.exp(-p.k_witness * n_here / self.capacity)
         weights = [p.rel_victim_women if x.sex else 1.0 for x in here]
         for _ in range(n_incidents):
             victim = self.random.choices(here, weights=weights)[0]

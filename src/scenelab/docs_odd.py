@@ -107,7 +107,8 @@ PATTERNS: tuple[tuple[str, str], ...] = (
     (
         "P8",
         "The 1989 clearance of the park displaced the scene to Torgallmenningen; it returned "
-        "within five years once pressure lapsed (before the built-in window; not measured).",
+        "within five years once pressure lapsed (outside the 2012-2017 window of the built-in "
+        "`bergen` scenario).",
     ),
 )
 

@@ -177,13 +177,21 @@ def all_patterns(results: object, scenario: object) -> list[PatternResult]:
 
 
 def pattern_table(scenario: object, seeds: list[int]) -> pd.DataFrame:
-    """Run ``scenario`` once per seed and tabulate each pattern's figures and pass rate."""
-    from scenelab.api import run
+    """Run ``scenario`` once per seed and tabulate each pattern's figures and pass rate.
 
+    P8 is measured on the ``bergen-1989`` variant with the same seeds.
+    """
+    from scenelab.api import run
+    from scenelab.scenario.loader import builtin_names, load_scenario
+
+    episode = load_scenario("bergen-1989") if "bergen-1989" in builtin_names() else None
     rows = []
     for seed in seeds:
         res = run(scenario, seed=seed)
-        for p in all_patterns(res, scenario):
+        found = all_patterns(res, scenario)
+        if episode is not None:
+            found.append(p8_return(run(episode, seed=seed).site_day))
+        for p in found:
             for key, value in p.measured.items():
                 rows.append(
                     {
@@ -196,3 +204,28 @@ def pattern_table(scenario: object, seeds: list[int]) -> pd.DataFrame:
                     }
                 )
     return pd.DataFrame(rows)
+
+
+def p8_return(sd: pd.DataFrame) -> PatternResult:
+    """P8 (on the bergen-1989 scenario): displaced to Torgallmenningen, back in the park by 1994."""
+
+    def share(site: str, start: str, end: str) -> float:
+        part = sd[(sd["date"] >= start) & (sd["date"] <= end)]
+        total = float(part["people_present"].sum())
+        return (
+            float(part.loc[part["site"] == site, "people_present"].sum()) / total if total else 0.0
+        )
+
+    measured = {
+        "torgallmenningen_share_1990": share("torgallmenningen", "1989-07-01", "1990-12-31"),
+        "park_share_1990": share("nygardsparken", "1989-07-01", "1990-12-31"),
+        "park_share_1994": share("nygardsparken", "1994-01-01", "1994-12-31"),
+    }
+    holds = measured["torgallmenningen_share_1990"] > 0.5 and measured["park_share_1994"] > 0.5
+    return PatternResult(
+        "P8",
+        "after the 1989 clearance most of the scene at Torgallmenningen; "
+        "back in the park (>50%) by 1994",
+        measured,
+        holds,
+    )

@@ -74,6 +74,24 @@ def test_calibration_checks_names_before_running(tmp_path):
     )
     with pytest.raises(SpecError, match=r"cal.toml: parameters.muu: unknown parameter"):
         calibrate(spec, tmp_path, client=object())
+    unknown_target = parse_calibration(
+        {
+            "calibration": {"name": "c", "model": "toy", "scenario": "toy"},
+            "parameters": {"mu": {}},
+            "targets": {"normal_men": {"value": 1.0}},
+        },
+        "cal.toml",
+    )
+    with pytest.raises(SpecError) as info:
+        calibrate(unknown_target, tmp_path, client=object())
+    assert info.value.problems == [
+        (
+            "targets.normal_men",
+            "the model produces no such outcome; valid choices: normal_mean, poisson_mean, "
+            "poisson_var",
+        )
+    ]
+    assert not (tmp_path / "calibration.db").exists()  # nothing ran
     with pytest.raises(SpecError, match="targets: .*at least 1"):
         parse_calibration(
             {"calibration": {"name": "c"}, "parameters": {"mu": {}}, "targets": {}}, "cal.toml"

@@ -237,6 +237,7 @@ def calibrate(
     known = model.parameters(prepared)
     check_overrides(spec.fixed, known, spec.label, "fixed")
     params = resolve_parameters(spec.parameters, known, spec.label, "parameters")
+    _check_targets(model, prepared, spec, params)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -329,6 +330,27 @@ def calibrate(
         encoding="utf-8",
     )
     return result
+
+
+def _check_targets(
+    model: Model,
+    prepared: PreparedScenario,
+    spec: CalibrationSpec,
+    params: Sequence[ResolvedParameter],
+) -> None:
+    """One pilot run on the client (prior midpoints) so unknown target names fail early."""
+    pilot = {**spec.fixed, **{p.name: 0.5 * (p.low + p.high) for p in params}}
+    outcomes = model.run(prepared, pilot, spec.calibration.seed, 0).outcomes
+    unknown = [name for name in spec.targets if name not in outcomes]
+    if unknown:
+        valid = ", ".join(sorted(outcomes))
+        raise SpecError(
+            spec.label,
+            [
+                (f"targets.{name}", f"the model produces no such outcome; valid choices: {valid}")
+                for name in unknown
+            ],
+        )
 
 
 def _posterior_predictive(

@@ -236,7 +236,7 @@ class ScenelabModel(Model):
     """
 
     name = "scenelab"
-    table_names = ("site_day", "neighbourhood_month")
+    table_names = ("site_day", "neighbourhood_month", "city_day")
 
     def __init__(self, *, until: dt.date | str | None = None) -> None:
         """Configure the adapter.
@@ -318,7 +318,8 @@ class ScenelabModel(Model):
             replicate: Replicate index.
 
         Returns:
-            Outcomes, the ``site_day`` and ``neighbourhood_month`` tables and the summary.
+            Outcomes, the ``site_day``, ``neighbourhood_month`` (and ``city_day``) tables
+            and the summary.
         """
         import scenelab
 
@@ -336,11 +337,11 @@ class ScenelabModel(Model):
                 outcomes[str(key)] = float(value)
             except (TypeError, ValueError):
                 continue
-        return RunOutput(
-            outcomes=outcomes,
-            tables={"site_day": res.site_day, "neighbourhood_month": res.neighbourhood_month},
-            summary=_jsonable(res.summary),
-        )
+        tables = {"site_day": res.site_day, "neighbourhood_month": res.neighbourhood_month}
+        city_day = getattr(res, "city_day", None)  # beyond docs/CONTRACT.md; kept when present
+        if city_day is not None:
+            tables["city_day"] = city_day
+        return RunOutput(outcomes=outcomes, tables=tables, summary=_jsonable(res.summary))
 
 
 def _jsonable(obj: Any) -> Any:  # noqa: ANN401 - JSON-shaped data of any kind

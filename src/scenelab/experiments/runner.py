@@ -451,7 +451,9 @@ def run_experiment(
         statuses = store.run_statuses()
         todo = [t for t in plan.tasks if statuses.get(t.run_id) != "ok"]
         skipped = total - len(todo)
-        if skipped:
+        if skipped == total:
+            say(f"all {total} runs already stored")
+        elif skipped:
             say(f"{skipped} of {total} runs already stored; running the other {len(todo)}")
         session = _Session(plan, store, out_dir, total, skipped, on_run, say)
         if todo:
@@ -603,6 +605,9 @@ class _Session:
                 f"interrupted: {self.stored} of {self.total} runs stored in {self.store.path}; "
                 "run the same command again to resume"
             )
+            raise
+        except Exception:
+            self._status("stopped", force=True)
             raise
         finally:
             bar.close()

@@ -278,8 +278,8 @@ def write_sensitivity_html(table: pd.DataFrame, path: str | Path, plan: Plan) ->
                 textposition="top center",
             )
             scatter.update_layout(
-                xaxis_title="mu*",
-                yaxis_title="sigma (spread of elementary effects)",
+                xaxis={"title": "mu*", "rangemode": "tozero"},
+                yaxis={"title": "sigma (spread of elementary effects)", "rangemode": "tozero"},
                 title=f"{output} — arm {arm}: mu* against sigma",
                 height=400,
             )

@@ -344,6 +344,8 @@ def _problems(root: type[BaseModel], exc: ValidationError) -> list[tuple[str, st
             msg += f"; valid keys: {', '.join(valid)}"
         elif err["type"] == "missing":
             msg = "required key is missing"
+        elif err["type"] == "string_pattern_mismatch":
+            msg = f"use only letters, digits, '.', '_' and '-' (got {err.get('input')!r})"
         else:
             msg = err["msg"]
             if msg.startswith("Value error, "):

@@ -26,11 +26,13 @@ from scenelab.model.mechanisms import (
     trust_memory,
     violence,
 )
-from scenelab.model.mechanisms.entry_exit import (
+from scenelab.model.mechanisms.common import (
+    N_POP,
     POP_HOUSED,
     POP_INJECT,
     POP_OPIOIDS,
     POP_STIMULANTS,
+    POP_TRAVEL_TOL,
     POP_TRUST,
     POP_TRUST_SD,
     POP_WOMEN,
@@ -50,7 +52,7 @@ def simulate(t0, t1, par, pop, keys, W, P, L, X, R, survey_t0, survey_t1):  # no
         interventions.step(t, day, hour, ep, par, keys, W, X)
         entry_exit.step(t, day, hour, par, pop, keys, W, P, L, X, R)
         site_choice.step(t, day, hour, ep, par, keys, W, P, X)
-        sellers.step(t, day, hour, ep, par, keys, W, L, X)
+        sellers.step(t, day, hour, ep, par, pop, keys, W, L, X)
         policing.step(t, day, hour, ep, par, keys, W, P, L, X, R)
         injection.step(t, day, hour, ep, par, keys, W, P, X, R)
         violence.step(t, day, hour, par, keys, W, P, X, R)
@@ -76,7 +78,7 @@ class RawRun:
 def population_vector(scn: Scenario) -> np.ndarray:
     """Return the composition of new entrants, from the scenario's population section."""
     pop = scn.population
-    vec = np.zeros(7)
+    vec = np.zeros(N_POP)
     vec[POP_WOMEN] = pop.share_women
     vec[POP_OPIOIDS] = pop.substance_mix.opioids
     vec[POP_STIMULANTS] = pop.substance_mix.stimulants
@@ -84,6 +86,7 @@ def population_vector(scn: Scenario) -> np.ndarray:
     vec[POP_HOUSED] = pop.share_housed
     vec[POP_TRUST] = pop.trust_mean
     vec[POP_TRUST_SD] = pop.trust_sd
+    vec[POP_TRAVEL_TOL] = scn.sellers.risk_tolerance_travelling
     return vec
 
 

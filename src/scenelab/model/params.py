@@ -387,6 +387,16 @@ PARAMETERS: tuple[ParamSpec, ...] = (
         "Arrivals per day of travelling sellers into a busy, low-risk market.",
     ),
     _p(
+        "n_market_reference",
+        50.0,
+        "count",
+        10.0,
+        200.0,
+        "sellers",
+        _ASSUMED,
+        "People present (smoothed) at which travelling sellers arrive at the base rate.",
+    ),
+    _p(
         "rate_seller_exit_per_year",
         1.0,
         "per_year",
@@ -869,7 +879,7 @@ PARAMETERS: tuple[ParamSpec, ...] = (
         1.0,
         "injection",
         "Kinnard et al. 2014 Harm Reduct J 11:29 (56% fewer outdoor injections)",
-        "Chance an eligible person within reach uses an open injection room with a free booth.",
+        "Chance an eligible person within reach uses an open injection room with capacity left.",
     ),
     _p(
         "p_unsafe_base",
@@ -989,7 +999,7 @@ PARAMETERS: tuple[ParamSpec, ...] = (
         1.0,
         "injection",
         "Marshall et al. 2011 Lancet 377:1429 (bystanders, naloxone) [approx]",
-        "Death risk multiplier when others are present at the site.",
+        "Death risk multiplier for a public injection at a scene where others are present.",
     ),
     # --- services ---------------------------------------------------------------------------
     _p(

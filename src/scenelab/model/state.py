@@ -31,7 +31,11 @@ PEOPLE_FIELDS: dict[str, tuple[type, float, str]] = {
     "substance": (np.int8, 0, "primary substance: 0 opioids, 1 stimulants, 2 poly"),
     "injects": (np.int8, 0, "1 if the person injects"),
     "occasional": (np.int8, 0, "1 for an occasional buyer (low attachment)"),
-    "demeanour": (np.float64, 0.0, "confrontational demeanour (standard normal)"),
+    "demeanour": (
+        np.float64,
+        0.0,
+        "confrontational demeanour (normal, sd 1; mean -0.5 for women, 0 for men)",
+    ),
     "housed": (np.int8, 0, "1 if housed"),
     "housing_wait_day": (np.int32, -1, "day joined the housing waiting list, -1 if not on it"),
     "oat": (np.int8, OAT_NONE, "0 none, 1 waiting, 2 in treatment"),
@@ -66,7 +70,11 @@ PEOPLE_FIELDS: dict[str, tuple[type, float, str]] = {
     "at_scene_today": (np.int8, 0, "scratch: present at a scene today"),
     "entry_day": (np.int32, -1, "day the person joined the scene population"),
     "exit_day": (np.int32, -1, "day the person left it"),
-    "exit_reason": (np.int8, EXIT_NONE, "0 none, 1 moved/other, 2 overdose death, 3 OAT, ..."),
+    "exit_reason": (
+        np.int8,
+        EXIT_NONE,
+        "0 none, 1 moved/other, 2 overdose death, 3 OAT, 4 housed, 5 occasional",
+    ),
 }
 People = namedtuple("People", [*PEOPLE_FIELDS, "known", "fam", "mem_site", "mem_risk"])
 

@@ -79,7 +79,8 @@ def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
     den = 1 + z * z / n
     centre = (p + z * z / (2 * n)) / den
     half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-    return (100 * (centre - half), 100 * (centre + half))
+    # Clamp so rounding never puts the estimate outside its own interval (k = 0 or k = n).
+    return (min(100 * (centre - half), 100 * p), max(100 * (centre + half), 100 * p))
 
 
 def item_answers(

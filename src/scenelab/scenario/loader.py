@@ -36,36 +36,39 @@ def builtin_text(name: str) -> str:
     return resources.files(_BUILTIN_PACKAGE).joinpath(f"{name}.toml").read_text("utf-8")
 
 
-_VARIANT_KEYS = ("base", "drop_interventions")
+_VARIANT_KEYS = ("base", "drop_interventions", "drop_survey")
 
 
 def _apply_variant(raw: dict, source: str, folder: Path | None) -> dict:
     """Build a scenario from ``[variant] base = ...``: drop named interventions, add and override.
 
     A variant file holds ``[variant]`` (``base``: a built-in name or a path relative to the file;
-    ``drop_interventions``: ids of the base's interventions to remove), a ``[scenario]`` section,
-    and optionally ``[[interventions]]`` to add and ``[parameters]`` to override.
+    ``drop_interventions``: ids of the base's interventions to remove; ``drop_survey``), a
+    ``[scenario]`` section, and optionally ``[[interventions]]`` to add and ``[parameters]`` to
+    override. Added interventions follow the base's, so error paths index the merged list.
     """
     spec = raw.pop("variant")
     if not isinstance(spec, dict) or "base" not in spec:
         raise ScenarioError(source, [Problem("variant.base", "required key is missing")])
-    unknown = [k for k in spec if k not in _VARIANT_KEYS]
-    if unknown:
-        raise ScenarioError(
-            source,
-            [
-                Problem(
-                    f"variant.{unknown[0]}",
-                    f"unknown key '{unknown[0]}'; valid keys are: base, drop_interventions",
-                )
-            ],
-        )
     allowed = {"scenario", "interventions", "parameters", "survey", "run"}
-    extra = [k for k in raw if k not in allowed]
-    if extra:
-        raise ScenarioError(
-            source, [Problem(extra[0], f"a variant may only set: {', '.join(sorted(allowed))}")]
-        )
+    problems = [
+        Problem(f"variant.{k}", f"unknown key '{k}'; valid keys are: {', '.join(_VARIANT_KEYS)}")
+        for k in spec
+        if k not in _VARIANT_KEYS
+    ]
+    problems += [
+        Problem(k, f"a variant may only set: {', '.join(sorted(allowed))}")
+        for k in raw
+        if k not in allowed
+    ]
+    drop = spec.get("drop_interventions", [])
+    if not isinstance(drop, list) or not all(isinstance(d, str) for d in drop):
+        problems.append(Problem("variant.drop_interventions", "must be a list of intervention ids"))
+        drop = []
+    if not isinstance(spec.get("drop_survey", False), bool):
+        problems.append(Problem("variant.drop_survey", "must be true or false"))
+    if problems:
+        raise ScenarioError(source, problems)
     base_name = str(spec["base"])
     if base_name in builtin_names():
         base = tomllib.loads(builtin_text(base_name))
@@ -87,7 +90,6 @@ def _apply_variant(raw: dict, source: str, folder: Path | None) -> dict:
     if "variant" in base:
         raise ScenarioError(source, [Problem("variant.base", "a base may not itself be a variant")])
     ids = [iv.get("id") for iv in base.get("interventions", [])]
-    drop = list(spec.get("drop_interventions", []))
     problems = [
         Problem(
             f"variant.drop_interventions[{k}]",
@@ -103,11 +105,12 @@ def _apply_variant(raw: dict, source: str, folder: Path | None) -> dict:
     merged["interventions"] = [
         iv for iv in base.get("interventions", []) if iv.get("id") not in drop
     ] + list(raw.get("interventions", []))
-    merged["interventions"].sort(key=lambda iv: str(iv.get("start", "")))
     merged["parameters"] = {**base.get("parameters", {}), **raw.get("parameters", {})}
     for key in ("scenario", "survey", "run"):
         if key in raw:
             merged[key] = raw[key]
+    if spec.get("drop_survey", False):
+        merged.pop("survey", None)
     return merged
 
 

@@ -82,6 +82,8 @@ def pydantic_problems(exc: pydantic.ValidationError) -> list[Problem]:
             message = err["msg"].replace("Input tag", "value").replace(" found using", " of")
         elif err["type"] == "string_pattern_mismatch":
             message = f"{err['input']!r} is not a valid id: use lower-case ASCII letters, digits, _"
+        elif isinstance(err.get("input"), dict | list):
+            message = err["msg"]  # a whole table as "input" would drown the message
         else:
             message = f"{err['msg']} (got {err['input']!r})" if "input" in err else err["msg"]
         problems.append(Problem(_path(loc), message))
@@ -208,20 +210,40 @@ def check_references(scn: sc.Scenario) -> list[Problem]:
         if spec is None:
             add(Problem(here, _choices(name, sorted(BY_NAME), "parameter")))
             continue
+        value = entry.value if isinstance(entry, sc.ParamEntry) else float(entry)
         if isinstance(entry, sc.ParamEntry):
             try:
                 if entry.unit is not None:
-                    convert(entry.value, entry.unit, spec.unit)
+                    value = convert(entry.value, entry.unit, spec.unit)
             except ValueError as exc:
                 add(Problem(f"{here}.unit", str(exc)))
             if entry.prior is not None and not entry.prior[0] < entry.prior[1]:
                 add(Problem(f"{here}.prior", "prior must be [low, high] with low < high"))
+        if spec.unit == "probability" and not 0.0 <= value <= 1.0:
+            add(Problem(here, f"{value:g} is not a probability; valid values are 0 to 1"))
+        elif value < 0.0 and spec.unit != "utility":
+            add(Problem(here, f"{value:g} is negative; a {spec.unit} value must be >= 0"))
     if scn.survey is not None:
         sv = scn.survey
         if sv.end < sv.start:
             add(Problem("survey.end", f"{sv.end} is before start {sv.start}"))
         if not (scn.run.start <= sv.start and sv.end <= scn.run.end):
             add(Problem("survey", "survey window must lie inside the run window"))
+        if sv.after_intervention is not None and not (
+            scn.run.start <= sv.after_intervention <= sv.start
+        ):
+            add(
+                Problem(
+                    "survey.after_intervention",
+                    f"{sv.after_intervention} must lie between "
+                    f"the run's start and the survey's start",
+                )
+            )
+        from scenelab.observe.survey import ITEMS
+
+        for key in sv.field_percent:
+            if key not in ITEMS:
+                add(Problem(f"survey.field_percent.{key}", _choices(key, list(ITEMS), "item")))
     return problems
 
 

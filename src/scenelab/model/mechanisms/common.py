@@ -22,6 +22,12 @@ DAYTIME = np.array(
 DAYTIME = DAYTIME / DAYTIME.mean()
 
 
+# Indices into the population-composition vector ``pop`` (from the scenario file).
+POP_WOMEN, POP_OPIOIDS, POP_STIMULANTS, POP_INJECT, POP_HOUSED, POP_TRUST, POP_TRUST_SD = range(7)
+POP_TRAVEL_TOL = 7
+N_POP = 8
+
+
 @njit(cache=True, inline="always")
 def km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Equirectangular distance in km: exact enough within a city, and cheap."""

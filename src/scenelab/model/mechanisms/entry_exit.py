@@ -14,7 +14,16 @@ import math
 
 from numba import njit
 
-from scenelab.model.mechanisms.common import per_day_to_p
+from scenelab.model.mechanisms.common import (
+    POP_HOUSED,
+    POP_INJECT,
+    POP_OPIOIDS,
+    POP_STIMULANTS,
+    POP_TRUST,
+    POP_TRUST_SD,
+    POP_WOMEN,
+    per_day_to_p,
+)
 from scenelab.model.params import IDX
 from scenelab.model.rng import S_ENTRY, S_EXIT, poisson, uniform
 from scenelab.model.state import (
@@ -38,9 +47,6 @@ _EXIT_OCC = IDX["rate_exit_occasional_per_year"]
 _K_STIGMA = IDX["k_stigma"]
 _EXIT_OAT = IDX["rate_exit_oat_per_year"]
 _EXIT_HOUSED = IDX["rate_exit_housed_per_year"]
-
-# Indices into the population-composition vector ``pop`` (from the scenario file).
-POP_WOMEN, POP_OPIOIDS, POP_STIMULANTS, POP_INJECT, POP_HOUSED, POP_TRUST, POP_TRUST_SD = range(7)
 
 
 @njit(cache=True)

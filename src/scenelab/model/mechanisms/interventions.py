@@ -2,9 +2,10 @@
 
 The schedule (closures, police plans, operations, expulsion and fine policies, services, outreach)
 was compiled from the scenario's dated interventions into epochs (``world.py``). Reactive raids are
-drawn here: a plan's officer-hours per day are delivered as raids of ``raid_officers`` for
-``dur_raid_hours`` on random days, so the expected officer-hours match the plan (Sherman 1990
-describes crackdowns as intermittent, concentrated presence).
+drawn here: a plan's officer-hours per day are delivered as at most one raid a day of
+``raid_officers`` for ``dur_raid_hours``, on random days, so the expected officer-hours match the
+plan up to ``raid_officers x dur_raid_hours`` a day (Sherman 1990 describes crackdowns as
+intermittent, concentrated presence). Operations' officers guard like raiding officers.
 """
 
 from __future__ import annotations

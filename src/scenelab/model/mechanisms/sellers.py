@@ -15,7 +15,7 @@ import math
 import numpy as np
 from numba import njit
 
-from scenelab.model.mechanisms.common import per_day_to_p
+from scenelab.model.mechanisms.common import POP_TRAVEL_TOL, per_day_to_p
 from scenelab.model.params import IDX
 from scenelab.model.rng import S_SELLERS, poisson, uniform
 from scenelab.model.state import STATUS_ACTIVE, STATUS_EXITED
@@ -25,6 +25,7 @@ _C_RISK = IDX["c_seller_risk"]
 _B_ATTR = IDX["b_attr"]
 _P_RECONSIDER = IDX["p_seller_reconsider_per_hour"]
 _TURF = IDX["c_seller_turf"]
+_MARKET_REF = IDX["n_market_reference"]
 _ENTRY = IDX["rate_travelling_seller_entry_per_day"]
 _EXIT = IDX["rate_seller_exit_per_year"]
 _K_EXIT_RISK = IDX["k_seller_exit_risk"]
@@ -38,6 +39,12 @@ def _choose(t, j, cur, ep, par, keys, W, L, X, util):  # noqa: ANN001, ANN201
         s = X.main[c] if c < n_m else (cur if c == n_m else L.home[j])
         util[c] = -np.inf
         if s < 0 or not W.site_open[ep, s]:
+            continue
+        dup = False
+        for q in range(c):
+            if (X.main[q] if q < n_m else cur) == s:
+                dup = True  # each site enters the logit once
+        if dup:
             continue
         v = par[_C_CUST] * math.log1p(X.n_smooth[s])
         v += par[_B_ATTR] * (W.site_attr0[s] + X.attr_b[s])
@@ -62,7 +69,7 @@ def _choose(t, j, cur, ep, par, keys, W, L, X, util):  # noqa: ANN001, ANN201
 
 
 @njit(cache=True)
-def step(t, day, hour, ep, par, keys, W, L, X):  # noqa: ANN001, ANN201 - compiled kernel
+def step(t, day, hour, ep, par, pop, keys, W, L, X):  # noqa: ANN001, ANN201 - compiled kernel
     """Move sellers among sites; once a day let travelling sellers arrive and leave."""
     n_sites = W.site_cap.shape[0]
     util = np.empty(X.main.shape[0] + 2)
@@ -73,7 +80,7 @@ def step(t, day, hour, ep, par, keys, W, L, X):  # noqa: ANN001, ANN201 - compil
             total += X.n_smooth[s]
             mean_rep += X.reputation[s] * X.n_smooth[s]
         mean_rep = mean_rep / total if total > 0 else 0.0
-        lam = par[_ENTRY] * total / 50.0 * math.exp(-par[_C_RISK] * mean_rep)
+        lam = par[_ENTRY] * total / par[_MARKET_REF] * math.exp(-par[_C_RISK] * mean_rep)
         n_new = poisson(lam, uniform(keys[S_SELLERS], day, 0, 7))
         for _ in range(n_new):
             j = X.counters[1]
@@ -82,7 +89,7 @@ def step(t, day, hour, ep, par, keys, W, L, X):  # noqa: ANN001, ANN201 - compil
             X.counters[1] += 1
             L.status[j] = STATUS_ACTIVE
             L.travelling[j] = 1
-            L.risk_tol[j] = 0.5
+            L.risk_tol[j] = pop[POP_TRAVEL_TOL]
             L.site[j] = X.main[0]
         for j in range(X.counters[1]):
             if L.status[j] != STATUS_ACTIVE or not L.travelling[j]:

@@ -4,8 +4,10 @@ Incidents at a site arrive as a Poisson process whose rate grows with the people
 density relative to the site's capacity, the market (sellers; Caulkins & Reuter 2010) and
 concealment, and falls with capable guardians: officers (by mode) and staff (Cohen & Felson 1979).
 Victims differ by sex (Marshall et al. 2008: women attacked mainly by partners and clients, with
-sexual violence; men by strangers and police); others present witness it, more so in a cramped
-place. Violence in private places (partners, clients) happens off the scene at a daily rate.
+sexual violence; men by strangers and police): the model draws victims, not perpetrators, with a
+relative weight for women and sex-specific shares of sexual violence; others present witness it,
+more so in a cramped place. Violence in private places (partners, clients) happens off the
+scene at a daily rate.
 """
 
 from __future__ import annotations
@@ -33,9 +35,8 @@ _K_WITNESS = IDX["k_witness"]
 
 
 @njit(cache=True)
-def site_rate(s, par, W, X) -> float:  # noqa: ANN001
-    """Return the expected incidents this hour at site ``s``."""
-    n = X.n_now[s]
+def site_rate(s, n, par, W, X) -> float:  # noqa: ANN001
+    """Return the expected incidents this hour at site ``s`` with ``n`` people present."""
     occ = n / W.site_cap[s]
     lam = par[_RATE] * n * (1.0 + par[_K_CROWD] * occ)
     lam *= 1.0 + par[_K_MARKET] * X.sellers_now[s]
@@ -59,7 +60,7 @@ def step(t, day, hour, par, keys, W, P, X, R):  # noqa: ANN001, ANN201 - compile
                 w_sum += par[_REL_WOMEN] if P.sex[i] == 1 else 1.0
         if n_here == 0:
             continue
-        n_inc = poisson(site_rate(s, par, W, X), uniform(keys[S_VIOLENCE], t, s, 0))
+        n_inc = poisson(site_rate(s, n_here, par, W, X), uniform(keys[S_VIOLENCE], t, s, 0))
         p_witness = 1.0 - math.exp(-par[_K_WITNESS] * n_here / W.site_cap[s])
         for m in range(n_inc):
             u = uniform(keys[S_VIOLENCE], t, s, 1 + 2 * m) * w_sum

@@ -1,0 +1,187 @@
+"""Scaling: cost per tick against people and against sites, and memory per person.
+
+Synthetic cities (:mod:`benchmarks.synthetic_city`) of N people at a fixed number of sites, and of
+S sites at a fixed number of people, each run for the same window. The cost per tick is the
+engine's wall time minus compiling the scenario (timed apart), over the ticks, median of repeats.
+The exponent is the slope of log(cost per tick) on log(size), fitted by least squares; 1 means
+linear. The phase profile (:mod:`benchmarks.phase_profile`) at the smallest and largest size shows
+which phase grows fastest. Memory per person is the bytes of the people arrays per person slot,
+and of all model state (people, sellers, sites, compiled scenario) per person, outputs excluded.
+
+    python benchmarks/bench_scaling.py
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np
+
+from benchmarks.common import machine, median, table, timed
+from benchmarks.phase_profile import profile
+from benchmarks.synthetic_city import synthetic_city
+from scenelab.api import parameter_vector
+from scenelab.model import state as st
+from scenelab.model.engine import run_model
+from scenelab.model.rng import init_generator, stream_keys
+from scenelab.model.world import compile_world
+from scenelab.scenario import Scenario
+
+PEOPLE = (1_000, 3_000, 10_000, 30_000, 100_000)
+SITES = (10, 30, 100, 300, 1_000)
+
+
+def _nbytes(obj: Any) -> int:
+    return sum(int(v.nbytes) for v in obj if isinstance(v, np.ndarray))
+
+
+def memory(scn: Scenario) -> dict[str, float]:
+    """Return bytes per person slot: people arrays, and all model state (outputs excluded)."""
+    par = parameter_vector(scn)
+    world = compile_world(scn)
+    rng = init_generator(stream_keys(0, 0))
+    people = st.new_people(scn, rng)
+    sellers = st.new_sellers(scn, rng)
+    sites = st.new_site_state(scn, world, par)
+    n_max = scn.population.max_people
+    out = st.new_out(world.n_days, len(scn.sites))
+    return {
+        "people_bytes_per_person": _nbytes(people) / n_max,
+        "state_bytes_per_person": (
+            _nbytes(people) + _nbytes(sellers) + _nbytes(sites) + _nbytes(world)
+        )
+        / n_max,
+        "world_bytes": float(_nbytes(world)),
+        "outputs_bytes": float(_nbytes(out)),
+    }
+
+
+def cost_per_tick(scn: Scenario, repeats: int) -> dict[str, float]:
+    """Return the median engine cost per tick (compilation of the scenario timed apart)."""
+    par = parameter_vector(scn)
+    run_model(scn, par, seed=0)  # warm-up (Numba cache load)
+    walls, compiles, ticks = [], [], []
+    for k in range(repeats):
+        c, _ = timed(lambda: compile_world(scn))
+        w, raw = timed(lambda k=k: run_model(scn, par, seed=k + 1))
+        walls.append(w - c)
+        compiles.append(c)
+        ticks.append(raw.n_days * 24)
+        agent = float(raw.out.city_day[: raw.n_days, st.CD_POPULATION].sum() * 24)
+    return {
+        "s_per_tick": median([w / t for w, t in zip(walls, ticks, strict=True)]),
+        "compile_world_s": median(compiles),
+        "ns_per_agent_tick": median(walls) * 1e9 / agent,
+    }
+
+
+def exponent(sizes: Sequence[float], costs: Sequence[float]) -> float:
+    """Return the least-squares slope of log(cost) on log(size)."""
+    return float(np.polyfit(np.log(sizes), np.log(costs), 1)[0])
+
+
+def sweep(
+    people: Sequence[int], sites: Sequence[int], fixed_sites: int, fixed_people: int,
+    days: int, repeats: int,
+) -> dict[str, Any]:  # fmt: skip
+    """Run both sweeps; return rows, fitted exponents and phase profiles at the extremes."""
+    rows = []
+    for axis, grid in (("people", people), ("sites", sites)):
+        for size in grid:
+            n, s = (size, fixed_sites) if axis == "people" else (fixed_people, size)
+            scn = synthetic_city(n, s, days=days)
+            row: dict[str, Any] = {"axis": axis, "people": n, "sites": s}
+            row.update(cost_per_tick(scn, repeats))
+            row.update(memory(scn))
+            rows.append(row)
+    fits = {}
+    for axis in ("people", "sites"):
+        part = [r for r in rows if r["axis"] == axis]
+        fits[axis] = exponent([r[axis] for r in part], [r["s_per_tick"] for r in part])
+    profiles = {}
+    for axis, grid in (("people", people), ("sites", sites)):
+        for size in (grid[0], grid[-1]):
+            n, s = (size, fixed_sites) if axis == "people" else (fixed_people, size)
+            profiles[(axis, size)] = profile(synthetic_city(n, s, days=days))
+    phase_fits = {}
+    for axis, grid in (("people", people), ("sites", sites)):
+        lo, hi = profiles[(axis, grid[0])], profiles[(axis, grid[-1])]
+        for a, b in zip(lo["rows"][:-1], hi["rows"][:-1], strict=True):
+            if a["seconds"] > 0 and b["seconds"] > 0:
+                slope = np.log(b["seconds"] / a["seconds"]) / np.log(grid[-1] / grid[0])
+                phase_fits.setdefault(a["phase"], {})[axis] = float(slope)
+    return {
+        "rows": rows,
+        "fits": fits,
+        "phase_fits": phase_fits,
+        "profiles": profiles,
+        "days": days,
+        "repeats": repeats,
+        "fixed_sites": fixed_sites,
+        "fixed_people": fixed_people,
+    }
+
+
+def render(result: dict[str, Any]) -> str:
+    """Return the sweep as tables: cost and memory per size, fitted exponents, phase slopes."""
+    cols = ("axis", "people", "sites", "s_per_tick", "ns_per_agent_tick", "compile_world_s",
+            "people_bytes_per_person", "state_bytes_per_person", "outputs_bytes")  # fmt: skip
+    rows = [{c: r[c] for c in cols} for r in result["rows"]]
+    out = [
+        table(
+            rows,
+            f"scaling: synthetic cities, {result['days']} days, median of {result['repeats']} "
+            f"(people sweep at {result['fixed_sites']} sites, sites sweep at "
+            f"{result['fixed_people']} people)",
+        ),
+        "",
+        table(
+            [
+                {"against": axis, "fitted_exponent": slope, "goal": "<= 1.1"}
+                for axis, slope in result["fits"].items()
+            ],
+            "cost per tick ~ size^exponent (least squares on log-log)",
+        ),
+        "",
+        table(
+            [
+                {
+                    "phase": ph,
+                    "exp_people": v.get("people", float("nan")),
+                    "exp_sites": v.get("sites", float("nan")),
+                }
+                for ph, v in result["phase_fits"].items()
+            ],  # fmt: skip
+            "per-phase growth between the smallest and largest size (phase profile)",
+        ),
+    ]
+    return "\n".join(out)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the scaling sweeps and print their tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--people", type=int, nargs="+", default=list(PEOPLE))
+    parser.add_argument("--sites", type=int, nargs="+", default=list(SITES))
+    parser.add_argument("--fixed-sites", type=int, default=100)
+    parser.add_argument("--fixed-people", type=int, default=10_000)
+    parser.add_argument("--days", type=int, default=14)
+    parser.add_argument("--repeats", type=int, default=3)
+    args = parser.parse_args(argv)
+    print(machine())
+    result = sweep(
+        args.people, args.sites, args.fixed_sites, args.fixed_people, args.days, args.repeats
+    )
+    print(render(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

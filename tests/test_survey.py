@@ -1,0 +1,86 @@
+"""The virtual survey: recruitment proportional to time present, and the selection bias."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+import scenelab
+from scenelab.api import parameter_vector
+from scenelab.model.engine import run_model
+from scenelab.observe.survey import GROUPS, ITEMS, recruit, run_survey, survey_generator, wilson
+
+
+def test_recruitment_is_proportional_to_time_present():
+    rng = np.random.default_rng(2024)
+    hours = rng.gamma(1.5, 40.0, size=400)
+    hours[:50] = 0.0  # never at a scene: can never be found
+    target = 120
+    reps = 3000
+    counts = np.zeros(hours.size)
+    for _ in range(reps):
+        counts[recruit(hours, target, rng)] += 1
+    pi = np.minimum(1.0, target * hours / hours.sum())
+    freq = counts / reps
+    assert counts[:50].sum() == 0
+    # Each inclusion frequency is Binomial(reps, pi)/reps: 4.5 sd bounds all 400 at once with
+    # a family-wise false-alarm rate below 0.3%.
+    sd = np.sqrt(pi * (1 - pi) / reps) + 1e-12
+    assert np.all(np.abs(freq - pi) <= 4.5 * sd + 1e-9)
+    # And the expected sample size is the target.
+    assert abs(counts.sum() / reps - pi.sum()) < 1.0
+
+
+def test_wilson_interval_known_values():
+    low, high = wilson(62, 100)
+    assert 52.2 < low < 52.3 and 70.9 < high < 71.0  # Wilson 95% for 62/100
+    assert wilson(0, 0)[0] != wilson(0, 0)[0]  # NaN when nobody answered
+
+
+def test_survey_table_shape(bergen):
+    res = scenelab.run(bergen, seed=2)
+    survey = res.survey
+    assert list(survey["item"].unique()) == list(ITEMS)
+    assert set(survey["group"]) == set(GROUPS)
+    assert ((survey["ci_low"] <= survey["percent"]) | survey["percent"].isna()).all()
+    assert ((survey["percent"] <= survey["ci_high"]) | survey["percent"].isna()).all()
+    all_rows = survey[survey["group"] == "all"].set_index("item")
+    assert all_rows.loc["trust_low", "field_percent"] == 62.0
+    women = survey[(survey["group"] == "women") & (survey["item"] == "trust_low")]["n"].item()
+    men = survey[(survey["group"] == "men") & (survey["item"] == "trust_low")]["n"].item()
+    assert women + men == all_rows.loc["trust_low", "n"]
+
+
+def test_survey_under_represents_people_helped_out_of_the_scene(bergen):
+    """Housed people spend fewer hours in the scenes, so fieldwork finds them less often."""
+    par = parameter_vector(bergen)
+    housed_in_sample, n_sample, in_population = 0, 0, []
+    for seed in (1, 2, 3):
+        raw = run_model(bergen, par, seed=seed, until=bergen.survey.end)
+        end = raw.snapshots["survey_end"]
+        t_end = ((bergen.survey.end - bergen.run.start).days + 1) * 24
+        _, sample = run_survey(
+            end,
+            raw.snapshots.get("intervention"),
+            t_end,
+            bergen.survey.target_n,
+            survey_generator(seed, 0),
+        )
+        active = end["status"] == 1
+        housed_in_sample += int(end["housed"][sample].sum())
+        n_sample += len(sample)
+        in_population.append(end["housed"][active].mean())
+    # Without selection bias the housed in the sample would be Binomial(n, population share);
+    # one-sided test at alpha = 0.001.
+    p_pop = float(np.mean(in_population))
+    test = stats.binomtest(housed_in_sample, n_sample, p_pop, alternative="less")
+    assert housed_in_sample / n_sample < p_pop
+    assert test.pvalue < 0.001, (housed_in_sample, n_sample, p_pop, test.pvalue)
+
+
+def test_survey_written_to_csv(tmp_path, bergen):
+    res = scenelab.run(bergen, seed=3)
+    res.write(tmp_path)
+    table = pd.read_csv(tmp_path / "survey.csv")
+    assert {"item", "group", "n", "percent", "ci_low", "ci_high"} <= set(table.columns)
