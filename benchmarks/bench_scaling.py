@@ -66,7 +66,6 @@ def memory(scn: Scenario) -> dict[str, float]:
 def cost_per_tick(scn: Scenario, repeats: int) -> dict[str, float]:
     """Return the median engine cost per tick (compilation of the scenario timed apart)."""
     par = parameter_vector(scn)
-    run_model(scn, par, seed=0)  # warm-up (Numba cache load)
     walls, compiles, ticks = [], [], []
     for k in range(repeats):
         c, _ = timed(lambda: compile_world(scn))
@@ -92,6 +91,8 @@ def sweep(
     days: int, repeats: int,
 ) -> dict[str, Any]:  # fmt: skip
     """Run both sweeps; return rows, fitted exponents and phase profiles at the extremes."""
+    warm = synthetic_city(100, 10, days=2)
+    run_model(warm, parameter_vector(warm), seed=0)  # compile or load the engine, untimed
     rows = []
     for axis, grid in (("people", people), ("sites", sites)):
         for size in grid:
@@ -162,6 +163,17 @@ def render(result: dict[str, Any]) -> str:
             "per-phase growth between the smallest and largest size (phase profile)",
         ),
     ]
+    profiles = result["profiles"]
+    if profiles:
+        keys = list(profiles)
+        rows = []
+        for k, name in enumerate(profiles[keys[0]]["phases"]):
+            row: dict[str, Any] = {"phase": name}
+            for axis, size in keys:
+                label = f"{axis}={size}"
+                row[label] = profiles[(axis, size)]["rows"][k]["ns_per_agent_tick"]
+            rows.append(row)
+        out += ["", table(rows, "ns per agent-tick by phase at the ends of each sweep")]
     return "\n".join(out)
 
 
@@ -172,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sites", type=int, nargs="+", default=list(SITES))
     parser.add_argument("--fixed-sites", type=int, default=100)
     parser.add_argument("--fixed-people", type=int, default=10_000)
-    parser.add_argument("--days", type=int, default=14)
+    parser.add_argument("--days", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args(argv)
     print(machine())

@@ -38,8 +38,10 @@ def synthetic_data(
     start: dt.date = dt.date(2020, 1, 6),
 ) -> dict[str, Any]:
     """Return the data of a synthetic city's scenario (see the module docstring)."""
-    if n_people < 10 or n_sites < 4:
-        raise ValueError(f"need at least 10 people and 4 sites, got {n_people} and {n_sites}")
+    if n_people < 10 or n_sites < 4 or days < 2:
+        raise ValueError(
+            f"need at least 10 people, 4 sites and 2 days, got {n_people}, {n_sites}, {days}"
+        )
     rng = np.random.default_rng(seed)
     end = start + dt.timedelta(days=days - 1)
     mid = start + dt.timedelta(days=days // 2)

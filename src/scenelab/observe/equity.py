@@ -266,6 +266,13 @@ def harm_by_period(
     if "deprivation" not in table.columns:
         raise ValueError("neighbourhood_month needs a 'deprivation' column")
     mid = _month_midpoints(table["month"])
+    spans = normalise_periods(periods)
+    if spans:
+        # A month only partly simulated (a run starting or ending mid-month) counts in the
+        # period that holds the simulated part: clip midpoints into the periods' span.
+        first = min(s for _, s, _ in spans)
+        last = max(e for _, _, e in spans) - pd.Timedelta(days=1)
+        mid = mid.clip(lower=first, upper=last)
     keys = _run_keys(table)
     value_cols = list(HARM_COMPONENTS) + [c for c in table.columns if c.startswith("harm")]
     first_cols = ["deprivation"] + (["centre"] if "centre" in table.columns else [])
@@ -348,4 +355,18 @@ def equity_by_period(
                 "weighting": "equal" if pop is None else "residents",
             }
         )
-    return pd.DataFrame(rows)
+    columns = [
+        *keys,
+        "period",
+        "start",
+        "end",
+        "n_months",
+        "n_neighbourhoods",
+        "total_harm",
+        "harm_per_month",
+        "concentration_index",
+        "share_most_deprived",
+        "weighting",
+    ]
+    # No month falls in any period (e.g. a run of a few days): an empty table, same columns.
+    return pd.DataFrame(rows, columns=columns)
