@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     startup = bench_startup.measure(cached=1 if q else 3, cold=0 if q else 1)
     print(bench_startup.render(startup), "\n", flush=True)
     if args.docking:
-        docking.main(["--seeds", "5" if q else "30"])
+        docking.main(["--seeds", "3", "--end", "2014-06-03"] if q else ["--seeds", "30"])
         print()
     goal_rows = goals(mesa, bare, scaling, startup)
     print(

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import subprocess
-import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -22,6 +20,7 @@ import pandas as pd
 from scenelab.model.engine import run_model
 from scenelab.model.params import BY_NAME, PARAMETERS, ParamSpec
 from scenelab.observe import tables
+from scenelab.outputs import atomic_parquet, atomic_text
 from scenelab.scenario import schema as sc
 from scenelab.scenario.loader import load_scenario
 from scenelab.scenario.validate import resolved_parameters
@@ -115,37 +114,11 @@ class Results:
             ("neighbourhood_month", self.neighbourhood_month),
             ("city_day", self.city_day),
         ):
-            _atomic_parquet(frame, out / f"{name}.parquet")
-        _atomic_text(json.dumps(self.summary, indent=2, default=str), out / "summary.json")
+            atomic_parquet(frame, out / f"{name}.parquet")
+        atomic_text(json.dumps(self.summary, indent=2, default=str), out / "summary.json")
         if self.survey is not None:
-            _atomic_text(self.survey.to_csv(index=False), out / "survey.csv")
+            atomic_text(self.survey.to_csv(index=False), out / "survey.csv")
         return out
-
-
-def _umask_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def _atomic_parquet(frame: pd.DataFrame, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        frame.to_parquet(tmp, index=False)
-        os.chmod(tmp, _umask_mode())  # mkstemp makes 0600 files; give them normal permissions
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-
-
-def _atomic_text(text: str, path: Path) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    os.chmod(tmp, _umask_mode())
-    os.replace(tmp, path)
 
 
 def _harm_outcomes(nm: pd.DataFrame, scenario: sc.Scenario) -> dict[str, float]:

@@ -10,15 +10,13 @@ from __future__ import annotations
 
 import json
 import math
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 from scipy import stats
 
-from scenelab.api import Results, _atomic_parquet, _atomic_text, run
+from scenelab.api import Results, run
+from scenelab.outputs import atomic_parquet, atomic_text, staged_directory
 from scenelab.scenario import schema as sc
 from scenelab.scenario.loader import load_scenario
 
@@ -107,17 +105,14 @@ def compare_to_directory(
          for name, runs in results.items() for r, res in enumerate(runs)]
     )  # fmt: skip
     table = paired_differences(outcomes, names[0])
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    try:
-        _atomic_text(table.to_csv(index=False), staging / "compare.csv")
-        _atomic_text(outcomes.to_csv(index=False), staging / "outcomes.csv")
+    with staged_directory(Path(out)) as staging:
+        atomic_text(table.to_csv(index=False), staging / "compare.csv")
+        atomic_text(outcomes.to_csv(index=False), staging / "outcomes.csv")
         for kind in ("site_day", "neighbourhood_month"):
             frame = pd.concat(
                 [getattr(r, kind) for runs in results.values() for r in runs], ignore_index=True
             )
-            _atomic_parquet(frame, staging / f"{kind}.parquet")
+            atomic_parquet(frame, staging / f"{kind}.parquet")
         summary = {
             "reference": names[0],
             "scenarios": {s.name: {"hash": s.scenario_hash, "source": s.source} for s in loaded},
@@ -126,20 +121,11 @@ def compare_to_directory(
             "common_random_numbers": True,
             "differences": json.loads(table.to_json(orient="records")),
         }
-        _atomic_text(json.dumps(summary, indent=2, default=str), staging / "summary.json")
+        atomic_text(json.dumps(summary, indent=2, default=str), staging / "summary.json")
         from scenelab.report import write_report
         from scenelab.runs import report_inputs
 
         inputs = report_inputs(loaded[0])
         inputs.title = f"Strategies compared: {', '.join(names)}"
         write_report(results[names[0]], inputs, staging / "report.html", comparison=results)
-        mask = os.umask(0)
-        os.umask(mask)
-        os.chmod(staging, 0o777 & ~mask)
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
     return table

@@ -8,14 +8,12 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
-from scenelab.api import Results, _atomic_parquet, _atomic_text, periods, run
+from scenelab.api import Results, periods, run
+from scenelab.outputs import atomic_parquet, atomic_text, staged_directory
 from scenelab.scenario import schema as sc
 from scenelab.scenario.loader import load_scenario
 
@@ -58,12 +56,6 @@ def report_inputs(scn: sc.Scenario, until: dt.date | None = None) -> object:
     )
 
 
-def _umask_dir() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
 def summarise_replicates(results: list[Results]) -> dict[str, object]:
     """Return each outcome's mean, min and max over replicates."""
     frame = pd.DataFrame([r.outcomes for r in results])
@@ -97,13 +89,13 @@ def run_to_directory(
     results = [
         run(scn, seed=seed, replicate=r, until=until, progress=progress) for r in range(replicates)
     ]
-    out = Path(out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(dir=out.parent, prefix=f".{out.name}."))
-    try:
+    with staged_directory(Path(out)) as staging:
         for name in ("site_day", "neighbourhood_month", "city_day"):
             frame = pd.concat([getattr(r, name) for r in results], ignore_index=True)
-            _atomic_parquet(frame, staging / f"{name}.parquet")
+            atomic_parquet(frame, staging / f"{name}.parquet")
+        if results[0].survey is not None:
+            survey = pd.concat([r.survey for r in results], ignore_index=True)
+            atomic_text(survey.to_csv(index=False), staging / "survey.csv")
         summary = dict(results[0].summary)
         summary.pop("replicate", None)
         summary.pop("run_id", None)
@@ -116,14 +108,7 @@ def run_to_directory(
         summary.pop("periods", None)
         summary["outcomes"] = summarise_replicates(results)
         _add_optional_sections(summary, results, scn, until, staging, report)
-        _atomic_text(json.dumps(summary, indent=2, default=str), staging / "summary.json")
-        os.chmod(staging, 0o777 & ~_umask_dir())
-        if out.exists():
-            shutil.rmtree(out)
-        staging.rename(out)
-    finally:
-        if staging.exists():
-            shutil.rmtree(staging, ignore_errors=True)
+        atomic_text(json.dumps(summary, indent=2, default=str), staging / "summary.json")
     return results
 
 
