@@ -172,12 +172,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None)
     p.set_defaults(func=_cmd_odd)
 
-    try:
-        from scenelab.experiments.cli import register
-    except ImportError:  # the experiments layer is optional at import time
-        register = None
-    if register is not None:
-        register(sub)
+    from scenelab.experiments.cli import register
+
+    register(sub)
     return parser
 
 
