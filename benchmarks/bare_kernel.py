@@ -4,9 +4,13 @@ Every person, every tick, chooses a site by multinomial logit over a fixed choic
 scenelab's people weigh (their known sites plus the main scenes, bounded by the number of sites):
 site-level utility (attractiveness, peers, crowding) computed once per tick, plus habit and
 distance per person and candidate, one counter-based uniform draw (scenelab's own ``uniform``),
-and a head-count per site that feeds the next tick. Nothing else: no attendance, police, drug use,
-violence, memory or recording. scenelab's full model is compared with it per agent-tick, at the
-same people, sites and ticks.
+and a head-count per site that feeds the next tick. Nothing else: no police, drug use, violence,
+memory or recording. scenelab's full model is compared with it per agent-tick, at the same people,
+sites and ticks.
+
+Most of scenelab's agent-ticks are people off the scene, who do not choose. So a second variant
+adds scenelab's attendance process (a draw per person and tick; a choice only on arrival or when
+reconsidering): the cheapest kernel that does what scenelab's site-choice phase must do.
 
 The same rule is also written as a Mesa model (one agent per person), to show the speed ratio that
 compilation alone buys on the simplest kernel.
@@ -42,49 +46,92 @@ from scenelab.scenario import Scenario
 B_ATTR, B_PEERS, B_CROWD, B_HABIT, B_DIST, B_STAY, SMOOTH = 1.0, 0.5, 1.0, 2.0, 0.5, 1.0, 0.05
 
 
+@njit(cache=True, inline="always")
+def _choose(t, i, key, cand, fam, dist, base, current, util):  # noqa: ANN001, ANN202
+    """Draw person ``i``'s site from the logit over their candidates."""
+    n_c = cand.shape[1]
+    u_max = -np.inf
+    for c in range(n_c):
+        s = cand[i, c]
+        v = base[s] + B_HABIT * fam[i, c] - B_DIST * dist[i, c]
+        if s == current:
+            v += B_STAY
+        util[c] = v
+        u_max = max(u_max, v)
+    total = 0.0
+    for c in range(n_c):
+        util[c] = math.exp(util[c] - u_max)
+        total += util[c]
+    u = uniform(key, t, i, 0) * total
+    acc = 0.0
+    for c in range(n_c):
+        acc += util[c]
+        if u < acc:
+            return cand[i, c]
+    return cand[i, n_c - 1]
+
+
+@njit(cache=True, inline="always")
+def _site_terms(attr, cap, smooth, base, count) -> None:  # noqa: ANN001
+    for s in range(attr.shape[0]):
+        base[s] = B_ATTR * attr[s] + B_PEERS * math.log1p(smooth[s])
+        base[s] -= B_CROWD * max(0.0, smooth[s] / cap[s] - 1.0)
+        count[s] = 0
+
+
 @njit(cache=True)
 def bare_kernel(n_ticks, key, cand, fam, dist, attr, cap, site, smooth):  # noqa: ANN001, ANN201
-    """Run ``n_ticks`` ticks of logit site choice for every person; return total choices made.
+    """Run ``n_ticks`` ticks in which every person chooses a site; return the choices made.
 
     ``cand[i, c]`` are person ``i``'s candidate sites, ``fam`` and ``dist`` their habit and
     distance per candidate; ``site`` (current site) and ``smooth`` (smoothed head-counts) evolve.
     """
     n, n_c = cand.shape
-    n_sites = attr.shape[0]
-    base = np.empty(n_sites)
-    count = np.zeros(n_sites, dtype=np.int64)
+    base = np.empty(attr.shape[0])
+    count = np.zeros(attr.shape[0], dtype=np.int64)
     util = np.empty(n_c)
     made = 0
     for t in range(n_ticks):
-        for s in range(n_sites):
-            base[s] = B_ATTR * attr[s] + B_PEERS * math.log1p(smooth[s])
-            base[s] -= B_CROWD * max(0.0, smooth[s] / cap[s] - 1.0)
-            count[s] = 0
+        _site_terms(attr, cap, smooth, base, count)
         for i in range(n):
-            u_max = -np.inf
-            for c in range(n_c):
-                s = cand[i, c]
-                v = base[s] + B_HABIT * fam[i, c] - B_DIST * dist[i, c]
-                if s == site[i]:
-                    v += B_STAY
-                util[c] = v
-                u_max = max(u_max, v)
-            total = 0.0
-            for c in range(n_c):
-                util[c] = math.exp(util[c] - u_max)
-                total += util[c]
-            u = uniform(key, t, i, 0) * total
-            pick = n_c - 1
-            acc = 0.0
-            for c in range(n_c):
-                acc += util[c]
-                if u < acc:
-                    pick = c
-                    break
-            site[i] = cand[i, pick]
+            site[i] = _choose(t, i, key, cand, fam, dist, base, site[i], util)
             count[site[i]] += 1
             made += 1
-        for s in range(n_sites):
+        for s in range(attr.shape[0]):
+            smooth[s] += SMOOTH * (count[s] - smooth[s])
+    return made
+
+
+@njit(cache=True)
+def bare_kernel_attending(  # noqa: ANN201
+    n_ticks, key, cand, fam, dist, attr, cap, site, smooth, p_arrive, p_leave, p_reconsider,  # noqa: ANN001
+):  # fmt: skip
+    """As :func:`bare_kernel`, but people come and go: a two-state attendance draw per person and
+    tick, and a choice only on arrival or when reconsidering (scenelab's attendance process without
+    its hour-of-day profile). ``site[i]`` is -1 while away. Returns the choices made.
+    """
+    n, n_c = cand.shape
+    base = np.empty(attr.shape[0])
+    count = np.zeros(attr.shape[0], dtype=np.int64)
+    util = np.empty(n_c)
+    made = 0
+    for t in range(n_ticks):
+        _site_terms(attr, cap, smooth, base, count)
+        for i in range(n):
+            u = uniform(key, t, i, 1)
+            if site[i] < 0:
+                if u >= p_arrive:
+                    continue
+            elif u < p_leave:
+                site[i] = -1
+                continue
+            elif uniform(key, t, i, 2) >= p_reconsider:
+                count[site[i]] += 1
+                continue
+            site[i] = _choose(t, i, key, cand, fam, dist, base, site[i], util)
+            count[site[i]] += 1
+            made += 1
+        for s in range(attr.shape[0]):
             smooth[s] += SMOOTH * (count[s] - smooth[s])
     return made
 
@@ -112,22 +159,48 @@ def make_inputs(
     }
 
 
-def run_bare(n_people: int, n_sites: int, n_choice: int, n_ticks: int, seed: int = 0) -> float:
-    """Run the compiled bare kernel; return wall seconds."""
+def run_bare(
+    n_people: int,
+    n_sites: int,
+    n_choice: int,
+    n_ticks: int,
+    seed: int = 0,
+    attendance: tuple[float, float, float] | None = None,
+) -> float:
+    """Run a compiled bare kernel; return wall seconds.
+
+    Args:
+        n_people: People.
+        n_sites: Sites.
+        n_choice: Choice-set size.
+        n_ticks: Ticks.
+        seed: Seed of the random inputs and of the kernel's stream.
+        attendance: ``(p_arrive, p_leave, p_reconsider)`` per tick to run
+            :func:`bare_kernel_attending`; None: everyone chooses every tick.
+    """
     inp = make_inputs(n_people, n_sites, n_choice, seed)
-    wall, _ = timed(
-        lambda: bare_kernel(
-            n_ticks, inp["key"], inp["cand"], inp["fam"], inp["dist"], inp["attr"], inp["cap"],
-            inp["site"], inp["smooth"],
-        )
-    )  # fmt: skip
+    args = (n_ticks, inp["key"], inp["cand"], inp["fam"], inp["dist"], inp["attr"], inp["cap"])
+    if attendance is None:
+        wall, _ = timed(lambda: bare_kernel(*args, inp["site"], inp["smooth"]))
+    else:
+        away = np.full(n_people, -1, dtype=np.int32)
+        wall, _ = timed(lambda: bare_kernel_attending(*args, away, inp["smooth"], *attendance))
     return wall
+
+
+def attendance_of(par: np.ndarray) -> tuple[float, float, float]:
+    """Return scenelab's attendance process for a regular person, without the hour profile."""
+    p_leave = 1.0 / par[IDX["dur_visit_hours"]]
+    f = min(0.9, par[IDX["hours_scene_per_day_regular"]] / 24.0)
+    return p_leave * f / (1.0 - f), p_leave, float(par[IDX["p_reconsider_per_hour"]])
 
 
 class Chooser(mesa.Agent):
     """The bare kernel's person, as a Mesa user would write it."""
 
-    def __init__(self, model: BareMesa, cand: list[int], fam: list[float], dist: list[float]):
+    def __init__(
+        self, model: BareMesa, cand: list[int], fam: list[float], dist: list[float]
+    ) -> None:
         super().__init__(model)
         self.cand, self.fam, self.dist = cand, fam, dist
         self.site = cand[0]
@@ -184,57 +257,57 @@ def run_bare_mesa(n_people: int, n_sites: int, n_choice: int, n_ticks: int, seed
 def measure(
     scn: Scenario, repeats: int = 5, mesa_ticks: int = 500, until: dt.date | None = None
 ) -> dict[str, Any]:
-    """Compare the full model with the bare kernel per agent-tick, alternating repeats."""
+    """Compare the full model with the bare kernels per agent-tick, alternating repeats."""
     par = parameter_vector(scn)
     _, raw = timed(lambda: run_model(scn, par, seed=1, until=until))  # warm-up
     n_ticks = raw.n_days * 24
-    ticks_total = agent_ticks(raw)
-    n_people = max(1, round(ticks_total / n_ticks))
+    n_people = max(1, round(agent_ticks(raw) / n_ticks))
     n_sites = len(scn.sites)
     n_choice = choice_set_size(n_sites, round(par[IDX["n_main_scenes"]]))
+    attendance = attendance_of(par)
     run_bare(n_people, n_sites, n_choice, 2)  # compile or load the cache
-    full, bare, bare_mesa, full_ticks = [], [], [], []
+    run_bare(n_people, n_sites, n_choice, 2, attendance=attendance)
+    walls: dict[str, list[float]] = {"full": [], "bare": [], "attending": [], "mesa": []}
+    full_ticks: list[int] = []
+
+    def full(k: int) -> float:
+        wall, out = timed(lambda: run_model(scn, par, seed=k + 2, until=until))
+        full_ticks.append(agent_ticks(out))
+        return wall
+
+    sides = {
+        "full": full,
+        "bare": lambda k: run_bare(n_people, n_sites, n_choice, n_ticks, k),
+        "attending": lambda k: run_bare(n_people, n_sites, n_choice, n_ticks, k, attendance),
+    }
+    order = list(sides)
     for k in range(repeats):
-        pair = [
-            ("full", lambda k=k: timed(lambda: run_model(scn, par, seed=k + 2, until=until))),
-            ("bare", lambda k=k: (run_bare(n_people, n_sites, n_choice, n_ticks, k), None)),
-        ]
-        for name, fn in pair if k % 2 == 0 else pair[::-1]:
-            w, out = fn()
-            if name == "full":
-                full.append(w)
-                full_ticks.append(agent_ticks(out))
-            else:
-                bare.append(w)
-        bare_mesa.append(run_bare_mesa(n_people, n_sites, n_choice, mesa_ticks, k))
-    full_ns = median([w * 1e9 / n for w, n in zip(full, full_ticks, strict=True)])
-    bare_ns = median(bare) * 1e9 / (n_people * n_ticks)
-    mesa_ns = median(bare_mesa) * 1e9 / (n_people * mesa_ticks)
+        for name in order if k % 2 == 0 else order[::-1]:
+            walls[name].append(sides[name](k))
+        walls["mesa"].append(run_bare_mesa(n_people, n_sites, n_choice, mesa_ticks, k))
+    ns = {
+        "full": median([w * 1e9 / n for w, n in zip(walls["full"], full_ticks, strict=True)]),
+        "bare": median(walls["bare"]) * 1e9 / (n_people * n_ticks),
+        "attending": median(walls["attending"]) * 1e9 / (n_people * n_ticks),
+        "mesa": median(walls["mesa"]) * 1e9 / (n_people * mesa_ticks),
+    }
+    labels = {
+        "full": ("scenelab full model (engine)", int(median(full_ticks))),
+        "bare": (f"bare Numba site choice, everyone, C={n_choice}", n_people * n_ticks),
+        "attending": ("bare Numba site choice with attendance", n_people * n_ticks),
+        "mesa": (f"bare site choice in Mesa, everyone ({mesa_ticks} ticks)", n_people * mesa_ticks),
+    }
     rows = [
         {
-            "kernel": "scenelab full model (engine)",
-            "median_s": median(full),
-            "agent_ticks": int(median(full_ticks)),
-            "ns_per_agent_tick": full_ns,
-            "agent_ticks_per_s": 1e9 / full_ns,
-            "x_bare": full_ns / bare_ns,
-        },
-        {
-            "kernel": f"bare Numba site choice (C={n_choice})",
-            "median_s": median(bare),
-            "agent_ticks": n_people * n_ticks,
-            "ns_per_agent_tick": bare_ns,
-            "agent_ticks_per_s": 1e9 / bare_ns,
-            "x_bare": 1.0,
-        },
-        {
-            "kernel": f"bare site choice in Mesa ({mesa_ticks} ticks)",
-            "median_s": median(bare_mesa),
-            "agent_ticks": n_people * mesa_ticks,
-            "ns_per_agent_tick": mesa_ns,
-            "agent_ticks_per_s": 1e9 / mesa_ns,
-            "x_bare": mesa_ns / bare_ns,
-        },
+            "kernel": labels[name][0],
+            "median_s": median(walls[name]),
+            "agent_ticks": labels[name][1],
+            "ns_per_agent_tick": ns[name],
+            "agent_ticks_per_s": 1e9 / ns[name],
+            "x_bare": ns[name] / ns["bare"],
+            "x_bare_attending": ns[name] / ns["attending"],
+        }
+        for name in ("full", "bare", "attending", "mesa")
     ]
     return {
         "scenario": f"{scn.name} {scn.run.start}..{scn.run.start + dt.timedelta(raw.n_days - 1)}",
@@ -242,6 +315,7 @@ def measure(
         "sites": n_sites,
         "ticks": n_ticks,
         "repeats": repeats,
+        "attendance": attendance,
         "rows": rows,
     }
 

@@ -181,3 +181,19 @@ def test_sensitivity_short_form(tmp_path, capsys):
         )
         == 2
     )
+
+
+def test_scheduler_option_sends_the_experiment_to_an_existing_cluster(
+    tmp_path, dask_client, capsys
+):
+    path = tmp_path / "exp.toml"
+    path.write_text(EXPERIMENT.replace("work_seconds = 0.1", "work_seconds = 0.0"))
+    address = dask_client.scheduler.address
+    argv = ["experiment", str(path), "--out", str(tmp_path / "o"), "--no-progress"]
+    assert main([*argv, "--scheduler", address]) == 0
+    captured = capsys.readouterr()
+    assert f"Dask scheduler {address}: 2 workers" in captured.err
+    assert "40 of 40 runs stored (40 new" in captured.out
+    workers = {w["id"] for w in dask_client.scheduler_info()["workers"].values()}
+    with ResultStore.in_dir(tmp_path / "o", read_only=True) as store:
+        assert len(store.query("SELECT DISTINCT worker FROM runs")) == len(workers) == 2
