@@ -191,6 +191,10 @@ def main(argv: list[str] | None = None) -> int:
     except (FileNotFoundError, KeyError) as exc:
         print(f"scenelab: {exc.args[0] if exc.args else exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:
+        # The reader went away (`scenelab params | head`): stop quietly, as Unix tools do.
+        sys.stderr.close()
+        return 0
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -12,44 +12,47 @@ so any ``(params, seed) -> outcomes`` function can be run, analysed and
 calibrated the same way (:class:`FunctionModel`).
 """
 
-from scenelab.experiments.design import ParameterDesign, make_design, replicate_seeds
-from scenelab.experiments.models import (
-    FunctionModel,
-    Model,
-    ModelFunction,
-    ParamRange,
-    PreparedScenario,
-    RunOutput,
-    ScenelabModel,
-    builtin_model,
-    builtin_model_names,
-)
-from scenelab.experiments.runner import (
-    ExperimentResult,
-    Plan,
-    RunRecord,
-    RunTask,
-    execute_runs,
-    plan_experiment,
-    run_experiment,
-    run_key,
-)
-from scenelab.experiments.spec import (
-    CalibrationSpec,
-    ExperimentSpec,
-    SpecError,
-    load_calibration,
-    load_experiment,
-    parse_calibration,
-    parse_experiment,
-)
-from scenelab.experiments.store import (
-    DB_NAME,
-    SCHEMA_VERSION,
-    ResultStore,
-    StoreError,
-    export_tables,
-)
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+# Submodule of each public name. Imported on first use (PEP 562), so that the main CLI can
+# register these commands without paying for Dask, DuckDB and pandas on `scenelab run`.
+_SOURCES: dict[str, str] = {
+    "CalibrationSpec": "scenelab.experiments.spec",
+    "DB_NAME": "scenelab.experiments.store",
+    "ExperimentResult": "scenelab.experiments.runner",
+    "ExperimentSpec": "scenelab.experiments.spec",
+    "FunctionModel": "scenelab.experiments.models",
+    "Model": "scenelab.experiments.models",
+    "ModelFunction": "scenelab.experiments.models",
+    "ParamRange": "scenelab.experiments.models",
+    "ParameterDesign": "scenelab.experiments.design",
+    "Plan": "scenelab.experiments.runner",
+    "PreparedScenario": "scenelab.experiments.models",
+    "ResultStore": "scenelab.experiments.store",
+    "RunOutput": "scenelab.experiments.models",
+    "RunRecord": "scenelab.experiments.runner",
+    "RunTask": "scenelab.experiments.runner",
+    "SCHEMA_VERSION": "scenelab.experiments.store",
+    "ScenelabModel": "scenelab.experiments.models",
+    "SpecError": "scenelab.experiments.spec",
+    "StoreError": "scenelab.experiments.store",
+    "builtin_model": "scenelab.experiments.models",
+    "builtin_model_names": "scenelab.experiments.models",
+    "execute_runs": "scenelab.experiments.runner",
+    "export_tables": "scenelab.experiments.store",
+    "load_calibration": "scenelab.experiments.spec",
+    "load_experiment": "scenelab.experiments.spec",
+    "make_design": "scenelab.experiments.design",
+    "parse_calibration": "scenelab.experiments.spec",
+    "parse_experiment": "scenelab.experiments.spec",
+    "plan_experiment": "scenelab.experiments.runner",
+    "replicate_seeds": "scenelab.experiments.design",
+    "run_experiment": "scenelab.experiments.runner",
+    "run_key": "scenelab.experiments.runner",
+}
 
 __all__ = [
     "DB_NAME",
@@ -85,3 +88,18 @@ __all__ = [
     "run_experiment",
     "run_key",
 ]
+
+
+def __getattr__(name: str) -> Any:  # noqa: ANN401 - any public object of the package
+    """Import a public name from its submodule on first access."""
+    try:
+        module = _SOURCES[name]
+    except KeyError:
+        raise AttributeError(f"module 'scenelab.experiments' has no attribute {name!r}") from None
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

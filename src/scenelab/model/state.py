@@ -94,11 +94,11 @@ SiteState = namedtuple(
         "attr_b", "reputation", "n_now", "n_smooth", "sellers_now", "officers_now",
         "guard_now", "staff_now", "control_now", "p_bad_now", "p_arrest_now", "pull_now",
         "help_now", "service_sites", "main", "raid_start", "order", "offsets", "sif_used",
-        "counters", "visibility0",
+        "counters", "visibility0", "members", "weight_cum",
     ],
 )  # fmt: skip
 # counters: 0 people slots used, 1 seller slots used, 2 housing placements this month,
-# 3 people housed by programme, 4 full-people warnings
+# 3 people housed by programme, 4 full-people warnings; members and weight_cum are scratch buffers
 
 # Per site per day, summed over the day's hours.
 SITE_DAY_METRICS: tuple[str, ...] = (
@@ -246,6 +246,9 @@ def new_site_state(scn: sc.Scenario, world: World, par: np.ndarray) -> SiteState
             dtype=np.int64,
         ),
         visibility0=np.array([initial_visibility(scn)]),
+        # Scratch for violence: the people still at a site and their cumulative victim weights.
+        members=np.zeros(scn.population.max_people, dtype=np.int64),
+        weight_cum=np.zeros(scn.population.max_people),
     )
 
 

@@ -10,6 +10,7 @@ November 2014); slots cap how many are in treatment.
 
 from __future__ import annotations
 
+import numpy as np
 from numba import njit
 
 from scenelab.model.params import IDX
@@ -43,23 +44,33 @@ def _allocate_housing(day, ep, keys, W, P, X) -> None:  # noqa: ANN001
     for j in range(W.housing_units.shape[1]):
         units += W.housing_units[ep, j]
         per_month += W.housing_alloc_month[ep, j]
+    n_free = min(units - X.counters[3], per_month - X.counters[2])
+    if n_free <= 0:
+        return
+    # One pass: rank everyone waiting by the allocation rule, then house the best n_free
+    # (a stable sort keeps the lowest slot first among ties).
     rule = W.housing_rule[0]
     n_used = X.counters[0]
-    while X.counters[3] < units and X.counters[2] < per_month:
-        best, best_val = -1, 0.0
-        for i in range(n_used):
-            if P.status[i] != STATUS_ACTIVE or P.housed[i] or P.housing_wait_day[i] < 0:
-                continue
-            if rule == 0:
-                val = -float(P.housing_wait_day[i])
-            elif rule == 1:
-                val = float(P.hours_present[i])
-            else:
-                val = uniform(keys[S_SERVICES], day, i, 9)
-            if best < 0 or val > best_val:
-                best, best_val = i, val
-        if best < 0:
-            return
+    cand = np.empty(n_used, dtype=np.int64)
+    vals = np.empty(n_used)
+    n_cand = 0
+    for i in range(n_used):
+        if P.status[i] != STATUS_ACTIVE or P.housed[i] or P.housing_wait_day[i] < 0:
+            continue
+        if rule == 0:
+            val = -float(P.housing_wait_day[i])
+        elif rule == 1:
+            val = float(P.hours_present[i])
+        else:
+            val = uniform(keys[S_SERVICES], day, i, 9)
+        cand[n_cand] = i
+        vals[n_cand] = -val
+        n_cand += 1
+    if n_cand == 0:
+        return
+    ranked = np.argsort(vals[:n_cand], kind="mergesort")
+    for r in range(min(n_free, n_cand)):
+        best = cand[ranked[r]]
         P.housed[best] = 1
         P.programme_housed[best] = 1
         P.housing_wait_day[best] = -1

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 from numba import njit
 
 from scenelab.model.params import IDX
@@ -47,33 +48,36 @@ def site_rate(s, n, par, W, X) -> float:  # noqa: ANN001
 
 @njit(cache=True)
 def step(t, day, hour, par, keys, W, P, X, R):  # noqa: ANN001, ANN201 - compiled kernel
-    """Draw incidents at each site and in private places, and record victims and witnesses."""
+    """Draw incidents at each site and in private places, and record victims and witnesses.
+
+    Cost is linear in the people present: victims are found by binary search in cumulative
+    weights, and each bystander makes one witness draw for all the incidents they did not
+    suffer (P(witness >= 1 of k) = 1 - (1 - p)^k), not one per incident.
+    """
     for s in range(W.site_cap.shape[0]):
         a, b = X.offsets[s], X.offsets[s + 1]
-        # People removed by police this hour are still in the index; count those still here.
+        # People removed by police this hour are still in the index; keep those still here.
         n_here = 0
         w_sum = 0.0
         for k in range(a, b):
             i = X.order[k]
             if P.site[i] == s and P.status[i] == STATUS_ACTIVE:
-                n_here += 1
                 w_sum += par[_REL_WOMEN] if P.sex[i] == 1 else 1.0
+                X.members[a + n_here] = i
+                X.weight_cum[a + n_here] = w_sum
+                n_here += 1
         if n_here == 0:
             continue
         n_inc = poisson(site_rate(s, n_here, par, W, X), uniform(keys[S_VIOLENCE], t, s, 0))
-        p_witness = 1.0 - math.exp(-par[_K_WITNESS] * n_here / W.site_cap[s])
+        if n_inc == 0:
+            continue
+        cum = X.weight_cum[a : a + n_here]
+        victims = np.empty(n_inc, dtype=np.int64)
         for m in range(n_inc):
             u = uniform(keys[S_VIOLENCE], t, s, 1 + 2 * m) * w_sum
-            acc = 0.0
-            victim = -1
-            for k in range(a, b):
-                i = X.order[k]
-                if P.site[i] != s or P.status[i] != STATUS_ACTIVE:
-                    continue
-                acc += par[_REL_WOMEN] if P.sex[i] == 1 else 1.0
-                victim = i
-                if u < acc:
-                    break
+            j = min(np.searchsorted(cum, u, side="right"), n_here - 1)
+            victim = X.members[a + j]
+            victims[m] = victim
             R.site_day[day, s, SD_VIOLENCE] += 1
             P.victim_tick[victim] = t
             P.victim_public[victim] = 1
@@ -82,12 +86,15 @@ def step(t, day, hour, par, keys, W, P, X, R):  # noqa: ANN001, ANN201 - compile
             if uniform(keys[S_VIOLENCE], t, s, 2 + 2 * m) < p_sex:
                 P.sexual_ever[victim] = 1
                 R.site_day[day, s, SD_SEXUAL] += 1
-            for k in range(a, b):
-                i = X.order[k]
-                if i == victim or P.site[i] != s:
-                    continue
-                if uniform(keys[S_WITNESS], t, i, m) < p_witness:
-                    P.witness_tick[i] = t
+        p_witness = 1.0 - math.exp(-par[_K_WITNESS] * n_here / W.site_cap[s])
+        victims.sort()
+        for j in range(n_here):
+            i = X.members[a + j]
+            seen = n_inc
+            if P.victim_tick[i] == t:  # a victim does not witness the incidents they suffered
+                seen -= np.searchsorted(victims, i, side="right") - np.searchsorted(victims, i)
+            if seen > 0 and uniform(keys[S_WITNESS], t, i, 0) < 1.0 - (1.0 - p_witness) ** seen:
+                P.witness_tick[i] = t
     if hour != 12:
         return
     # Private places: once a day, for everyone in the population.
