@@ -826,6 +826,9 @@ SITE_STATE_DESCRIPTIONS: dict[str, str] = {
         "month, people housed by the programme, entrants turned away (slots full)"
     ),
     "visibility0": "the scenes' visibility at the start (reference for recruitment)",
+    "members": "scratch: the people still at each site after policing (violence)",
+    "weight_cum": "scratch: cumulative victim weights of `members`, for drawing victims",
+    "site_term": "scratch: the site-only part of the choice utility, computed once per tick",
 }
 
 STREAM_DESCRIPTIONS: dict[str, str] = {

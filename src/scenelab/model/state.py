@@ -94,7 +94,7 @@ SiteState = namedtuple(
         "attr_b", "reputation", "n_now", "n_smooth", "sellers_now", "officers_now",
         "guard_now", "staff_now", "control_now", "p_bad_now", "p_arrest_now", "pull_now",
         "help_now", "service_sites", "main", "raid_start", "order", "offsets", "sif_used",
-        "counters", "visibility0", "members", "weight_cum",
+        "counters", "visibility0", "members", "weight_cum", "site_term",
     ],
 )  # fmt: skip
 # counters: 0 people slots used, 1 seller slots used, 2 housing placements this month,
@@ -249,6 +249,8 @@ def new_site_state(scn: sc.Scenario, world: World, par: np.ndarray) -> SiteState
         # Scratch for violence: the people still at a site and their cumulative victim weights.
         members=np.zeros(scn.population.max_people, dtype=np.int64),
         weight_cum=np.zeros(scn.population.max_people),
+        # Scratch for site choice: the part of each site's utility that is the same for everyone.
+        site_term=np.zeros(n_sites),
     )
 
 

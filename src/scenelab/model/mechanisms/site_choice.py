@@ -101,15 +101,9 @@ def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util):  # noqa: ANN001,
         for k in range(P.known.shape[1]):
             if P.known[i, k] == s:
                 fam = P.fam[i, k]
-        occ = X.n_smooth[s] / W.site_cap[s]
-        v = util[c]
-        v += par[_B_ATTR] * (W.site_attr0[s] + X.attr_b[s])
-        v += par[_B_MARKET] * math.log1p(X.sellers_now[s])
-        v += par[_B_PEERS] * math.log1p(X.n_smooth[s])
-        v += par[_B_SERVICE] * X.pull_now[s]
+        v = util[c] + X.site_term[s]
         v += par[_B_HABIT] * fam
         v += par[_B_CONCEAL] * W.site_conceal[s] * max_risk
-        v -= par[_B_CROWD] * max(0.0, occ - 1.0)
         if anchor >= 0 and anchor != s:
             dist = km(W.site_lat[anchor], W.site_lon[anchor], W.site_lat[s], W.site_lon[s])
             v -= par[_B_DIST] * dist
@@ -165,6 +159,14 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
     prof = HOUR_PROFILE[hour]
     for s in range(n_sites):
         X.n_now[s] = 0
+        # Terms that depend only on the site and last hour's state: once per tick, not per person.
+        occ = X.n_smooth[s] / W.site_cap[s]
+        v = par[_B_ATTR] * (W.site_attr0[s] + X.attr_b[s])
+        v += par[_B_MARKET] * math.log1p(X.sellers_now[s])
+        v += par[_B_PEERS] * math.log1p(X.n_smooth[s])
+        v += par[_B_SERVICE] * X.pull_now[s]
+        v -= par[_B_CROWD] * max(0.0, occ - 1.0)
+        X.site_term[s] = v
     n_used = X.counters[0]
     for i in range(n_used):
         if P.status[i] != STATUS_ACTIVE:
