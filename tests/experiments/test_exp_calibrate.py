@@ -96,3 +96,55 @@ def test_calibration_checks_names_before_running(tmp_path):
         parse_calibration(
             {"calibration": {"name": "c"}, "parameters": {"mu": {}}, "targets": {}}, "cal.toml"
         )
+
+
+@pytest.mark.slow
+def test_rerun_resumes_the_stored_calibration(tmp_path, dask_client):
+    """Re-running continues pyabc's stored run: kept generations are not re-simulated."""
+    import pyabc
+
+    spec = load_calibration(EXAMPLE)
+
+    def with_settings(**changes):
+        data = spec.model_dump(mode="json")
+        data["calibration"].update(changes)
+        return type(spec).model_validate(data)
+
+    small = {"population_size": 40, "posterior_predictive": 5, "min_epsilon": 0.0}
+    db_url = f"sqlite:///{tmp_path / 'calibration.db'}"
+    messages: list[str] = []
+
+    first = calibrate(
+        with_settings(max_generations=2, **small), tmp_path, client=dask_client, echo=lambda m: None
+    )
+    history = pyabc.History(db_url)
+    kept = history.get_distribution(m=0, t=1)[0].reset_index(drop=True)
+    assert first.generations == 2 and len(history.all_runs()) == 1
+
+    # Raising the cap (as after an interruption or a time limit) continues the same run.
+    second = calibrate(
+        with_settings(max_generations=3, **small),
+        tmp_path,
+        client=dask_client,
+        echo=messages.append,
+    )
+    history = pyabc.History(db_url)
+    assert len(history.all_runs()) == 1
+    assert second.generations == 3 and history.max_t == 2
+    assert any("Resuming calibration run 1" in m for m in messages)
+    pd.testing.assert_frame_equal(
+        history.get_distribution(m=0, t=1)[0].reset_index(drop=True), kept
+    )
+    assert second.n_simulations > first.n_simulations
+
+    # The same command again: the run met its cap, so nothing new is simulated.
+    third = calibrate(
+        with_settings(max_generations=3, **small), tmp_path, client=dask_client, echo=lambda m: None
+    )
+    assert third.n_simulations == second.n_simulations and third.generations == 3
+
+    # A different target is a different calibration: a new run in the same database.
+    data = with_settings(max_generations=1, **small).model_dump(mode="json")
+    data["targets"]["normal_mean"]["value"] = 0.5
+    calibrate(type(spec).model_validate(data), tmp_path, client=dask_client, echo=lambda m: None)
+    assert len(pyabc.History(db_url).all_runs()) == 2

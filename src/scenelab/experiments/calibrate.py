@@ -8,6 +8,9 @@ with target summary statistics by a scaled Euclidean distance
 ``DaskDistributedSampler``. Outputs in the calibration directory:
 
 * ``calibration.db`` — pyabc's database (all generations, provenance).
+  Re-running the same command resumes the stored run: an interrupted or
+  time-limited run continues from its last finished generation, and a run that
+  met its stopping rule is reported again without new simulations.
 * ``posterior.csv`` — the weighted posterior sample (one row per particle).
 * ``posterior_summary.csv`` — weighted mean, sd and quantiles per parameter.
 * ``posterior_predictive.csv`` / ``predictive_check.csv`` — runs at posterior
@@ -22,6 +25,7 @@ imported only here, inside :func:`calibrate`.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import sys
 import time
@@ -46,6 +50,64 @@ from scenelab.experiments.spec import (
 )
 
 CALIBRATION_DB = "calibration.db"
+# Settings that only say when to stop (or how much to check afterwards): changing them continues
+# the same calibration instead of starting a new one.
+_STOPPING_FIELDS = (
+    "max_generations",
+    "min_epsilon",
+    "max_walltime_minutes",
+    "max_simulations",
+    "posterior_predictive",
+    "batch_size",
+)
+
+
+def resume_key(spec: CalibrationSpec, model: Model, scenario_hash: str) -> str:
+    """Identity of a calibration: what it fits, to what, with which model and code.
+
+    Two invocations with the same key continue one pyabc run; the stopping rule is not part of
+    the key, so raising ``max_generations`` extends a finished run.
+
+    Args:
+        spec: The calibration file.
+        model: The model being calibrated.
+        scenario_hash: Content hash of the prepared scenario.
+
+    Returns:
+        64 hex characters.
+    """
+    import scenelab
+    from scenelab.model.cache_guard import source_fingerprint
+
+    data = spec.model_dump(mode="json")
+    for field in _STOPPING_FIELDS:
+        data["calibration"].pop(field, None)
+    data["_model"] = {"name": model.name, "config": model.config()}
+    data["_scenario_hash"] = scenario_hash
+    data["_code"] = {"version": scenelab.__version__, "model_source": source_fingerprint()}
+    return hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()
+
+
+def find_resumable(db_path: Path, key: str) -> int | None:
+    """Return the id of the newest pyabc run in ``db_path`` stored under ``key``, if any.
+
+    Args:
+        db_path: pyabc's SQLite database.
+        key: A :func:`resume_key`.
+
+    Returns:
+        The pyabc run id, or None when there is no database or no such run.
+    """
+    if not db_path.exists():
+        return None
+    import pyabc
+
+    history = pyabc.History(f"sqlite:///{db_path.resolve()}")
+    for run in sorted(history.all_runs(), key=lambda r: r.id, reverse=True):
+        # pyabc keeps the options as the text of a dict; the key is 64 hex characters.
+        if f"'scenelab_resume_key': '{key}'" in (run.json_parameters or ""):
+            return int(run.id)
+    return None
 
 
 class AbcSimulator:
@@ -259,18 +321,32 @@ def calibrate(
             population_size=cal.population_size,
             sampler=sampler,
         )
-        abc.new(
-            f"sqlite:///{db_path.resolve()}",
-            targets,
-            meta_info={
-                "scenelab_calibration": cal.name,
-                "scenario_hash": prepared.scenario_hash,
-                "spec": json.dumps(spec.model_dump(mode="json"), sort_keys=True),
-            },
-        )
+        db_url = f"sqlite:///{db_path.resolve()}"
+        key = resume_key(spec, model, prepared.scenario_hash)
+        run_id = find_resumable(db_path, key)
+        done = 0
+        if run_id is None:
+            abc.new(
+                db_url,
+                targets,
+                meta_info={
+                    "scenelab_calibration": cal.name,
+                    "scenelab_resume_key": key,
+                    "scenario_hash": prepared.scenario_hash,
+                    "spec": json.dumps(spec.model_dump(mode="json"), sort_keys=True),
+                },
+            )
+        else:
+            history = abc.load(db_url, run_id)
+            done = int(history.max_t) + 1
+            say(
+                f"Resuming calibration run {run_id} in {db_path.name}: "
+                f"{done} generation(s) already stored"
+            )
         run_kwargs: dict[str, Any] = {
             "minimum_epsilon": cal.min_epsilon,
-            "max_nr_populations": cal.max_generations,
+            # pyabc counts populations per call; ours is the run's total.
+            "max_nr_populations": cal.max_generations - done,
         }
         if cal.max_walltime_minutes is not None:
             run_kwargs["max_walltime"] = dt.timedelta(minutes=cal.max_walltime_minutes)
@@ -280,7 +356,10 @@ def calibrate(
             f"ABC-SMC: {len(params)} parameters, {len(targets)} targets, population "
             f"{cal.population_size}, up to {cal.max_generations} generations"
         )
-        history = abc.run(**run_kwargs)
+        if done > 0 and not _needs_more(history, cal.max_generations, cal.min_epsilon):
+            say("The stored run has met its stopping rule; reporting it without new simulations")
+        else:
+            history = abc.run(**run_kwargs)
         frame, weights = history.get_distribution(m=0, t=history.max_t)
         posterior = frame.reset_index(drop=True)[[p.name for p in params]].copy()
         posterior["weight"] = np.asarray(weights, float) / np.sum(weights)
@@ -330,6 +409,15 @@ def calibrate(
         encoding="utf-8",
     )
     return result
+
+
+def _needs_more(history: Any, max_generations: int, min_epsilon: float) -> bool:  # noqa: ANN401
+    """Whether a stored run should get more generations (not at its cap, epsilon not reached)."""
+    if int(history.max_t) + 1 >= max_generations:
+        return False
+    populations = history.get_all_populations()
+    last_eps = float(populations.loc[populations["t"] == history.max_t, "epsilon"].iloc[0])
+    return last_eps > min_epsilon
 
 
 def _check_targets(
