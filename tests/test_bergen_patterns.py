@@ -1,11 +1,12 @@
 """Bergen patterns (BRIEF.md) on full 2012-2017 runs of the built-in defaults, seeds 1-4.
 
-P1-P4 must hold in every seed. P5 and P7 are judged on the mean over the seeds (they are
-population and survey shares, noisy per run): P5 population 0-40% smaller with fewer travelling
-sellers and occasional buyers; P7 62% +- 10 points low trust, and more among the third with most
-police contact. P6 (police counts within a factor of 2) does not hold with the current defaults:
-it is a strict xfail, so it fails loudly the day the model meets it. `scenelab patterns bergen`
-prints the same figures.
+P1-P4 must hold in every seed. P5, P6 and P7 are judged on the mean over the seeds (population
+and survey shares and police counts, noisy per run): P5 population 0-40% smaller with fewer
+travelling sellers and occasional buyers; P6 expulsions and fines per year within a factor of 2
+of the police figures; P7 62% +- 10 points low trust, and more among the third with most police
+contact. P6 does not hold in every seed (the residual Vagsbunnen scene of 2016 dies out in some:
+the model is bistable there), so the every-seed version is a strict xfail that fails loudly the
+day the model meets it; P8 likewise. `scenelab patterns bergen` prints the same figures.
 """
 
 from __future__ import annotations
@@ -52,12 +53,22 @@ def test_p7_low_trust_and_contact_gradient_on_average(measured):
     assert m["trust_low_contact_high"] > m["trust_low_contact_low"]
 
 
+def test_p6_police_counts_within_factor_two_on_average(measured):
+    # Police figures (BRIEF.md items 6 and 11): >1,300 expulsions in 2015, 347 in 2016 (to
+    # mid-December), 273 fines in 2014-15 and 43 in 2016; tolerance: a factor of 2 either way.
+    m = _mean(measured, "P6")
+    assert 650 <= m["expulsions_2015"] <= 2600, m.to_dict()
+    assert 173 <= m["expulsions_2016"] <= 694, m.to_dict()
+    assert 136 <= m["fines_2014_2015"] <= 546, m.to_dict()
+    assert 21 <= m["fines_2016"] <= 86, m.to_dict()
+
+
 @pytest.mark.xfail(
     strict=True,
-    reason="2016 expulsions ~10-30 (police: 347) and 2016 fines ~2-9 (police: 43): after the "
-    "move to the tunnel too little activity stays in Vagsbunnen (see issue note)",
+    reason="bistable after the 2015 policing: in some seeds the residual Vagsbunnen scene dies "
+    "out in 2016 and 2016 expulsions fall to ~100-160 (police: 347; see issue note)",
 )
-def test_p6_police_counts_within_factor_two(measured):
+def test_p6_police_counts_within_factor_two_in_every_seed(measured):
     failing = {s: m["P6"].measured for s, m in measured.items() if not m["P6"].holds}
     assert not failing, f"P6 fails in seeds {failing}"
 
