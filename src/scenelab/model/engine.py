@@ -7,6 +7,8 @@ kernel in chunks (for the progress bar) and turns the recorded arrays into table
 from __future__ import annotations
 
 import datetime as dt
+import sys
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -136,9 +138,12 @@ def run_model(
     snapshots: dict[str, dict[str, np.ndarray]] = {}
     bounds = sorted({*range(0, n_days, chunk_days), *(d for d in snap_days if 0 < d < n_days)})
     bounds.append(n_days)
-    bar = tqdm(
-        total=n_days, unit="day", desc=f"{scn.name} seed {seed} r{replicate}", disable=not progress
-    )
+    # A live bar on a terminal; in a log file (batch jobs, CI) one line per run instead of a
+    # carriage-return stream that grows to megabytes.
+    label = f"{scn.name} seed {seed} r{replicate}"
+    live = progress and sys.stderr.isatty()
+    bar = tqdm(total=n_days, unit="day", desc=label, disable=not live, file=sys.stderr)
+    t_start = time.perf_counter()
     with bar:
         for d0, d1 in zip(bounds[:-1], bounds[1:], strict=True):
             if d0 in snap_days:
@@ -149,6 +154,10 @@ def run_model(
             )  # fmt: skip
             bar.update(d1 - d0)
             bar.set_postfix_str(str(scn.run.start + dt.timedelta(days=d1 - 1)))
+    if progress and not live:
+        last = scn.run.start + dt.timedelta(days=n_days - 1)
+        took = time.perf_counter() - t_start
+        print(f"{label}: simulated {scn.run.start}..{last} in {took:.1f} s", file=sys.stderr)
     if n_days in snap_days:
         snapshots[snap_days[n_days]] = _snapshot(people, int(sites.counters[0]))
     return RawRun(world, people, sellers_, sites, out, n_days, scn.run.start, snapshots)
