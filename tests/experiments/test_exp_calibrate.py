@@ -148,3 +148,71 @@ def test_rerun_resumes_the_stored_calibration(tmp_path, dask_client):
     data["targets"]["normal_mean"]["value"] = 0.5
     calibrate(type(spec).model_validate(data), tmp_path, client=dask_client, echo=lambda m: None)
     assert len(pyabc.History(db_url).all_runs()) == 2
+
+
+@pytest.mark.slow
+def test_interrupted_calibration_continues_where_it_stopped(tmp_path):
+    """Ctrl-C during a calibration keeps the finished generations; the same command continues."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import pyabc
+
+    spec = tmp_path / "cal.toml"
+    spec.write_text(
+        """
+[calibration]
+name = "interrupted"
+model = "toy"
+scenario = "toy"
+population_size = 30
+max_generations = 6
+min_epsilon = 0.0
+posterior_predictive = 5
+
+[parameters]
+mu = {}
+lam = {}
+
+[fixed]
+work_seconds = 0.03       # slow enough to interrupt between generations
+
+[targets]
+normal_mean = { value = 1.5, scale = 0.1 }
+poisson_mean = { value = 4.0, scale = 0.2 }
+""",
+        encoding="utf-8",
+    )
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "scenelab", "calibrate", str(spec), "--out", str(out)]
+    cmd += ["--workers", "1"]
+    db_url = f"sqlite:///{out / 'calibration.db'}"
+
+    def stored_generations() -> int:
+        try:
+            return int(pyabc.History(db_url).max_t) + 1
+        except Exception:  # noqa: BLE001 - not created yet, or locked by the writer
+            return 0
+
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 180
+    while stored_generations() < 2 and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert proc.poll() is None, "the calibration ended before it could be interrupted"
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode != 0
+    kept = stored_generations()
+    assert 2 <= kept < 6, err
+    first = pyabc.History(db_url).get_distribution(m=0, t=0)[0].reset_index(drop=True)
+
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stderr
+    assert f"Resuming calibration run 1 in calibration.db: {kept}" in again.stderr
+    history = pyabc.History(db_url)
+    assert len(history.all_runs()) == 1 and history.max_t == 5
+    pd.testing.assert_frame_equal(
+        history.get_distribution(m=0, t=0)[0].reset_index(drop=True), first
+    )

@@ -225,6 +225,10 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     try:
         result = calibrate(spec, args.out, scheduler=args.scheduler, n_workers=args.workers)
     except KeyboardInterrupt:
+        _err(
+            f"interrupted: finished generations are kept in {Path(args.out) / 'calibration.db'}; "
+            "re-run the same command to continue"
+        )
         return EXIT_INTERRUPTED
     print(
         f"{result.generations} generations, {result.n_simulations} simulations, "
