@@ -54,40 +54,7 @@ _SOURCES: dict[str, str] = {
     "run_key": "scenelab.experiments.runner",
 }
 
-__all__ = [
-    "DB_NAME",
-    "SCHEMA_VERSION",
-    "CalibrationSpec",
-    "ExperimentResult",
-    "ExperimentSpec",
-    "FunctionModel",
-    "Model",
-    "ModelFunction",
-    "ParamRange",
-    "ParameterDesign",
-    "Plan",
-    "PreparedScenario",
-    "ResultStore",
-    "RunOutput",
-    "RunRecord",
-    "RunTask",
-    "ScenelabModel",
-    "SpecError",
-    "StoreError",
-    "builtin_model",
-    "builtin_model_names",
-    "execute_runs",
-    "export_tables",
-    "load_calibration",
-    "load_experiment",
-    "make_design",
-    "parse_calibration",
-    "parse_experiment",
-    "plan_experiment",
-    "replicate_seeds",
-    "run_experiment",
-    "run_key",
-]
+__all__ = sorted(_SOURCES)
 
 
 def __getattr__(name: str) -> Any:  # noqa: ANN401 - any public object of the package

@@ -86,14 +86,16 @@ def step(t, day, hour, par, keys, W, P, X, R):  # noqa: ANN001, ANN201 - compile
             if uniform(keys[S_VIOLENCE], t, s, 2 + 2 * m) < p_sex:
                 P.sexual_ever[victim] = 1
                 R.site_day[day, s, SD_SEXUAL] += 1
-        p_witness = 1.0 - math.exp(-par[_K_WITNESS] * n_here / W.site_cap[s])
+        p_miss = math.exp(-par[_K_WITNESS] * n_here / W.site_cap[s])  # misses one incident
+        p_seen_all = 1.0 - p_miss**n_inc  # a bystander who suffered none of them
         victims.sort()
         for j in range(n_here):
             i = X.members[a + j]
-            seen = n_inc
+            p_seen = p_seen_all
             if P.victim_tick[i] == t:  # a victim does not witness the incidents they suffered
-                seen -= np.searchsorted(victims, i, side="right") - np.searchsorted(victims, i)
-            if seen > 0 and uniform(keys[S_WITNESS], t, i, 0) < 1.0 - (1.0 - p_witness) ** seen:
+                own = np.searchsorted(victims, i, side="right") - np.searchsorted(victims, i)
+                p_seen = 1.0 - p_miss ** (n_inc - own)
+            if uniform(keys[S_WITNESS], t, i, 0) < p_seen:
                 P.witness_tick[i] = t
     if hour != 12:
         return
