@@ -1,19 +1,38 @@
 """scenelab: a policy laboratory for open drug scenes.
 
 Public API: :func:`load_scenario`, :func:`run`, :func:`parameters`, :class:`Results`.
+
+Names are imported on first use, so ``scenelab --help`` or loading a scenario does not start the
+compiled engine.
 """
 
-from scenelab.api import Results, __version__, parameters, run
-from scenelab.model.params import ParamSpec
-from scenelab.scenario import Scenario, ScenarioError, load_scenario
+from __future__ import annotations
 
-__all__ = [
-    "ParamSpec",
-    "Results",
-    "Scenario",
-    "ScenarioError",
-    "__version__",
-    "load_scenario",
-    "parameters",
-    "run",
-]
+import importlib
+from typing import Any
+
+_LAZY: dict[str, str] = {
+    "ParamSpec": "scenelab.model.params",
+    "Results": "scenelab.api",
+    "Scenario": "scenelab.scenario",
+    "ScenarioError": "scenelab.scenario",
+    "ScenelabError": "scenelab.errors",
+    "__version__": "scenelab.api",
+    "load_scenario": "scenelab.scenario",
+    "parameters": "scenelab.api",
+    "run": "scenelab.api",
+}
+
+__all__ = sorted(_LAZY)
+
+
+def __getattr__(name: str) -> Any:  # noqa: ANN401 - whatever the named module exports
+    if name not in _LAZY:
+        raise AttributeError(f"module 'scenelab' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

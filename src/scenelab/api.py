@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import subprocess
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -17,10 +16,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scenelab.errors import ArgumentError, OverrideError
 from scenelab.model.engine import run_model
 from scenelab.model.params import BY_NAME, PARAMETERS, ParamSpec
 from scenelab.observe import tables
-from scenelab.outputs import atomic_parquet, atomic_text
+from scenelab.outputs import OutputDirectory, atomic_parquet, atomic_text, dump_json
+from scenelab.provenance import git_revision
 from scenelab.scenario import schema as sc
 from scenelab.scenario.loader import load_scenario
 from scenelab.scenario.validate import resolved_parameters
@@ -46,33 +47,35 @@ def parameter_vector(
     """Return the kernel's parameter vector: scenario values with ``overrides`` applied.
 
     Raises:
-        KeyError: If an override names no parameter; the message lists close matches.
+        OverrideError: If an override names no parameter (the message lists close matches) or
+            its value is not valid for it (not a finite number, out of the parameter's range);
+            every override is checked before anything runs.
     """
+    check_overrides(overrides)
     specs = parameters(scenario)
     vec = np.array([specs[p.name].default for p in PARAMETERS], dtype=np.float64)
     for name, value in (overrides or {}).items():
-        if name not in BY_NAME:
-            import difflib
-
-            close = difflib.get_close_matches(name, list(BY_NAME), n=3)
-            raise KeyError(
-                f"override '{name}' is not a parameter; close matches: {close}; "
-                "see `scenelab params` for all"
-            )
         vec[[p.name for p in PARAMETERS].index(name)] = float(value)
     return vec
 
 
-def git_revision() -> str | None:
-    """Return the git revision of the source tree, if it is a git checkout."""
-    try:
-        here = Path(__file__).resolve().parent
-        out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=5
-        )
-        return out.stdout.strip() or None if out.returncode == 0 else None
-    except (OSError, subprocess.SubprocessError):
-        return None
+def check_overrides(overrides: dict[str, float] | None) -> None:
+    """Check parameter overrides by the same rules as a scenario file's ``[parameters]``.
+
+    Raises:
+        OverrideError: One line per invalid override (unknown name, NaN, inf, out of range).
+    """
+    from scenelab.scenario.validate import parameter_problem
+
+    problems = []
+    for name, value in (overrides or {}).items():
+        message = parameter_problem(str(name), value)
+        if message is not None:
+            if name not in BY_NAME:
+                message += "; see `scenelab params` for all"
+            problems.append(f"override {name}: {message}")
+    if problems:
+        raise OverrideError("\n".join(problems))
 
 
 def periods(
@@ -89,6 +92,44 @@ def periods(
     return out
 
 
+def check_seed(seed: object) -> int:
+    """Return ``seed`` as an int if it is a valid run seed (0 to 2^32 - 1).
+
+    Raises:
+        ArgumentError: Otherwise.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+        raise ArgumentError(f"seed must be an integer from 0 to {sc.MAX_SEED} (got {seed!r})")
+    if not 0 <= int(seed) <= sc.MAX_SEED:
+        raise ArgumentError(f"seed must be from 0 to {sc.MAX_SEED} (got {seed})")
+    return int(seed)
+
+
+def check_until(scenario: sc.Scenario, until: dt.date | str | None) -> dt.date | None:
+    """Return ``until`` as a date inside the scenario's run window (None: run to the end).
+
+    Raises:
+        ArgumentError: If it is not a YYYY-MM-DD date, or lies outside the window.
+    """
+    if until is None:
+        return None
+    if isinstance(until, str):
+        try:
+            until = dt.date.fromisoformat(until)
+        except ValueError:
+            raise ArgumentError(
+                f"until {until!r} is not a date; write it as YYYY-MM-DD, e.g. 2015-12-31"
+            ) from None
+    if isinstance(until, dt.datetime) or not isinstance(until, dt.date):
+        raise ArgumentError(f"until must be a date (got {until!r})")
+    start, end = scenario.run.start, scenario.run.end
+    if not start <= until <= end:
+        raise ArgumentError(
+            f"until {until} is outside {scenario.name}'s run window {start} .. {end}"
+        )
+    return until
+
+
 @dataclass
 class Results:
     """What one run produced: tidy tables, named outcomes and a provenance summary."""
@@ -101,24 +142,29 @@ class Results:
     summary: dict[str, object] = field(default_factory=dict)
     survey: pd.DataFrame | None = None
 
-    def write(self, directory: str | Path) -> Path:
+    def write(self, directory: str | Path, force: bool = False) -> Path:
         """Write site_day.parquet, neighbourhood_month.parquet, city_day.parquet, summary.json.
 
-        Files are written to a temporary name and renamed, so an interrupted write never leaves
-        a half-written table behind.
+        The directory is claimed like ``scenelab run --out`` claims it (see
+        :class:`scenelab.outputs.OutputDirectory`): new, empty or written by scenelab before,
+        unless ``force``; files are staged and moved in, so nothing is left half written and no
+        file scenelab did not write is removed.
+
+        Raises:
+            OutputError: If the directory must not or cannot be written.
         """
-        out = Path(directory)
-        out.mkdir(parents=True, exist_ok=True)
-        for name, frame in (
-            ("site_day", self.site_day),
-            ("neighbourhood_month", self.neighbourhood_month),
-            ("city_day", self.city_day),
-        ):
-            atomic_parquet(frame, out / f"{name}.parquet")
-        atomic_text(json.dumps(self.summary, indent=2, default=str), out / "summary.json")
-        if self.survey is not None:
-            atomic_text(self.survey.to_csv(index=False), out / "survey.csv")
-        return out
+        target = OutputDirectory(directory, force=force, command="Results.write")
+        with target, target.staged() as staging:
+            for name, frame in (
+                ("site_day", self.site_day),
+                ("neighbourhood_month", self.neighbourhood_month),
+                ("city_day", self.city_day),
+            ):
+                atomic_parquet(frame, staging / f"{name}.parquet")
+            atomic_text(dump_json(self.summary), staging / "summary.json")
+            if self.survey is not None:
+                atomic_text(self.survey.to_csv(index=False), staging / "survey.csv")
+        return Path(directory)
 
 
 def _harm_outcomes(nm: pd.DataFrame, scenario: sc.Scenario) -> dict[str, float]:
@@ -247,9 +293,10 @@ def run(
         The run's :class:`Results`.
     """
     scn = scenario if isinstance(scenario, sc.Scenario) else load_scenario(scenario)
-    seed = scn.run.seed if seed is None else int(seed)
-    if isinstance(until, str):
-        until = dt.date.fromisoformat(until)
+    seed = check_seed(scn.run.seed if seed is None else seed)
+    until = check_until(scn, until)
+    if isinstance(replicate, bool) or not isinstance(replicate, int) or replicate < 0:
+        raise ArgumentError(f"replicate must be an integer >= 0 (got {replicate!r})")
     par = parameter_vector(scn, overrides)
     started = time.time()
     raw = run_model(scn, par, seed=seed, replicate=replicate, until=until, progress=progress)

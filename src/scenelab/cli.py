@@ -1,4 +1,9 @@
-"""Command line: parse, call one library function, render. Also ``python -m scenelab``."""
+"""Command line: parse, call one library function, render. Also ``python -m scenelab``.
+
+Exit codes: 0 done; 1 an invalid scenario file (``validate``, ``run``) or an internal error (one
+line naming the file that holds the trace); 2 a bad argument, option or output directory (one
+line saying what would be valid); 130 interrupted. No traceback reaches the user.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,119 @@ import json
 import sys
 from pathlib import Path
 
-from scenelab.scenario.errors import ScenarioError
+from scenelab.errors import ArgumentError, ScenelabError, report_internal_error
+
+EXIT_OK = 0
+EXIT_INVALID_SCENARIO = 1
+EXIT_INTERNAL = 1
+EXIT_BAD_INPUT = 2
+EXIT_INTERRUPTED = 130
+_MAX_SEED = 2**32 - 1
+
+
+# -- argument types: each rejects a bad value with one line (argparse exits 2) -------------------
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a date; write YYYY-MM-DD, e.g. 2015-12-31"
+        ) from None
+
+
+def _int_in(low: int, high: int, what: str) -> object:
+    def parse(text: str) -> int:
+        try:
+            value = int(text, 10)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{what} must be from {low} to {high} (got {value})")
+        return value
+
+    parse.__name__ = what  # argparse names the type in some messages
+    return parse
+
+
+_seed = _int_in(0, _MAX_SEED, "seed")
+_replicates = _int_in(1, 10_000, "replicates")
+_seeds = _int_in(1, 1_000, "seeds")
+
+
+def _assignment(text: str) -> tuple[str, float]:
+    name, sep, value = text.partition("=")
+    if not sep or not name.strip():
+        raise argparse.ArgumentTypeError(f"{text!r}: write NAME=VALUE, e.g. b_risk=2.0")
+    try:
+        number = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: {value!r} is not a number") from None
+    return name.strip(), number
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argparse parser whose errors are one line (``scenelab run: error: ...``), exit 2."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_BAD_INPUT, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def _progress_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--quiet",
+        "--no-progress",
+        dest="quiet",
+        action="store_true",
+        help="no progress bar or per-run lines",
+    )
+
+
+def _run_options(p: argparse.ArgumentParser, replicates_default: str) -> None:
+    """Options shared by every command that simulates and writes an output folder."""
+    p.add_argument(
+        "--out",
+        required=True,
+        metavar="DIR",
+        help="output folder: new, empty, or written by scenelab before (only its own files are "
+        "replaced); a folder with other files is refused unless --force",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="write into a folder holding files scenelab did not write (they are kept)",
+    )
+    p.add_argument("--seed", type=_seed, default=None, help="run seed, 0 to 2^32-1 (default: "
+                   "the scenario's)")  # fmt: skip
+    p.add_argument(
+        "--replicates", type=_replicates, default=None, help=f"replicates, 1 to 10000 "
+        f"(default: {replicates_default})"
+    )  # fmt: skip
+    p.add_argument(
+        "--until", type=_date, default=None, metavar="YYYY-MM-DD",
+        help="last simulated day, inside the scenario's window (default: its end)",
+    )  # fmt: skip
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        type=_assignment,
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="override a model parameter (repeat; see `scenelab params`)",
+    )
+    _progress_options(p)
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+def _print_advice(scn: object, until: dt.date | None = None) -> None:
+    from scenelab.scenario.advice import advise
+
+    for item in advise(scn, until):  # type: ignore[arg-type]
+        print(item.line(scn.source), file=sys.stderr)  # type: ignore[attr-defined]
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -19,31 +136,51 @@ def _cmd_run(args: argparse.Namespace) -> int:
         Path(args.out),
         seed=args.seed,
         replicates=args.replicates,
-        until=dt.date.fromisoformat(args.until) if args.until else None,
+        until=args.until,
         progress=not args.quiet,
+        force=args.force,
+        overrides=dict(args.overrides) or None,
+        on_start=_print_advice,
     )
     print(f"wrote {args.out}")
-    return 0
+    return EXIT_OK
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from scenelab.scenario.loader import load_scenario
 
-    try:
-        scn = load_scenario(args.file)
-    except ScenarioError as exc:
-        for line in exc.lines():
-            print(line, file=sys.stderr)
-        return 1
+    scn = load_scenario(args.file)
     print(f"{scn.source}: valid ({len(scn.sites)} sites, {len(scn.interventions)} interventions)")
-    return 0
+    _print_advice(scn)
+    return EXIT_OK
+
+
+def _cmd_new(args: argparse.Namespace) -> int:
+    from scenelab.outputs import atomic_text, check_output_file
+    from scenelab.scenario.loader import new_city_text, parse_text
+
+    text = new_city_text(args.name, args.title)
+    target = Path(args.out) if args.out else Path(f"{args.name}.toml")
+    if target.exists() and not args.force:
+        raise ArgumentError(f"{target}: exists; choose another --out or pass --force to replace it")
+    check_output_file(target, text.splitlines()[0], force=True)
+    parse_text(text, target.name)  # the template must always validate
+    atomic_text(text, target)
+    print(f"wrote {target}: a small starting city; edit it, then")
+    print(f"  scenelab validate {target}")
+    print(f"  scenelab run {target} --out out/{args.name}")
+    return EXIT_OK
 
 
 def _cmd_show(args: argparse.Namespace) -> int:
     from scenelab.scenario.loader import builtin_text
 
-    print(builtin_text(args.name), end="")
-    return 0
+    try:
+        text = builtin_text(args.name)
+    except KeyError as exc:
+        raise ArgumentError(str(exc.args[0])) from None
+    print(text, end="")
+    return EXIT_OK
 
 
 def _cmd_scenarios(args: argparse.Namespace) -> int:
@@ -51,7 +188,7 @@ def _cmd_scenarios(args: argparse.Namespace) -> int:
 
     for name in builtin_names():
         print(f"{name:28s} {load_scenario(name).scenario.title}")
-    return 0
+    return EXIT_OK
 
 
 def _cmd_phases(args: argparse.Namespace) -> int:
@@ -59,7 +196,7 @@ def _cmd_phases(args: argparse.Namespace) -> int:
 
     for k, phase in enumerate(PHASES, 1):
         print(f"{k:2d}. {phase.name:14s} {phase.reason}")
-    return 0
+    return EXIT_OK
 
 
 def _cmd_params(args: argparse.Namespace) -> int:
@@ -67,10 +204,10 @@ def _cmd_params(args: argparse.Namespace) -> int:
 
     if args.json:
         print(json.dumps([p.__dict__ for p in PARAMETERS], indent=2))
-        return 0
+        return EXIT_OK
     for p in PARAMETERS:
         print(f"{p.name:40s} {p.default:>10g} {p.unit:12s} [{p.low:g}, {p.high:g}]  {p.mechanism}")
-    return 0
+    return EXIT_OK
 
 
 def _cmd_odd(args: argparse.Namespace) -> int:
@@ -78,10 +215,14 @@ def _cmd_odd(args: argparse.Namespace) -> int:
 
     text = render_odd()
     if args.out:
-        Path(args.out).write_text(text, encoding="utf-8")
+        from scenelab.outputs import atomic_text, check_output_file
+
+        head = text.splitlines()[0] if text else ""
+        target = check_output_file(args.out, head, force=args.force)
+        atomic_text(text, target)
     else:
         print(text, end="")
-    return 0
+    return EXIT_OK
 
 
 def _cmd_patterns(args: argparse.Namespace) -> int:
@@ -104,7 +245,7 @@ def _cmd_patterns(args: argparse.Namespace) -> int:
             f"{pattern}: {verdict} ({int(holds.sum())}/{len(holds)} seeds) target: "
             f"{part['target'].iloc[0]}"
         )
-    return 0
+    return EXIT_OK
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
@@ -113,49 +254,55 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     compare_to_directory(
         args.scenarios,
         Path(args.out),
-        replicates=args.replicates,
-        seed=args.seed,
+        replicates=args.replicates or 5,
+        seed=1 if args.seed is None else args.seed,
         progress=not args.quiet,
+        until=args.until,
+        force=args.force,
+        overrides=dict(args.overrides) or None,
     )
     print(f"wrote {args.out}")
-    return 0
+    return EXIT_OK
 
 
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``scenelab`` command."""
-    parser = argparse.ArgumentParser(
-        prog="scenelab", description="A policy laboratory for open drug scenes."
-    )
-    sub = parser.add_subparsers(dest="command", required=True)
+    from scenelab.provenance import version
+
+    parser = _Parser(prog="scenelab", description="A policy laboratory for open drug scenes.")
+    parser.add_argument("--version", action="version", version=f"scenelab {version()}")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("run", help="run a scenario and write its tables and report")
     p.add_argument("scenario", help="built-in name (e.g. bergen) or path to a scenario .toml")
-    p.add_argument("--out", required=True, help="output directory")
-    p.add_argument("--seed", type=int, default=None, help="run seed (default: the scenario's)")
-    p.add_argument("--replicates", type=int, default=None, help="replicates (default: scenario)")
-    p.add_argument("--until", default=None, help="last simulated day, YYYY-MM-DD")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _run_options(p, "the scenario's")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("patterns", help="measure the Bergen patterns over several seeds")
     p.add_argument("scenario", help="bergen, or a scenario with the same site ids")
-    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--seeds", type=_seeds, default=5, help="seeds 1..N to run (default 5)")
     p.set_defaults(func=_cmd_patterns)
 
     p = sub.add_parser("compare", help="run strategies with common random numbers and compare")
-    p.add_argument("scenarios", nargs="+", help="scenarios; the first is the reference")
-    p.add_argument("--out", required=True)
-    p.add_argument("--replicates", type=int, default=5)
-    p.add_argument("--seed", type=int, default=1)
-    p.add_argument("--quiet", action="store_true")
+    p.add_argument(
+        "scenarios", nargs="+", help="built-in names or scenario files; the first is the reference"
+    )
+    _run_options(p, "5")
     p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("validate", help="check a scenario file without running it")
-    p.add_argument("file")
+    p.add_argument("file", help="scenario .toml file (or a built-in name)")
     p.set_defaults(func=_cmd_validate)
 
+    p = sub.add_parser("new", help="write a small, commented starting city to edit")
+    p.add_argument("name", help="the new scenario's name (lower-case letters, digits, _ and -)")
+    p.add_argument("--title", default=None, help="a one-line title (default: NAME: a new city)")
+    p.add_argument("--out", default=None, metavar="FILE", help="file to write (default NAME.toml)")
+    p.add_argument("--force", action="store_true", help="replace FILE if it exists")
+    p.set_defaults(func=_cmd_new)
+
     p = sub.add_parser("show", help="print a built-in scenario's file")
-    p.add_argument("name")
+    p.add_argument("name", help="built-in scenario name (see `scenelab scenarios`)")
     p.set_defaults(func=_cmd_show)
 
     p = sub.add_parser("scenarios", help="list the built-in scenarios")
@@ -165,11 +312,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_phases)
 
     p = sub.add_parser("params", help="list the model parameters")
-    p.add_argument("--json", action="store_true")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.set_defaults(func=_cmd_params)
 
     p = sub.add_parser("odd", help="write the ODD description of the model")
-    p.add_argument("--out", default=None)
+    p.add_argument("--out", default=None, metavar="FILE", help="write to FILE (default: print)")
+    p.add_argument(
+        "--force", action="store_true", help="overwrite FILE even if scenelab did not write it"
+    )
     p.set_defaults(func=_cmd_odd)
 
     from scenelab.experiments.cli import register
@@ -181,20 +331,28 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``scenelab`` command."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a bad argument (one line already printed)
+        return exc.code if isinstance(exc.code, int) else EXIT_BAD_INPUT
     try:
         return int(args.func(args) or 0)
-    except ScenarioError as exc:
+    except ScenelabError as exc:
+        from scenelab.scenario.errors import ScenarioError
+
         for line in exc.lines():
-            print(line, file=sys.stderr)
-        return 1
-    except (FileNotFoundError, KeyError) as exc:
-        print(f"scenelab: {exc.args[0] if exc.args else exc}", file=sys.stderr)
-        return 2
+            print(line if isinstance(exc, ScenarioError) else f"scenelab: {line}", file=sys.stderr)
+        return EXIT_INVALID_SCENARIO if isinstance(exc, ScenarioError) else EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("scenelab: interrupted; nothing was written", file=sys.stderr)
+        return EXIT_INTERRUPTED
     except BrokenPipeError:
         # The reader went away (`scenelab params | head`): stop quietly, as Unix tools do.
         sys.stderr.close()
-        return 0
+        return EXIT_OK
+    except Exception as exc:  # noqa: BLE001 - the last resort: one line, the trace in a file
+        print(report_internal_error(exc), file=sys.stderr)
+        return EXIT_INTERNAL
 
 
 if __name__ == "__main__":  # pragma: no cover

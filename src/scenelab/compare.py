@@ -8,6 +8,7 @@ with a 95% t-interval.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from pathlib import Path
@@ -15,8 +16,9 @@ from pathlib import Path
 import pandas as pd
 from scipy import stats
 
-from scenelab.api import Results, run
-from scenelab.outputs import atomic_parquet, atomic_text, staged_directory
+from scenelab.api import Results, check_overrides, check_seed, check_until, run
+from scenelab.errors import ArgumentError
+from scenelab.outputs import OutputDirectory, atomic_parquet, atomic_text, dump_json
 from scenelab.scenario import schema as sc
 from scenelab.scenario.loader import load_scenario
 
@@ -85,30 +87,70 @@ def compare_to_directory(
     replicates: int = 5,
     seed: int = 1,
     progress: bool = True,
+    until: dt.date | str | None = None,
+    force: bool = False,
+    overrides: dict[str, float] | None = None,
 ) -> pd.DataFrame:
     """Run every scenario ``replicates`` times with shared seeds and write the comparison.
 
     Writes ``compare.csv`` (paired differences), ``outcomes.csv`` (per scenario and replicate),
-    ``site_day.parquet`` and ``neighbourhood_month.parquet`` (all arms stacked),
+    ``site_day.parquet``, ``neighbourhood_month.parquet`` and ``city_day.parquet`` (all arms
+    stacked),
     ``summary.json`` and ``report.html``; all into a staging directory moved into place at the end.
+    Arguments and the output directory are checked before anything runs (as for ``run``).
+
+    Raises:
+        ArgumentError: If two scenarios share a name, or seed/replicates/until are out of range.
+        OutputError: If ``out`` must not or cannot be written.
     """
+    from scenelab.runs import check_replicates
+
     loaded = [s if isinstance(s, sc.Scenario) else load_scenario(s) for s in scenarios]
     names = [s.name for s in loaded]
-    if len(set(names)) != len(names):
-        raise ValueError(f"scenarios must have distinct names, got {names}")
-    results: dict[str, list[Results]] = {
-        s.name: [run(s, seed=seed, replicate=r, progress=progress) for r in range(replicates)]
-        for s in loaded
-    }
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        sources = {n: [s.source for s in loaded if s.name == n] for n in repeated}
+        raise ArgumentError(
+            "strategies must have distinct names ([scenario] name = ...); "
+            + "; ".join(f"'{n}' is the name of {', '.join(src)}" for n, src in sources.items())
+        )
+    seed = check_seed(seed)
+    replicates = check_replicates(replicates)
+    until = check_until(loaded[0], until)
+    for scn in loaded[1:]:
+        check_until(scn, until)
+    check_overrides(overrides)
+    target = OutputDirectory(out, force=force, command="compare")
+    with target:
+        results: dict[str, list[Results]] = {
+            s.name: [
+                run(s, seed=seed, replicate=r, until=until, progress=progress, overrides=overrides)
+                for r in range(replicates)
+            ]
+            for s in loaded
+        }
+        return _write_comparison(target, loaded, results, seed, replicates, until, overrides)
+
+
+def _write_comparison(
+    target: OutputDirectory,
+    loaded: list[sc.Scenario],
+    results: dict[str, list[Results]],
+    seed: int,
+    replicates: int,
+    until: dt.date | None,
+    overrides: dict[str, float] | None,
+) -> pd.DataFrame:
+    names = [s.name for s in loaded]
     outcomes = pd.DataFrame(
         [{"scenario": name, "replicate": r, **res.outcomes}
          for name, runs in results.items() for r, res in enumerate(runs)]
     )  # fmt: skip
     table = paired_differences(outcomes, names[0])
-    with staged_directory(Path(out)) as staging:
+    with target.staged() as staging:
         atomic_text(table.to_csv(index=False), staging / "compare.csv")
         atomic_text(outcomes.to_csv(index=False), staging / "outcomes.csv")
-        for kind in ("site_day", "neighbourhood_month"):
+        for kind in ("site_day", "neighbourhood_month", "city_day"):
             frame = pd.concat(
                 [getattr(r, kind) for runs in results.values() for r in runs], ignore_index=True
             )
@@ -118,14 +160,16 @@ def compare_to_directory(
             "scenarios": {s.name: {"hash": s.scenario_hash, "source": s.source} for s in loaded},
             "seed": seed,
             "replicates": replicates,
+            "until": until.isoformat() if until else None,
+            "overrides": overrides or {},
             "common_random_numbers": True,
             "differences": json.loads(table.to_json(orient="records")),
         }
-        atomic_text(json.dumps(summary, indent=2, default=str), staging / "summary.json")
+        atomic_text(dump_json(summary), staging / "summary.json")
         from scenelab.report import write_report
         from scenelab.runs import report_inputs
 
-        inputs = report_inputs(loaded[0])
+        inputs = report_inputs(loaded[0], until)
         inputs.title = f"Strategies compared: {', '.join(names)}"
         write_report(results[names[0]], inputs, staging / "report.html", comparison=results)
     return table

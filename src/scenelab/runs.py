@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 
-from scenelab.api import Results, periods, run
-from scenelab.outputs import atomic_parquet, atomic_text, staged_directory
+from scenelab.api import Results, check_overrides, check_seed, check_until, periods, run
+from scenelab.errors import ArgumentError
+from scenelab.outputs import OutputDirectory, atomic_parquet, atomic_text, dump_json
 from scenelab.scenario import schema as sc
 from scenelab.scenario.loader import load_scenario
 
@@ -69,6 +71,19 @@ def summarise_replicates(results: list[Results]) -> dict[str, object]:
     }
 
 
+def check_replicates(replicates: object, limit: int = 10_000) -> int:
+    """Return ``replicates`` if it is a whole number from 1 to ``limit``.
+
+    Raises:
+        ArgumentError: Otherwise.
+    """
+    if isinstance(replicates, bool) or not isinstance(replicates, int):
+        raise ArgumentError(f"replicates must be a whole number (got {replicates!r})")
+    if not 1 <= replicates <= limit:
+        raise ArgumentError(f"replicates must be from 1 to {limit} (got {replicates})")
+    return replicates
+
+
 def run_to_directory(
     scenario: str | Path | sc.Scenario,
     out: Path,
@@ -77,19 +92,52 @@ def run_to_directory(
     until: dt.date | None = None,
     progress: bool = True,
     report: bool = True,
+    force: bool = False,
+    overrides: dict[str, float] | None = None,
+    on_start: Callable[[sc.Scenario, dt.date | None], None] | None = None,
 ) -> list[Results]:
     """Run ``replicates`` replicates and write tables, summary.json and report.html to ``out``.
 
-    Everything is written into a temporary sibling directory first and moved into place at the
-    end, so an interrupted run leaves no half-written output.
+    ``on_start(scenario, until)`` is called once everything is checked, before the first
+    simulated hour (the command line prints the scenario's warnings there).
+
+    Every argument and the output directory are checked before anything is simulated (see
+    :class:`scenelab.outputs.OutputDirectory`: a directory holding files scenelab did not write
+    is refused unless ``force``). Everything is written into a staging directory beside ``out``
+    and moved into place at the end, so an interrupted run leaves no half-written output.
+
+    Raises:
+        ScenarioError: If the scenario file is invalid.
+        ArgumentError: If seed, replicates or until are out of range, or an override is invalid.
+        OutputError: If ``out`` must not or cannot be written.
     """
     scn = scenario if isinstance(scenario, sc.Scenario) else load_scenario(scenario)
-    seed = scn.run.seed if seed is None else seed
-    replicates = replicates or scn.run.replicates
-    results = [
-        run(scn, seed=seed, replicate=r, until=until, progress=progress) for r in range(replicates)
-    ]
-    with staged_directory(Path(out)) as staging:
+    seed = check_seed(scn.run.seed if seed is None else seed)
+    replicates = check_replicates(scn.run.replicates if replicates is None else replicates)
+    until = check_until(scn, until)
+    check_overrides(overrides)
+    target = OutputDirectory(out, force=force, command="run")
+    with target:
+        if on_start is not None:
+            on_start(scn, until)
+        results = [
+            run(scn, seed=seed, replicate=r, until=until, progress=progress, overrides=overrides)
+            for r in range(replicates)
+        ]
+        _write_run(target, results, scn, seed, replicates, until, report)
+    return results
+
+
+def _write_run(
+    target: OutputDirectory,
+    results: list[Results],
+    scn: sc.Scenario,
+    seed: int,
+    replicates: int,
+    until: dt.date | None,
+    report: bool,
+) -> None:
+    with target.staged() as staging:
         for name in ("site_day", "neighbourhood_month", "city_day"):
             frame = pd.concat([getattr(r, name) for r in results], ignore_index=True)
             atomic_parquet(frame, staging / f"{name}.parquet")
@@ -107,9 +155,11 @@ def run_to_directory(
         summary["periods_by_replicate"] = [r.summary["periods"] for r in results]
         summary.pop("periods", None)
         summary["outcomes"] = summarise_replicates(results)
+        from scenelab.scenario.advice import advise
+
+        summary["warnings"] = [{"path": a.path, "message": a.message} for a in advise(scn, until)]
         _add_optional_sections(summary, results, scn, until, staging, report)
-        atomic_text(json.dumps(summary, indent=2, default=str), staging / "summary.json")
-    return results
+        atomic_text(dump_json(summary), staging / "summary.json")
 
 
 def _add_optional_sections(

@@ -38,7 +38,7 @@ def bergen_spec(replicates=2):
 
 
 def test_real_parameters_are_checked_with_choices():
-    data = bergen_spec().model_dump(mode="json")
+    data = bergen_spec().model_dump()
     data["arms"][1]["overrides"] = {"b_rsik": 4.0}
     with pytest.raises(SpecError) as info:
         plan_experiment(parse_experiment(data, "bergen-short.toml"))

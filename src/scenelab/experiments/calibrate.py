@@ -37,6 +37,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from scenelab.errors import ArgumentError, ScenelabError
 from scenelab.experiments.cluster import dask_client
 from scenelab.experiments.models import Model, PreparedScenario, builtin_model
 from scenelab.experiments.plots import write_html_page
@@ -46,6 +47,7 @@ from scenelab.experiments.spec import (
     ResolvedParameter,
     SpecError,
     check_overrides,
+    check_values,
     resolve_parameters,
 )
 
@@ -294,11 +296,17 @@ def calibrate(
     model = model or model_for_calibration(spec)
     try:
         prepared = model.prepare(cal.scenario, spec.base_dir)
-    except (OSError, ValueError, KeyError) as exc:
+    except ArgumentError as exc:  # e.g. `until` outside the scenario's window
+        raise SpecError(spec.label, [("calibration.until", str(exc))]) from None
+    except (OSError, ValueError, KeyError, ScenelabError) as exc:
         raise SpecError(spec.label, [("calibration.scenario", str(exc))]) from None
     known = model.parameters(prepared)
     check_overrides(spec.fixed, known, spec.label, "fixed")
+    check_values(model, spec.fixed, spec.label, "fixed")
     params = resolve_parameters(spec.parameters, known, spec.label, "parameters")
+    for p in params:
+        for end, value in (("low", p.low), ("high", p.high)):
+            check_values(model, {p.name: value}, spec.label, f"parameters.{p.name}.{end}", False)
     _check_targets(model, prepared, spec, params)
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)

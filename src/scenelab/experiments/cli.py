@@ -24,6 +24,14 @@ def _err(msg: str) -> None:
     print(f"error: {msg}", file=sys.stderr)
 
 
+def _add_force(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="use a --out folder that holds files this command did not write (they are kept)",
+    )
+
+
 def _add_cluster_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--scheduler",
@@ -49,8 +57,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("file", type=Path, help="experiment file (.toml)")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="experiment directory")
+    _add_force(p)
     _add_cluster_options(p)
-    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.add_argument("--no-progress", "--quiet", dest="no_progress", action="store_true",
+                   help="no progress bar")  # fmt: skip
     p.set_defaults(func=cmd_experiment)
 
     p = subparsers.add_parser(
@@ -80,9 +90,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--until", help="stop runs at this date (YYYY-MM-DD)")
     p.add_argument("--model", default="scenelab", help="model name (default scenelab)")
     p.add_argument("--batch-size", type=int, default=1, help="runs per Dask task")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    _add_force(p)
     _add_cluster_options(p)
-    p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--no-progress", "--quiet", dest="no_progress", action="store_true",
+                   help="no progress bar")  # fmt: skip
     p.set_defaults(func=cmd_sensitivity)
 
     p = subparsers.add_parser(
@@ -92,9 +104,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "weighted posterior, pyabc database, plots and a posterior predictive check to DIR.",
     )
     p.add_argument("file", type=Path, help="calibration file (.toml)")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    _add_force(p)
     _add_cluster_options(p)
     p.set_defaults(func=cmd_calibrate)
+
+    p = subparsers.add_parser(
+        "status",
+        help="show an experiment folder's progress (also when its process was killed)",
+    )
+    p.add_argument("dir", type=Path, metavar="DIR", help="experiment folder")
+    p.set_defaults(func=cmd_status)
 
     p = subparsers.add_parser(
         "export",
@@ -132,9 +152,15 @@ def _print_result(result: Any) -> int:  # noqa: ANN401 - ExperimentResult
     return EXIT_OK
 
 
+_EXPERIMENT_FILES = ("experiment.duckdb", "status.json")
+_CALIBRATION_FILES = ("calibration.db", "posterior.csv")
+
+
 def _run(spec: Any, args: argparse.Namespace) -> int:  # noqa: ANN401 - ExperimentSpec
     from scenelab.experiments.runner import run_experiment
+    from scenelab.outputs import check_workspace
 
+    check_workspace(args.out, _EXPERIMENT_FILES, force=args.force)
     try:
         result = run_experiment(
             spec,
@@ -152,12 +178,12 @@ def _guard(fn: Any) -> Any:  # noqa: ANN401
     """Turn input errors into one clear line and exit code 2."""
 
     def wrapped(args: argparse.Namespace) -> int:
-        from scenelab.experiments.spec import SpecError
+        from scenelab.errors import ScenelabError
         from scenelab.experiments.store import StoreError
 
         try:
             return fn(args)
-        except (SpecError, StoreError, ValueError, FileNotFoundError) as exc:
+        except (ScenelabError, StoreError, ValueError, FileNotFoundError) as exc:
             _err(str(exc))
             return EXIT_BAD_INPUT
 
@@ -202,7 +228,12 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         "batch_size": args.batch_size,
     }
     if args.until:
-        experiment["until"] = args.until
+        import datetime as dt
+
+        try:
+            experiment["until"] = dt.date.fromisoformat(args.until)
+        except ValueError:
+            raise ValueError(f"--until {args.until!r}: write a date as YYYY-MM-DD") from None
     design: dict[str, Any] = {"kind": args.method, "n": n, "parameters": params}
     if args.method == "morris":
         design["levels"] = args.levels
@@ -222,6 +253,9 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from scenelab.experiments.spec import load_calibration
 
     spec = load_calibration(args.file)
+    from scenelab.outputs import check_workspace
+
+    check_workspace(args.out, _CALIBRATION_FILES, force=args.force)
     try:
         result = calibrate(spec, args.out, scheduler=args.scheduler, n_workers=args.workers)
     except KeyboardInterrupt:
@@ -237,6 +271,22 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     print(result.summary.round(4).to_string(index=False))
     print(result.check.round(4).to_string(index=False))
     print(f"posterior: {Path(args.out) / 'posterior.csv'}; plots: {result.html_path}")
+    return EXIT_OK
+
+
+@_guard
+def cmd_status(args: argparse.Namespace) -> int:
+    """``scenelab status DIR``."""
+    from scenelab.experiments.runner import read_status
+
+    status = read_status(args.dir)
+    print(
+        f"{status.get('experiment', '?')}: {status.get('state', '?')}, "
+        f"{status.get('stored', '?')} of {status.get('total', '?')} runs stored, "
+        f"{status.get('failed', 0)} failed (updated {status.get('updated_at', '?')})"
+    )
+    if status.get("note"):
+        print(status["note"])
     return EXIT_OK
 
 

@@ -133,6 +133,22 @@ class Model(ABC):
             The run's outcomes and tables.
         """
 
+    def value_problem(self, name: str, value: float) -> str | None:
+        """Say why ``value`` is not a valid value of parameter ``name``, or return None.
+
+        The default accepts any finite number; a model with stricter rules overrides it.
+
+        Args:
+            name: A parameter name.
+            value: Its value.
+
+        Returns:
+            The reason, or ``None`` if the value is valid.
+        """
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return f"{value!r} is not a number"
+        return None if math.isfinite(value) else f"{value!r} is not a finite number"
+
     def config(self) -> dict[str, Any]:
         """Model options that change results (part of every run key).
 
@@ -255,6 +271,20 @@ class ScenelabModel(Model):
         """
         return {"until": self.until.isoformat() if self.until else None}
 
+    def value_problem(self, name: str, value: float) -> str | None:
+        """Say why ``value`` is not valid for parameter ``name`` (scenario-file rules), or None.
+
+        Args:
+            name: A parameter name.
+            value: Its value in canonical units.
+
+        Returns:
+            The reason, or ``None`` if the value is valid.
+        """
+        from scenelab.scenario.validate import parameter_problem
+
+        return parameter_problem(name, value)
+
     def prepare(self, scenario: str, base_dir: Path | None = None) -> PreparedScenario:
         """Load a built-in scenario or a scenario file.
 
@@ -275,6 +305,10 @@ class ScenelabModel(Model):
                 path = base_dir / path
             ref = path
         scn = scenelab.load_scenario(ref)
+        if self.until is not None:
+            from scenelab.api import check_until
+
+            check_until(scn, self.until)
         return PreparedScenario(
             ref=scenario, name=scn.name, scenario_hash=scn.scenario_hash, payload=scn
         )

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scenelab.errors import ArgumentError, ScenelabError
 from scenelab.experiments.cluster import dask_client
 from scenelab.experiments.design import ParameterDesign, make_design, replicate_seeds
 from scenelab.experiments.models import Model, PreparedScenario, builtin_model
@@ -36,6 +37,7 @@ from scenelab.experiments.spec import (
     ExperimentSpec,
     SpecError,
     check_overrides,
+    check_values,
     resolve_parameters,
 )
 from scenelab.experiments.store import ResultStore, StoredRun
@@ -181,6 +183,31 @@ def model_for(spec: ExperimentSpec) -> Model:
     return builtin_model(spec.experiment.model, until=spec.experiment.until)
 
 
+def _check_size(spec: ExperimentSpec, params: list[Any]) -> None:
+    """Refuse a design whose runs would not fit in memory (checked before it is built)."""
+    from scenelab.experiments.spec import MAX_RUNS
+
+    d, k = spec.design, len(params)
+    if d.kind == "grid":
+        points = 1
+        for p in params:
+            points *= len(p.values) if p.values is not None else 1
+    elif d.kind == "sobol":
+        points = (d.n or 0) * (2 * k + 2 if d.second_order else k + 2)
+    elif d.kind == "morris":
+        points = (d.n or 0) * (k + 1)
+    elif d.kind == "lhs":
+        points = d.n or 0
+    else:
+        points = 1
+    runs = points * len(spec.arms) * spec.experiment.replicates
+    if runs > MAX_RUNS:
+        raise SpecError(
+            spec.label,
+            [("design", f"plans {runs:,} runs; at most {MAX_RUNS:,} fit one experiment")],
+        )
+
+
 def plan_experiment(spec: ExperimentSpec, model: Model | None = None) -> Plan:
     """Resolve scenarios and parameters and lay out every run.
 
@@ -202,16 +229,26 @@ def plan_experiment(spec: ExperimentSpec, model: Model | None = None) -> Plan:
     for i, arm in enumerate(spec.arms):
         try:
             prepared = model.prepare(arm.scenario, spec.base_dir)
-        except (OSError, ValueError, KeyError) as exc:
+        except ArgumentError as exc:  # e.g. `until` outside this scenario's window
+            raise SpecError(file, [("experiment.until", str(exc))]) from None
+        except (OSError, ValueError, KeyError, ScenelabError) as exc:
             raise SpecError(file, [(f"arms[{i}].scenario", str(exc))]) from None
         arms[arm.name] = prepared
         known = model.parameters(prepared)
         check_overrides(arm.overrides, known, file, f"arms[{i}].overrides")
+        check_values(model, arm.overrides, file, f"arms[{i}].overrides")
     # Ranges come from the first arm's scenario; parameters are model-wide.
     first = arms[spec.arms[0].name]
     params = resolve_parameters(
         spec.design.parameters, model.parameters(first), file, "design.parameters"
     )
+    for p in params:
+        ends = {"low": p.low, "high": p.high} if p.values is None else dict(enumerate(p.values))
+        for key, value in ends.items():
+            where = f"design.parameters.{p.name}" + (
+                f".{key}" if isinstance(key, str) else f".values[{key}]"
+            )
+            check_values(model, {p.name: value}, file, where, keyed=False)
     keep = spec.experiment.store_tables
     if keep is not None:
         bad = [t for t in keep if t not in model.table_names]
@@ -226,6 +263,7 @@ def plan_experiment(spec: ExperimentSpec, model: Model | None = None) -> Plan:
                     )
                 ],
             )
+    _check_size(spec, params)
     design = make_design(
         spec.design.kind,
         params,
@@ -367,6 +405,48 @@ def _write_status(out_dir: Path, payload: Mapping[str, Any]) -> None:
     tmp = out_dir / f".{STATUS_FILE}.tmp"
     tmp.write_text(json.dumps(payload, indent=1), encoding="utf-8")
     os.replace(tmp, out_dir / STATUS_FILE)
+
+
+def read_status(out_dir: str | Path) -> dict[str, Any]:
+    """Read an experiment folder's ``status.json``, correcting a state its writer can't.
+
+    A process killed with SIGKILL (or a lost machine) cannot mark its status: a ``running``
+    status whose process no longer exists on this host is reported as ``interrupted``.
+
+    Args:
+        out_dir: The experiment folder.
+
+    Returns:
+        The status (``state``: running, interrupted, stopped, done or incomplete).
+
+    Raises:
+        StoreError: If the folder holds no readable status.
+    """
+    from scenelab.experiments.store import StoreError
+
+    path = Path(out_dir) / STATUS_FILE
+    try:
+        status = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise StoreError(f"{path}: no readable experiment status ({exc})") from None
+    if status.get("state") == "running" and status.get("host") == socket.gethostname():
+        pid = status.get("pid")
+        if isinstance(pid, int) and not _alive(pid):
+            status["state"] = "interrupted"
+            status["note"] = (
+                f"process {pid} is no longer running; re-run the same command to continue"
+            )
+    return status
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # exists, owned by someone else
+    return True
 
 
 def _batches(tasks: Sequence[RunTask], size: int) -> Iterator[list[RunTask]]:
@@ -512,6 +592,7 @@ class _Session:
                 {
                     "experiment": self.plan.spec.experiment.name,
                     "pid": os.getpid(),
+                    "host": socket.gethostname(),
                     "state": state,
                     "total": self.total,
                     "stored": self.stored,

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import tomllib
 import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
@@ -22,6 +21,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
+from scenelab import tomlfile
+from scenelab.errors import ScenelabError
 from scenelab.experiments.models import ParamRange, builtin_model_names
 
 ModelName = Literal["scenelab", "ishigami", "linear", "toy"]
@@ -29,7 +30,7 @@ DesignKind = Literal["baseline", "grid", "lhs", "morris", "sobol"]
 assert set(typing.get_args(ModelName)) == set(builtin_model_names())
 
 
-class SpecError(ValueError):
+class SpecError(ScenelabError, ValueError):
     """An experiment or calibration file is invalid.
 
     Attributes:
@@ -47,8 +48,16 @@ class SpecError(ValueError):
         super().__init__("\n".join(lines))
 
 
+MAX_DESIGN_N = 2**16
+"""Largest design size ``n`` (lhs points, morris trajectories, sobol base samples)."""
+MAX_RUNS = 10_000_000
+"""Most runs one experiment may plan (arms x design points x replicates)."""
+
+
 class _Closed(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # Same rules as scenario files: strict types (no "0.5" for 0.5, dates as TOML dates) and
+    # finite numbers only, so a NaN override is refused before any run instead of stored as "ok".
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- experiment files
@@ -64,8 +73,8 @@ class ParameterRange(_Closed):
 
     low: float | None = None
     high: float | None = None
-    values: list[float] | None = Field(default=None, min_length=1)
-    levels: int | None = Field(default=None, ge=2)
+    levels: int | None = Field(default=None, ge=2, le=1_000)
+    values: list[float] | None = Field(default=None, min_length=1, max_length=1_000)
 
     @model_validator(mode="after")
     def _check(self) -> ParameterRange:
@@ -91,12 +100,13 @@ class Design(_Closed):
     n: int | None = Field(
         default=None,
         ge=1,
+        le=MAX_DESIGN_N,
         description="lhs: points; morris: trajectories; sobol: base samples (power of 2)",
     )
-    levels: int = Field(default=4, ge=2, description="morris: grid levels")
+    levels: int = Field(default=4, ge=2, le=1_000, description="morris: grid levels")
     second_order: bool = Field(default=False, description="sobol: also second-order indices")
     seed: int | None = Field(
-        default=None, ge=0, description="sampler seed (default: experiment seed)"
+        default=None, ge=0, lt=2**32, description="sampler seed (default: experiment seed)"
     )
     parameters: dict[str, ParameterRange] = Field(default_factory=dict)
 
@@ -134,7 +144,7 @@ class Sensitivity(_Closed):
     """Which outcomes to analyse after a morris or sobol design."""
 
     outputs: list[str] = Field(min_length=1)
-    resamples: int = Field(default=1000, ge=10, description="bootstrap resamples")
+    resamples: int = Field(default=1000, ge=10, le=100_000, description="bootstrap resamples")
     conf_level: float = Field(default=0.95, gt=0.0, lt=1.0)
 
 
@@ -145,9 +155,11 @@ class ExperimentSection(_Closed):
     description: str = ""
     model: ModelName = "scenelab"
     seed: int = Field(default=0, ge=0, lt=2**32, description="base seed of the replicates")
-    replicates: int = Field(default=1, ge=1)
+    replicates: int = Field(default=1, ge=1, le=10_000)
     until: dt.date | None = Field(default=None, description="scenelab: stop runs at this date")
-    batch_size: int = Field(default=1, ge=1, description="runs per Dask task (cheap models)")
+    batch_size: int = Field(
+        default=1, ge=1, le=100_000, description="runs per Dask task (cheap models)"
+    )
     store_tables: list[str] | None = Field(
         default=None, description="tidy tables to keep (default: all the model returns)"
     )
@@ -237,14 +249,16 @@ class CalibrationSection(_Closed):
     model: ModelName = "scenelab"
     scenario: str = "bergen"
     until: dt.date | None = None
-    population_size: int = Field(default=100, ge=5)
-    max_generations: int = Field(default=8, ge=1)
+    population_size: int = Field(default=100, ge=5, le=100_000)
+    max_generations: int = Field(default=8, ge=1, le=1_000)
     min_epsilon: float = Field(default=0.0, ge=0.0)
     max_walltime_minutes: float | None = Field(default=None, gt=0)
-    max_simulations: int | None = Field(default=None, ge=1)
-    posterior_predictive: int = Field(default=100, ge=0, description="runs in the predictive check")
+    max_simulations: int | None = Field(default=None, ge=1, le=MAX_RUNS)
+    posterior_predictive: int = Field(
+        default=100, ge=0, le=100_000, description="runs in the predictive check"
+    )
     seed: int = Field(default=0, ge=0, lt=2**32, description="seed of the predictive check")
-    batch_size: int = Field(default=1, ge=1)
+    batch_size: int = Field(default=1, ge=1, le=100_000)
 
 
 class CalibrationSpec(_Closed):
@@ -365,13 +379,9 @@ def _parse(cls: type[BaseModel], data: Mapping[str, Any], file: str | Path | Non
 
 def _read_toml(path: Path) -> dict[str, Any]:
     try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise SpecError(path, [("", f"cannot read file: {exc.strerror or exc}")]) from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise SpecError(path, [("", f"not valid TOML: {exc}")]) from None
+        return tomlfile.read(path)
+    except tomlfile.TomlProblem as exc:
+        raise SpecError(path, [(exc.path, exc.message)]) from None
 
 
 def parse_experiment(data: Mapping[str, Any], file: str | Path | None = None) -> ExperimentSpec:
@@ -489,6 +499,34 @@ def check_overrides(
     if not known:
         return
     problems = [(f"{path}.{k}", _unknown(k, known)) for k in overrides if k not in known]
+    if problems:
+        raise SpecError(file, problems)
+
+
+def check_values(
+    model: Any,  # noqa: ANN401 - a Model (imported lazily by callers)
+    values: Mapping[str, float],
+    file: str | Path | None,
+    path: str,
+    keyed: bool = True,
+) -> None:
+    """Check parameter values against the model's own rules, before anything runs.
+
+    Args:
+        model: The model; its ``value_problem(name, value)`` says why a value is invalid.
+        values: Parameter values.
+        file: For messages.
+        path: Key path of the values table (or of the one value, with ``keyed=False``).
+        keyed: Whether ``path`` names the table (append the name) or the value itself.
+
+    Raises:
+        SpecError: For every invalid value (e.g. outside a probability's 0..1).
+    """
+    problems = []
+    for name, value in values.items():
+        message = model.value_problem(name, value)
+        if message is not None:
+            problems.append((f"{path}.{name}" if keyed else path, message))
     if problems:
         raise SpecError(file, problems)
 

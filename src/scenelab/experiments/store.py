@@ -30,7 +30,6 @@ import functools
 import json
 import platform
 import re
-import subprocess
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,38 +157,11 @@ def code_provenance() -> dict[str, str | None]:
         before the first commit; suffixed ``-dirty`` when tracked files changed)
         and ``python_version``.
     """
-    from importlib import metadata
+    from scenelab.provenance import git_revision, version
 
-    try:
-        version = metadata.version("scenelab")
-    except metadata.PackageNotFoundError:
-        version = None
-    revision = None
-    root = Path(__file__).resolve().parents[3]
-    try:
-        head = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "HEAD"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
-        if head.returncode == 0 and head.stdout.strip():
-            revision = head.stdout.strip()
-            dirty = subprocess.run(
-                ["git", "-C", str(root), "status", "--porcelain", "--untracked-files=no"],
-                capture_output=True,
-                text=True,
-                timeout=10,
-                check=False,
-            )
-            if dirty.returncode == 0 and dirty.stdout.strip():
-                revision += "-dirty"
-    except (OSError, subprocess.SubprocessError):
-        revision = None
     return {
-        "scenelab_version": version,
-        "git_revision": revision,
+        "scenelab_version": version(),
+        "git_revision": git_revision(),
         "python_version": platform.python_version(),
     }
 

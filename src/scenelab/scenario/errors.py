@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from scenelab.errors import ScenelabError
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -13,7 +15,7 @@ class Problem:
     message: str
 
 
-class ScenarioError(ValueError):
+class ScenarioError(ScenelabError, ValueError):
     """A scenario file is not valid; ``problems`` holds one entry per problem."""
 
     def __init__(self, source: str, problems: list[Problem]) -> None:
@@ -27,3 +29,10 @@ class ScenarioError(ValueError):
             f"{self.source}: {p.path}: {p.message}" if p.path else f"{self.source}: {p.message}"
             for p in self.problems
         ]
+
+
+class ScenarioNotFound(ScenelabError, FileNotFoundError):
+    """Neither a built-in scenario name nor an existing file."""
+
+    def __str__(self) -> str:
+        return Exception.__str__(self)

@@ -4,6 +4,10 @@ A scenario file (TOML) parses into these frozen objects. Unknown keys fail, unit
 key names (``_hours``, ``_days``, ``_per_day``) or beside a parameter's value, and cross-references
 (a plan naming a site, a policy naming a zone) are checked in one step by
 :func:`scenelab.scenario.validate.check_references`. Nothing in a file is ever evaluated as code.
+
+Types are strict: a number must be a TOML number (not ``"0.5"`` or ``true``), a flag a TOML boolean,
+a date a TOML date (``2012-06-01``, unquoted); every number must be finite, and every size is
+bounded by what the engine can allocate (the bounds below are stated in each error message).
 """
 
 from __future__ import annotations
@@ -13,11 +17,28 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, StringConstraints, model_validator
 
+MAX_PEOPLE = 1_000_000
+"""Most synthetic people (or housing units, OAT slots) a scenario may ask for (~0.6 GB of state)."""
+MAX_SELLERS = 100_000
+MAX_RESIDENTS = 100_000_000
+MAX_SITES = 5_000
+MAX_LIST = 10_000
+"""Most entries in any other list (interventions, services, neighbourhoods, zones)."""
+MAX_STAFF = 10_000.0
+"""Most officers or workers in one plan, and most booths in one room."""
+MAX_WEIGHT = 1e9
+MAX_DAYS = 36_525
+"""Longest waiting time or span in days (100 years)."""
+MAX_RUN_YEARS = 60
+MAX_SEED = 2**32 - 1
+
 Id = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=48)]
 ScenarioName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_-]*$", max_length=64)]
 Fraction = Annotated[float, Field(ge=0.0, le=1.0)]
 NonNegative = Annotated[float, Field(ge=0.0)]
+Weight = Annotated[float, Field(ge=0.0, le=MAX_WEIGHT)]
 Hour = Annotated[int, Field(ge=0, le=24)]
+StartHour = Annotated[int, Field(ge=0, le=23)]
 SiteKind = Literal["park", "street", "square", "station", "underpass", "service_hub"]
 Substance = Literal["opioids", "stimulants", "poly"]
 PoliceMode = Literal["continuous_patrol", "reactive_raids", "non_enforcement", "dialogue"]
@@ -33,13 +54,14 @@ POLICE_MODES: tuple[str, ...] = (
 
 
 class _Closed(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    # strict: no "0.5" -> 0.5, true -> 1 or "2012-01-01" -> date; allow_inf_nan: finite only.
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 class HourWindow(_Closed):
     """Hours of the day ``[from_hour, to_hour)``; ``to_hour < from_hour`` wraps past midnight."""
 
-    from_hour: Hour = 0
+    from_hour: StartHour = 0
     to_hour: Hour = 24
 
     @model_validator(mode="after")
@@ -69,13 +91,15 @@ class RunSettings(_Closed):
     start: dt.date
     end: dt.date
     tick_hours: Literal[1] = Field(1, description="Only hourly ticks: shifts and opening hours.")
-    seed: int = Field(1, ge=0)
+    seed: int = Field(1, ge=0, le=MAX_SEED)
     replicates: int = Field(1, ge=1, le=10_000)
 
     @model_validator(mode="after")
     def _ordered(self) -> RunSettings:
         if self.end <= self.start:
             raise ValueError(f"end ({self.end}) must be after start ({self.start})")
+        if (self.end - self.start).days > MAX_RUN_YEARS * 366:
+            raise ValueError(f"the run window may span at most {MAX_RUN_YEARS} years")
         return self
 
 
@@ -85,8 +109,8 @@ class Neighbourhood(_Closed):
     id: Id
     name: str
     deprivation: Fraction = Field(description="Living-conditions deprivation, 1 = most deprived.")
-    residents: int = Field(ge=0)
-    businesses: int = Field(0, ge=0)
+    residents: int = Field(ge=0, le=MAX_RESIDENTS)
+    businesses: int = Field(0, ge=0, le=MAX_RESIDENTS)
     centre: bool = False
 
 
@@ -99,13 +123,13 @@ class Site(_Closed):
     neighbourhood: Id
     lat: float = Field(ge=-90.0, le=90.0)
     lon: float = Field(ge=-180.0, le=180.0)
-    capacity_people: float = Field(gt=0.0)
+    capacity_people: float = Field(gt=0.0, le=float(MAX_PEOPLE))
     concealment: Fraction
     hygiene: Fraction
     footfall: Fraction
     residential_exposure: Fraction = 0.0
     attractiveness: float = Field(0.0, ge=-10.0, le=10.0)
-    initial_activity: NonNegative = 0.0
+    initial_activity: Annotated[float, Field(ge=0.0, le=float(MAX_PEOPLE))] = 0.0
     open_at_start: bool = True
 
 
@@ -114,7 +138,7 @@ class Zone(_Closed):
 
     id: Id
     name: str = ""
-    sites: list[Id] = Field(min_length=1)
+    sites: list[Id] = Field(min_length=1, max_length=MAX_SITES)
 
 
 class SubstanceMix(_Closed):
@@ -135,15 +159,15 @@ class SubstanceMix(_Closed):
 class Population(_Closed):
     """The synthetic people who use the scenes at the start of the run."""
 
-    initial_people: int = Field(ge=1)
-    max_people: int = Field(ge=1)
+    initial_people: int = Field(ge=1, le=MAX_PEOPLE)
+    max_people: int = Field(ge=1, le=MAX_PEOPLE)
     share_women: Fraction
     substance_mix: SubstanceMix
     share_injecting: Fraction
     share_housed: Fraction
     share_in_oat: Fraction
     share_occasional: Fraction
-    initial_sites: dict[Id, NonNegative] = Field(min_length=1)
+    initial_sites: dict[Id, Weight] = Field(min_length=1, max_length=MAX_SITES)
     trust_mean: Fraction = 0.5
     trust_sd: Annotated[float, Field(ge=0.0, le=0.5)] = 0.15
 
@@ -151,12 +175,12 @@ class Population(_Closed):
 class Sellers(_Closed):
     """Sellers at the start of the run: local ones stay, travelling ones come and go."""
 
-    initial_local: int = Field(ge=0)
-    initial_travelling: int = Field(ge=0)
-    max_sellers: int = Field(ge=0)
-    risk_tolerance_local: float = Field(1.0, gt=0.0)
-    risk_tolerance_travelling: float = Field(0.5, gt=0.0)
-    initial_sites: dict[Id, NonNegative] = Field(min_length=1)
+    initial_local: int = Field(ge=0, le=MAX_SELLERS)
+    initial_travelling: int = Field(ge=0, le=MAX_SELLERS)
+    max_sellers: int = Field(ge=0, le=MAX_SELLERS)
+    risk_tolerance_local: float = Field(1.0, gt=0.0, le=1e3)
+    risk_tolerance_travelling: float = Field(0.5, gt=0.0, le=1e3)
+    initial_sites: dict[Id, Weight] = Field(min_length=1, max_length=MAX_SITES)
 
 
 class _Service(_Closed):
@@ -171,7 +195,7 @@ class DropIn(_Service):
     kind: Literal["drop_in"]
     lat: float = Field(ge=-90.0, le=90.0)
     lon: float = Field(ge=-180.0, le=180.0)
-    staff: NonNegative = 2.0
+    staff: Annotated[float, Field(ge=0.0, le=MAX_STAFF)] = 2.0
     hours: HourWindow = HourWindow()
     days: Days = "all"
 
@@ -180,19 +204,19 @@ class Housing(_Service):
     """Supported housing units allocated to unhoused people on a waiting list."""
 
     kind: Literal["housing"]
-    units: int = Field(ge=0)
+    units: int = Field(ge=0, le=MAX_PEOPLE)
     allocation: Literal["longest_waiting", "most_in_scene", "random"] = "longest_waiting"
-    max_allocations_per_month: int = Field(10, ge=0)
+    max_allocations_per_month: int = Field(10, ge=0, le=MAX_PEOPLE)
 
 
 class Oat(_Service):
     """Opioid agonist treatment: slots, waiting time and an optional low-threshold start."""
 
     kind: Literal["oat"]
-    slots: int = Field(ge=0)
-    waiting_days: NonNegative
+    slots: int = Field(ge=0, le=MAX_PEOPLE)
+    waiting_days: Annotated[float, Field(ge=0.0, le=MAX_DAYS)]
     low_threshold: bool = False
-    low_threshold_waiting_days: NonNegative = 2.0
+    low_threshold_waiting_days: Annotated[float, Field(ge=0.0, le=MAX_DAYS)] = 2.0
 
 
 class InjectionRoom(_Service):
@@ -201,11 +225,11 @@ class InjectionRoom(_Service):
     kind: Literal["injection_room"]
     lat: float = Field(ge=-90.0, le=90.0)
     lon: float = Field(ge=-180.0, le=180.0)
-    booths: int = Field(ge=1)
-    capacity_injections_per_day: int = Field(ge=1)
+    booths: int = Field(ge=1, le=int(MAX_STAFF))
+    capacity_injections_per_day: int = Field(ge=1, le=MAX_PEOPLE)
     hours: HourWindow = HourWindow(from_hour=8, to_hour=22)
     days: Days = "all"
-    substances: list[Substance] = Field(min_length=1)
+    substances: list[Substance] = Field(min_length=1, max_length=3)
     open_at_start: bool = False
 
 
@@ -215,7 +239,7 @@ SERVICE_KINDS: tuple[str, ...] = ("drop_in", "housing", "oat", "injection_room")
 
 class _Intervention(_Closed):
     start: dt.date
-    note: str = ""
+    note: str = Field("", max_length=2_000)
     id: Id | None = Field(None, description="Optional name, so a variant can drop it.")
 
 
@@ -241,10 +265,10 @@ class PolicePlan(_Timed):
     """Police presence at sites for a period; the latest plan started wins for a site."""
 
     type: Literal["police_plan"]
-    sites: list[Id] = Field(min_length=1)
+    sites: list[Id] = Field(min_length=1, max_length=MAX_SITES)
     mode: PoliceMode
-    officers: NonNegative | None = None
-    officer_hours_per_day: NonNegative | None = None
+    officers: Annotated[float, Field(ge=0.0, le=MAX_STAFF)] | None = None
+    officer_hours_per_day: Annotated[float, Field(ge=0.0, le=24 * MAX_STAFF)] | None = None
     hours: HourWindow = HourWindow()
 
     @model_validator(mode="after")
@@ -260,9 +284,9 @@ class PoliceOperation(_Timed):
     """A one-off operation: ``action_days`` days spread evenly from start to end."""
 
     type: Literal["police_operation"]
-    sites: list[Id] = Field(min_length=1)
-    action_days: int = Field(ge=1)
-    officers: float = Field(gt=0.0)
+    sites: list[Id] = Field(min_length=1, max_length=MAX_SITES)
+    action_days: int = Field(ge=1, le=MAX_DAYS)
+    officers: float = Field(gt=0.0, le=MAX_STAFF)
     hours: HourWindow = HourWindow(from_hour=10, to_hour=18)
 
 
@@ -281,7 +305,7 @@ class FinePolicy(_Timed):
     type: Literal["fine_policy"]
     zone: Id
     propensity: Fraction
-    amount_nok: NonNegative
+    amount_nok: Annotated[float, Field(ge=0.0, le=1e9)]
 
 
 class OpenService(_Intervention):
@@ -303,17 +327,17 @@ class ResizeService(_Intervention):
 
     type: Literal["resize_service"]
     service: Id
-    units: int | None = Field(None, ge=0)
-    max_allocations_per_month: int | None = Field(None, ge=0)
-    slots: int | None = Field(None, ge=0)
-    waiting_days: NonNegative | None = None
+    units: int | None = Field(None, ge=0, le=MAX_PEOPLE)
+    max_allocations_per_month: int | None = Field(None, ge=0, le=MAX_PEOPLE)
+    slots: int | None = Field(None, ge=0, le=MAX_PEOPLE)
+    waiting_days: Annotated[float, Field(ge=0.0, le=MAX_DAYS)] | None = None
     low_threshold: bool | None = None
-    booths: int | None = Field(None, ge=1)
-    capacity_injections_per_day: int | None = Field(None, ge=1)
+    booths: int | None = Field(None, ge=1, le=int(MAX_STAFF))
+    capacity_injections_per_day: int | None = Field(None, ge=1, le=MAX_PEOPLE)
     hours: HourWindow | None = None
     days: Days | None = None
-    substances: list[Substance] | None = None
-    staff: NonNegative | None = None
+    substances: list[Substance] | None = Field(None, min_length=1, max_length=3)
+    staff: Annotated[float, Field(ge=0.0, le=MAX_STAFF)] | None = None
 
     def changes(self) -> dict[str, object]:
         """Return the fields this resize sets."""
@@ -325,8 +349,8 @@ class Outreach(_Timed):
     """Outreach workers present at sites: help, and guardians against violence."""
 
     type: Literal["outreach"]
-    sites: list[Id] = Field(min_length=1)
-    staff: float = Field(gt=0.0)
+    sites: list[Id] = Field(min_length=1, max_length=MAX_SITES)
+    staff: float = Field(gt=0.0, le=MAX_STAFF)
     hours: HourWindow = HourWindow(from_hour=10, to_hour=18)
 
 
@@ -362,8 +386,8 @@ class ParamEntry(_Closed):
 
     value: float
     unit: str | None = None
-    prior: tuple[float, float] | None = None
-    note: str = ""
+    prior: Annotated[list[float], Field(min_length=2, max_length=2)] | None = None
+    note: str = Field("", max_length=2_000)
 
 
 class Survey(_Closed):
@@ -382,14 +406,14 @@ class Scenario(_Closed):
 
     scenario: ScenarioInfo
     run: RunSettings
-    neighbourhoods: list[Neighbourhood] = Field(min_length=1)
-    sites: list[Site] = Field(min_length=1)
-    zones: list[Zone] = []
+    neighbourhoods: list[Neighbourhood] = Field(min_length=1, max_length=MAX_LIST)
+    sites: list[Site] = Field(min_length=1, max_length=MAX_SITES)
+    zones: list[Zone] = Field([], max_length=MAX_LIST)
     population: Population
     sellers: Sellers
-    services: list[Service] = []
-    interventions: list[Intervention] = []
-    parameters: dict[str, float | ParamEntry] = {}
+    services: list[Service] = Field([], max_length=MAX_LIST)
+    interventions: list[Intervention] = Field([], max_length=MAX_LIST)
+    parameters: dict[str, float | ParamEntry] = Field({}, max_length=1_000)
     survey: Survey | None = None
 
     _source: str = PrivateAttr("<memory>")

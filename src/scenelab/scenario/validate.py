@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+import math
 import typing
 from collections.abc import Iterable
 
@@ -15,6 +16,47 @@ from scenelab.scenario.errors import Problem
 from scenelab.scenario.units import convert, valid_units
 
 _UNION_TAGS = set(sc.INTERVENTION_TYPES) | set(sc.SERVICE_KINDS)
+# Member names pydantic puts in the path of a failed ``float | ParamEntry`` union.
+_MEMBER_TAGS = {"float", "ParamEntry", "constrained-float", "int", "bool", "str", "date"}
+
+# Parameters a kernel divides by (or takes the logit of): zero would make a rate undefined.
+STRICTLY_POSITIVE: frozenset[str] = frozenset(
+    {"dur_visit_hours", "n_market_reference", "raid_officers", "ratio_bad_good", "dur_raid_hours"}
+)
+OPEN_PROBABILITY: frozenset[str] = frozenset({"p_unsafe_base"})
+PARAMETER_SPAN = 100.0
+"""A parameter may lie within +-100 times the largest magnitude of its prior range."""
+
+
+def parameter_problem(name: str, value: object) -> str | None:
+    """Return why ``value`` (canonical unit) is not a valid value of parameter ``name``, or None.
+
+    A valid value is a finite number, inside [0, 1] for probabilities (strictly inside for
+    :data:`OPEN_PROBABILITY`), positive where a kernel divides by it (:data:`STRICTLY_POSITIVE`),
+    non-negative unless the unit is a utility, and within :data:`PARAMETER_SPAN` times its prior
+    range (larger values overflow the model's exponentials).
+    """
+    spec = BY_NAME.get(name)
+    if spec is None:
+        return _choices(name, sorted(BY_NAME), "parameter")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return f"{value!r} is not a number"
+    if not math.isfinite(value):
+        return f"{value!r} is not a finite number"
+    if spec.unit == "probability":
+        if name in OPEN_PROBABILITY and not 0.0 < value < 1.0:
+            return f"{value:g} must lie strictly between 0 and 1"
+        if not 0.0 <= value <= 1.0:
+            return f"{value:g} is not a probability; valid values are 0 to 1"
+        return None
+    if name in STRICTLY_POSITIVE and value <= 0.0:
+        return f"{value:g} must be > 0 (the model divides by it)"
+    if value < 0.0 and spec.unit != "utility":
+        return f"{value:g} is negative; a {spec.unit} value must be >= 0"
+    bound = PARAMETER_SPAN * max(abs(spec.low), abs(spec.high), 1.0)
+    if abs(value) > bound:
+        return f"{value:g} is out of range; valid values lie within +-{bound:g}"
+    return None
 
 
 def _path(loc: Iterable[object]) -> str:
@@ -24,6 +66,8 @@ def _path(loc: Iterable[object]) -> str:
             out += f"[{part}]"
         elif part in _UNION_TAGS and out.endswith("]"):
             continue  # pydantic puts the union tag in the path; a user never wrote it
+        elif isinstance(part, str) and (part in _MEMBER_TAGS or part.startswith("function-")):
+            continue  # likewise the member type of a failed union (``float | ParamEntry``)
         else:
             out += ("." if out else "") + str(part)
     return out
@@ -69,9 +113,25 @@ def _inner_model(annotation: object) -> object:
 
 def pydantic_problems(exc: pydantic.ValidationError) -> list[Problem]:
     """Turn a pydantic ValidationError into problems with key paths and valid choices."""
-    problems = []
+    problems: list[Problem] = []
+    seen: set[str] = set()
     for err in exc.errors():
         loc = tuple(err["loc"])
+        path = _path(loc)
+        if loc and loc[0] == "parameters" and len(loc) >= 3 and loc[2] in _MEMBER_TAGS:
+            # One message for a parameter whatever union member pydantic tried.
+            if path in seen:
+                continue
+            seen.add(path)
+            got = err.get("input")
+            problems.append(
+                Problem(
+                    path,
+                    f'must be a finite number or a table {{ value = ..., unit = "..." }} '
+                    f"(got {got!r})",
+                )
+            )
+            continue
         if err["type"] == "extra_forbidden":
             model = _model_at(loc[:-1])
             valid = ", ".join(model.model_fields) if model else "see docs/scenario-format.md"
@@ -82,17 +142,33 @@ def pydantic_problems(exc: pydantic.ValidationError) -> list[Problem]:
             message = err["msg"].replace("Input tag", "value").replace(" found using", " of")
         elif err["type"] == "string_pattern_mismatch":
             message = f"{err['input']!r} is not a valid id: use lower-case ASCII letters, digits, _"
+        elif err["type"] in ("date_type", "date_parsing", "date_from_datetime_inexact"):
+            message = (
+                f"must be a TOML date such as 2012-06-01, written without quotes "
+                f"(got {err.get('input')!r})"
+            )
+        elif err["type"] in ("model_type", "model_attributes_type", "dict_type"):
+            message = f"must be a table (got {type(err.get('input')).__name__})"
+        elif err["type"] == "list_type":
+            message = f"must be a list [...] (got {type(err.get('input')).__name__})"
         elif isinstance(err.get("input"), dict | list):
             message = err["msg"]  # a whole table as "input" would drown the message
         else:
             message = f"{err['msg']} (got {err['input']!r})" if "input" in err else err["msg"]
-        problems.append(Problem(_path(loc), message))
+        problems.append(Problem(path, message))
     return problems
+
+
+_MAX_LISTED = 25
+"""Longest list of valid choices written out in a message; longer ones point to a command."""
 
 
 def _choices(name: str, valid: list[str], what: str) -> str:
     close = difflib.get_close_matches(name, valid, n=1)
     hint = f" (did you mean '{close[0]}'?)" if close else ""
+    if len(valid) > _MAX_LISTED:
+        where = "`scenelab params`" if what == "parameter" else "the file"
+        return f"'{name}' is not a {what}{hint}; {where} lists all {len(valid)}"
     return f"'{name}' is not a {what}{hint}; {what}s are: {', '.join(valid)}"
 
 
@@ -131,6 +207,14 @@ def check_references(scn: sc.Scenario) -> list[Problem]:
             site_ok(f"{section}.initial_sites.{site}", site)
         if sum(weights.values()) <= 0:
             add(Problem(f"{section}.initial_sites", "weights must not all be zero"))
+    if sum(n.residents for n in scn.neighbourhoods) <= 0:
+        add(
+            Problem(
+                "neighbourhoods",
+                "residents are zero in every neighbourhood; harm per resident and the equity "
+                "indices need at least one neighbourhood with residents > 0",
+            )
+        )
     if scn.population.initial_people > scn.population.max_people:
         add(Problem("population.max_people", "must be at least population.initial_people"))
     if scn.sellers.initial_local + scn.sellers.initial_travelling > scn.sellers.max_sellers:
@@ -219,10 +303,9 @@ def check_references(scn: sc.Scenario) -> list[Problem]:
                 add(Problem(f"{here}.unit", str(exc)))
             if entry.prior is not None and not entry.prior[0] < entry.prior[1]:
                 add(Problem(f"{here}.prior", "prior must be [low, high] with low < high"))
-        if spec.unit == "probability" and not 0.0 <= value <= 1.0:
-            add(Problem(here, f"{value:g} is not a probability; valid values are 0 to 1"))
-        elif value < 0.0 and spec.unit != "utility":
-            add(Problem(here, f"{value:g} is negative; a {spec.unit} value must be >= 0"))
+        message = parameter_problem(name, value)
+        if message is not None:
+            add(Problem(here, message))
     if scn.survey is not None:
         sv = scn.survey
         if sv.end < sv.start:
