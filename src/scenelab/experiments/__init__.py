@@ -48,10 +48,10 @@ _SOURCES: dict[str, str] = {
     "make_design": "scenelab.experiments.design",
     "parse_calibration": "scenelab.experiments.spec",
     "parse_experiment": "scenelab.experiments.spec",
-    "plan_experiment": "scenelab.experiments.runner",
+    "plan_experiment": "scenelab.experiments.plan",
     "replicate_seeds": "scenelab.experiments.design",
     "run_experiment": "scenelab.experiments.runner",
-    "run_key": "scenelab.experiments.runner",
+    "run_key": "scenelab.experiments.plan",
 }
 
 __all__ = sorted(_SOURCES)
