@@ -29,8 +29,9 @@ from benchmarks.phase_profile import profile
 from benchmarks.synthetic_city import synthetic_city
 from scenelab.api import parameter_vector
 from scenelab.model import state as st
-from scenelab.model.engine import run_model
-from scenelab.model.rng import init_generator, stream_keys
+from scenelab.model.engine import initial_state, run_model
+from scenelab.model.metrics import CD
+from scenelab.model.rng import stream_keys
 from scenelab.model.world import compile_world
 from scenelab.scenario import Scenario
 
@@ -46,10 +47,7 @@ def memory(scn: Scenario) -> dict[str, float]:
     """Return bytes per person slot: people arrays, and all model state (outputs excluded)."""
     par = parameter_vector(scn)
     world = compile_world(scn)
-    rng = init_generator(stream_keys(0, 0))
-    people = st.new_people(scn, rng)
-    sellers = st.new_sellers(scn, rng)
-    sites = st.new_site_state(scn, world, par)
+    people, sellers, sites = initial_state(scn, world, par, stream_keys(0, 0))
     n_max = scn.population.max_people
     out = st.new_out(world.n_days, len(scn.sites))
     return {
@@ -73,7 +71,7 @@ def cost_per_tick(scn: Scenario, repeats: int) -> dict[str, float]:
         walls.append(w - c)
         compiles.append(c)
         ticks.append(raw.n_days * 24)
-        agent = float(raw.out.city_day[: raw.n_days, st.CD_POPULATION].sum() * 24)
+        agent = float(raw.out.city_day[: raw.n_days, CD["population"]].sum() * 24)
     return {
         "s_per_tick": median([w / t for w, t in zip(walls, ticks, strict=True)]),
         "compile_world_s": median(compiles),

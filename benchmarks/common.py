@@ -20,12 +20,12 @@ if __package__ in (None, ""):
 import numpy as np
 
 from scenelab.model.engine import RawRun
-from scenelab.model.state import CD_POPULATION
+from scenelab.model.metrics import CD
 
 
 def agent_ticks(raw: RawRun) -> int:
     """Return person-hours in the population of a scenelab run (the agent-ticks it simulated)."""
-    return int(raw.out.city_day[: raw.n_days, CD_POPULATION].sum() * 24)
+    return int(raw.out.city_day[: raw.n_days, CD["population"]].sum() * 24)
 
 
 def timed(fn: Callable[[], Any]) -> tuple[float, Any]:

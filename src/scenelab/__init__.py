@@ -28,7 +28,10 @@ __all__ = sorted(_LAZY)
 
 def __getattr__(name: str) -> Any:  # noqa: ANN401 - whatever the named module exports
     if name not in _LAZY:
-        raise AttributeError(f"module 'scenelab' has no attribute {name!r}")
+        try:  # a subpackage used as an attribute (``scenelab.scenario.builtin_text``)
+            return importlib.import_module(f"scenelab.{name}")
+        except ModuleNotFoundError:
+            raise AttributeError(f"module 'scenelab' has no attribute {name!r}") from None
     value = getattr(importlib.import_module(_LAZY[name]), name)
     globals()[name] = value
     return value

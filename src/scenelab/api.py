@@ -20,6 +20,8 @@ from scenelab.errors import ArgumentError, OverrideError
 from scenelab.model.engine import run_model
 from scenelab.model.params import BY_NAME, PARAMETERS, ParamSpec
 from scenelab.observe import tables
+from scenelab.observe.outcomes import outcomes as named_outcomes
+from scenelab.observe.outcomes import period_summary, periods
 from scenelab.outputs import OutputDirectory, atomic_parquet, atomic_text, dump_json
 from scenelab.provenance import git_revision
 from scenelab.scenario import schema as sc
@@ -27,6 +29,15 @@ from scenelab.scenario.loader import load_scenario
 from scenelab.scenario.validate import resolved_parameters
 
 __version__ = "0.1.0"
+__all__ = [
+    "Results",
+    "__version__",
+    "git_revision",
+    "parameter_vector",
+    "parameters",
+    "periods",
+    "run",
+]
 
 
 def parameters(scenario: sc.Scenario) -> dict[str, ParamSpec]:
@@ -76,20 +87,6 @@ def check_overrides(overrides: dict[str, float] | None) -> None:
             problems.append(f"override {name}: {message}")
     if problems:
         raise OverrideError("\n".join(problems))
-
-
-def periods(
-    scenario: sc.Scenario, until: dt.date | None = None
-) -> list[tuple[str, dt.date, dt.date]]:
-    """Return the periods between interventions: ``(label, first day, last day)``."""
-    end = min(until or scenario.run.end, scenario.run.end)
-    starts = sorted({scenario.run.start, *(iv.start for iv in scenario.interventions)})
-    starts = [d for d in starts if d <= end]
-    out = []
-    for k, first in enumerate(starts):
-        last = starts[k + 1] - dt.timedelta(days=1) if k + 1 < len(starts) else end
-        out.append((f"{first.isoformat()}..{last.isoformat()}", first, last))
-    return out
 
 
 def check_seed(seed: object) -> int:
@@ -167,109 +164,6 @@ class Results:
         return Path(directory)
 
 
-def _harm_outcomes(nm: pd.DataFrame, scenario: sc.Scenario) -> dict[str, float]:
-    """Composite harm and its distribution over neighbourhoods, whole run and per year."""
-    from scenelab.observe.equity import concentration_index, share_most_deprived
-    from scenelab.observe.harm import harm_by_neighbourhood_month
-
-    harm = harm_by_neighbourhood_month(nm)
-    out = {"harm_per_month": float(harm.groupby("month")["harm"].sum().mean())}
-    meta = {n.id: n for n in scenario.neighbourhoods}
-
-    def equity(part: pd.DataFrame, suffix: str) -> None:
-        per = part.groupby("neighbourhood")["harm"].sum()
-        dep = [meta[n].deprivation for n in per.index]
-        pop = [meta[n].residents for n in per.index]
-        out[f"concentration_index{suffix}"] = concentration_index(per.values, dep, pop)
-        out[f"share_most_deprived{suffix}"] = share_most_deprived(per.values, dep, pop)
-        out[f"harm{suffix}"] = float(per.sum())
-
-    equity(harm, "")
-    for year, part in harm.groupby(harm["month"].dt.year):
-        equity(part, f"_{year}")
-    return out
-
-
-def _outcomes(
-    sd: pd.DataFrame, cd: pd.DataFrame, nm: pd.DataFrame, scenario: sc.Scenario
-) -> dict[str, float]:
-    """Named scalar outcomes (the quantities experiments, sensitivity and calibration use)."""
-    out: dict[str, float] = {}
-    days = sd["date"].nunique()
-    total = sd.groupby("date")["people_present"].sum()
-    out["people_present_mean"] = float(total.mean())
-    for col in (
-        "violence_incidents",
-        "sexual_violence_incidents",
-        "public_injections",
-        "unsafe_injections",
-        "overdoses",
-        "overdose_deaths",
-        "expulsions",
-        "fines",
-        "police_controls",
-        "nuisance",
-    ):
-        out[f"{col}_per_day"] = float(sd[col].sum() / days)
-    person_hours = float(sd["people_present"].sum() * 24.0)
-    out["violence_per_1000_person_hours"] = (
-        1000.0 * float(sd["violence_incidents"].sum()) / person_hours if person_hours else 0.0
-    )
-    year = sd["date"].dt.year
-    centre = {n.id for n in scenario.neighbourhoods if n.centre}
-    for y in sorted(year.unique()):
-        in_year = sd[year == y]
-        ph = in_year.groupby("site")["people_present"].sum()
-        tot = float(ph.sum())
-        for site in scenario.site_ids():
-            out[f"share_{site}_{y}"] = float(ph.get(site, 0.0)) / tot if tot else 0.0
-            out[f"people_{site}_{y}"] = float(ph.get(site, 0.0)) / in_year["date"].nunique()
-        out[f"expulsions_{y}"] = float(in_year["expulsions"].sum())
-        out[f"fines_{y}"] = float(in_year["fines"].sum())
-        out[f"violence_{y}"] = float(in_year["violence_incidents"].sum())
-        is_centre = in_year["neighbourhood"].isin(centre)
-        out[f"centre_violence_{y}"] = float(in_year.loc[is_centre, "violence_incidents"].sum())
-        out[f"centre_nuisance_{y}"] = float(in_year.loc[is_centre, "nuisance"].sum())
-    out.update(_harm_outcomes(nm, scenario))
-    out["population_end"] = float(cd["population"].iloc[-1])
-    out["travelling_sellers_end"] = float(cd["sellers_travelling"].iloc[-1])
-    return out
-
-
-def _period_summary(sd: pd.DataFrame, scenario: sc.Scenario, until: dt.date | None) -> list:
-    rows = []
-    for label, first, last in periods(scenario, until):
-        mask = (sd["date"] >= pd.Timestamp(first)) & (sd["date"] <= pd.Timestamp(last))
-        part = sd[mask]
-        n_days = (last - first).days + 1
-        by_site = part.groupby("site")["people_present"].sum() / n_days
-        rows.append(
-            {
-                "period": label,
-                "start": first.isoformat(),
-                "end": last.isoformat(),
-                "days": n_days,
-                "people_present_by_site": {k: round(float(v), 3) for k, v in by_site.items()},
-                "per_day": {
-                    col: round(float(part[col].sum()) / n_days, 4)
-                    for col in (
-                        "people_present",
-                        "violence_incidents",
-                        "sexual_violence_incidents",
-                        "public_injections",
-                        "unsafe_injections",
-                        "overdoses",
-                        "overdose_deaths",
-                        "expulsions",
-                        "fines",
-                        "nuisance",
-                    )
-                },
-            }
-        )
-    return rows
-
-
 def run(
     scenario: sc.Scenario | str | Path,
     seed: int | None = None,
@@ -330,9 +224,9 @@ def run(
         "overrides": overrides or {},
         "window": {"start": scn.run.start.isoformat(), "end": last_day.isoformat()},
         "wall_time_seconds": round(wall, 3),
-        "periods": _period_summary(sd, scn, last_day),
+        "periods": period_summary(sd, scn, last_day),
     }
-    outcomes = _outcomes(sd, cd, nm, scn)
+    outcomes = named_outcomes(sd, cd, nm, scn)
     survey = None
     if scn.survey is not None and "survey_end" in raw.snapshots:
         from scenelab.observe.survey import run_survey, survey_generator

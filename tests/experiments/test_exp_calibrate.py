@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from scenelab.experiments import load_calibration
-from scenelab.experiments.calibrate import calibrate, weighted_quantile
+from scenelab.experiments.calibrate import calibrate
+from scenelab.experiments.posterior import weighted_quantile
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples/experiments/toy_calibration.toml"
 

@@ -25,29 +25,11 @@ from typing import Any
 
 import pandas as pd
 
+from scenelab.experiments import toys
+from scenelab.experiments.ranges import ParamRange
+
 ModelFunction = Callable[[Mapping[str, float], int], Mapping[str, float]]
 """A plain model function: parameter values and a seed in, named scalar outcomes out."""
-
-
-@dataclass(frozen=True)
-class ParamRange:
-    """A model parameter as the experiments layer needs it.
-
-    Attributes:
-        name: Parameter name, as used in overrides.
-        low: Lower end of the prior / design range (canonical unit).
-        high: Upper end of the prior / design range (canonical unit).
-        default: Value the model uses when the parameter is not overridden.
-        unit: Canonical unit, for labels only.
-        description: One line for humans.
-    """
-
-    name: str
-    low: float
-    high: float
-    default: float | None = None
-    unit: str = ""
-    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -420,8 +402,6 @@ def builtin_model(name: str, *, until: dt.date | str | None = None) -> Model:
     Raises:
         ValueError: If the name is unknown; the message lists valid names.
     """
-    from scenelab.experiments import toys
-
     if name == "scenelab":
         return ScenelabModel(until=until)
     if name == "ishigami":

@@ -17,8 +17,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scenelab.experiments.plan import Plan
 from scenelab.experiments.plots import write_html_page
-from scenelab.experiments.runner import Plan
 from scenelab.experiments.store import ResultStore
 
 SENSITIVITY_HTML = "sensitivity.html"

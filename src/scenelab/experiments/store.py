@@ -4,10 +4,9 @@ Layout (schema version :data:`SCHEMA_VERSION`, kept in ``meta``):
 
 * ``meta(key, value)`` — schema version, creation time, code version.
 * ``experiments`` — each experiment spec ever run into this directory.
-* ``runs`` — one row per run, primary key ``run_id`` (the deterministic run
-  key), with provenance: scenelab version, git revision, model and its
-  options, scenario name/ref/hash, parameters (JSON), seed, replicate, worker,
-  start/end times (UTC), status and error.
+* ``runs`` — one row per run, primary key ``run_id`` (the deterministic run key), with
+  provenance: scenelab version, git revision, model and its options, scenario name/ref/hash,
+  parameters (JSON), seed, replicate, worker, start/end times (UTC), status and error.
 * ``outcomes(run_id, name, value)`` — named scalar outcomes in long form,
   primary key ``(run_id, name)``.
 * tidy tables of each run (``site_day``, ``neighbourhood_month``), created on

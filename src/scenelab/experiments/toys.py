@@ -21,7 +21,7 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from scenelab.experiments.models import ParamRange
+from scenelab.experiments.ranges import ParamRange
 
 _A, _B = 7.0, 0.1
 

@@ -1,5 +1,5 @@
-"""The simulation: state (struct of arrays), phases, mechanisms and the compiled engine."""
+"""The simulation: state (struct of arrays), phases, mechanisms and the compiled engine.
 
-from scenelab.model.cache_guard import configure_cache
-
-configure_cache()
+Importing this package is cheap: the Numba compile cache is configured by ``model.jit`` when the
+first compiled module is imported, not here.
+"""

@@ -2,9 +2,10 @@
 
 Numba freezes module-level globals (parameter indices, state codes) and compiled callees into a
 function's cached machine code, but invalidates that cache only when the *function's own* file
-changes. After an edit to ``params.py`` or to a mechanism, the engine's cached loop would still
-run the old code - and a process started before the edit can even write old code back into the
-cache. Keying the cache directory by a fingerprint of every model source file rules both out.
+changes. After an edit to a parameter file (``mechanisms/*.toml``) or to a mechanism, the
+engine's cached loop would still run the old code - and a process started before the edit can
+even write old code back into the cache. Keying the cache directory by a fingerprint of every
+model source and parameter file rules both out.
 """
 
 from __future__ import annotations
@@ -17,9 +18,9 @@ _HERE = Path(__file__).parent
 
 
 def source_fingerprint() -> str:
-    """Return a SHA-256 over the path and content of every model source file."""
+    """Return a SHA-256 over the path and content of every model source and parameter file."""
     digest = hashlib.sha256()
-    for path in sorted(_HERE.rglob("*.py")):
+    for path in sorted([*_HERE.rglob("*.py"), *_HERE.rglob("*.toml")]):
         digest.update(path.relative_to(_HERE).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()

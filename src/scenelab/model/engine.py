@@ -1,7 +1,15 @@
-"""The engine: one compiled loop over ticks that calls the phases in PHASES order.
+"""The engine: one compiled loop over ticks that calls the phases in ``PHASE_ORDER``.
 
 The whole simulation runs inside Numba; Python only compiles the scenario into arrays, calls the
 kernel in chunks (for the progress bar) and turns the recorded arrays into tables.
+
+The loop is generated from the phase declarations (``phases.phases()``): Numba cannot iterate over a
+list of functions with different signatures inside compiled code, so ``simulate_source`` writes the
+loop's text, one call per phase with the argument names the kernel's signature asks for, and
+``build_loop`` compiles it. The generator's input is our own phase list, never scenario data. The
+code object is given this file's name, so Numba caches it like a hand-written function; the cache
+directory is keyed by a fingerprint of every model source and parameter file (``cache_guard``), so
+a change to the phase list or to a kernel's signature gets a fresh compile.
 """
 
 from __future__ import annotations
@@ -9,25 +17,16 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
-from numba import njit
 from tqdm import tqdm
 
 from scenelab.model import state as st
-from scenelab.model.mechanisms import (
-    entry_exit,
-    injection,
-    interventions,
-    policing,
-    record,
-    sellers,
-    services,
-    site_choice,
-    trust_memory,
-    violence,
-)
+from scenelab.model.jit import njit
+from scenelab.model.mechanisms import record
 from scenelab.model.mechanisms.common import (
     N_POP,
     POP_HOUSED,
@@ -39,28 +38,66 @@ from scenelab.model.mechanisms.common import (
     POP_TRUST_SD,
     POP_WOMEN,
 )
+from scenelab.model.phases import Phase, phases
 from scenelab.model.rng import init_generator, stream_keys
 from scenelab.model.world import World, compile_world
 from scenelab.scenario.schema import Scenario
 
+SIGNATURE = "t0, t1, par, pop, keys, W, P, L, X, R, survey_t0, survey_t1"
 
-@njit(cache=True)
-def simulate(t0, t1, par, pop, keys, W, P, L, X, R, survey_t0, survey_t1):  # noqa: ANN001, ANN201
-    """Advance the model from tick ``t0`` to ``t1`` (exclusive), one hour per tick."""
-    for t in range(t0, t1):
-        day = t // 24
-        hour = t % 24
-        ep = W.epoch_of_day[day]
-        interventions.step(t, day, hour, ep, par, keys, W, X)
-        entry_exit.step(t, day, hour, par, pop, keys, W, P, L, X, R)
-        site_choice.step(t, day, hour, ep, par, keys, W, P, X)
-        sellers.step(t, day, hour, ep, par, pop, keys, W, L, X)
-        policing.step(t, day, hour, ep, par, keys, W, P, L, X, R)
-        injection.step(t, day, hour, ep, par, keys, W, P, X, R)
-        violence.step(t, day, hour, par, keys, W, P, X, R)
-        services.step(t, day, hour, ep, par, keys, W, P, X)
-        trust_memory.step(t, day, hour, par, W, P, X)
-        record.step(t, day, hour, ep, W, P, L, X, R, survey_t0, survey_t1)
+
+def simulate_source(
+    name: str = "simulate",
+    extra_args: Sequence[str] = (),
+    around: Callable[[int, Phase, str], list[str]] | None = None,
+    phase_list: Sequence[Phase] | None = None,
+) -> str:
+    """Return the source of the tick loop, one kernel call per phase in tick order.
+
+    Args:
+        name: The generated function's name.
+        extra_args: Arguments appended to the loop's signature (the profiler's accumulator).
+        around: Optional ``(k, phase, call) -> lines`` that replaces phase ``k``'s call line (the
+            profiler wraps it in clock reads); the lines are indented to the loop body.
+        phase_list: The phases to call (default: ``phases.phases()``, the model's tick).
+
+    Returns:
+        Python source defining ``name``.
+    """
+    args = ", ".join([SIGNATURE, *extra_args])
+    lines = [
+        f"def {name}({args}):",
+        '    """Advance the model from tick ``t0`` to ``t1`` (exclusive), one hour per tick."""',
+        "    for t in range(t0, t1):",
+        "        day = t // 24",
+        "        hour = t % 24",
+        "        ep = W.epoch_of_day[day]",
+    ]
+    for k, phase in enumerate(phases() if phase_list is None else phase_list):
+        call = f"_step_{phase.module}({', '.join(phase.args)})"
+        body = around(k, phase, call) if around else [call]
+        lines += [f"        {line}" for line in body]
+    return "\n".join(lines) + "\n"
+
+
+def build_loop(source: str, name: str, namespace: dict[str, Any], filename: str) -> Any:
+    """Compile generated loop source in ``namespace`` (which gets every phase's kernel).
+
+    Args:
+        source: Text from :func:`simulate_source`.
+        name: The function it defines.
+        namespace: Globals for the function (Numba resolves callees through them).
+        filename: File name given to the code object (Numba's cache locator needs a real file).
+
+    Returns:
+        The plain Python function; decorate it with ``njit``.
+    """
+    namespace.update({f"_step_{p.module}": p.step for p in phases()})
+    exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated loop
+    return namespace[name]
+
+
+simulate = njit(cache=True)(build_loop(simulate_source(), "simulate", globals(), __file__))
 
 
 @dataclass
@@ -92,6 +129,17 @@ def population_vector(scn: Scenario) -> np.ndarray:
     return vec
 
 
+def initial_state(
+    scn: Scenario, world: World, par: np.ndarray, keys: np.ndarray
+) -> tuple[st.People, st.Sellers, st.SiteState]:
+    """Return the people, sellers and site state at the start of a run (from the init stream)."""
+    rng = init_generator(keys)
+    people = st.new_people(scn, rng, par)
+    sellers_ = st.new_sellers(scn, rng)
+    sites = st.new_site_state(scn, world, record.main_scene_count(par))
+    return people, sellers_, sites
+
+
 def run_model(
     scn: Scenario,
     par: np.ndarray,
@@ -117,10 +165,7 @@ def run_model(
     """
     world = compile_world(scn)
     keys = stream_keys(seed, replicate)
-    rng = init_generator(keys)
-    people = st.new_people(scn, rng)
-    sellers_ = st.new_sellers(scn, rng)
-    sites = st.new_site_state(scn, world, par)
+    people, sellers_, sites = initial_state(scn, world, par, keys)
     end = min(until or scn.run.end, scn.run.end)
     n_days = (end - scn.run.start).days + 1
     out = st.new_out(world.n_days, len(scn.sites))

@@ -1,16 +1,30 @@
-"""The model's parameter registry: one row per parameter, with unit, default, prior and source.
+"""The model's parameter registry, loaded from data: each mechanism's parameters sit beside it.
 
-Every mechanism reads its parameters from one flat float array whose positions come from this
-registry (``IDX``), so a compiled kernel sees them as constants and experiments see them as names.
-Defaults are priors for calibration, not truths; ``low``/``high`` bound the prior range. The ODD
-description (``docs/ODD.md``) is generated from this table (``scenelab odd``).
+Every mechanism module ``mechanisms/<name>.py`` that reads parameters has a
+``mechanisms/<name>.toml`` with one row a line per parameter it reads: default, unit, prior
+range, a source key and what the parameter does. Sources are keyed tables (``[sources]``) in
+the same files; a key may be used by any mechanism. The files are read in tick order
+(``phases.PHASE_ORDER``), so the flat parameter vector every kernel reads (positions ``IDX``) is
+grouped by mechanism.
+
+This module imports no Numba and compiles nothing: validating a scenario file only needs the names,
+units and ranges. ``parameter_readers`` finds which model modules read which parameter by parsing
+their source (``ast``) for ``IDX["name"]``, so a test can check that every parameter is read by the
+mechanism that declares it.
 """
 
 from __future__ import annotations
 
+import ast
+import tomllib
 from dataclasses import dataclass
+from pathlib import Path
 
-import numpy as np
+from scenelab.model.phases import PHASE_ORDER
+
+MODEL_DIR = Path(__file__).parent
+MECHANISM_DIR = MODEL_DIR / "mechanisms"
+_ROW_KEYS = frozenset({"default", "unit", "low", "high", "source", "text"})
 
 
 @dataclass(frozen=True)
@@ -21,10 +35,10 @@ class ParamSpec:
         name: Identifier used in scenario files, overrides and experiment designs.
         default: Default value in ``unit``.
         unit: Canonical unit (``per_hour``, ``per_day``, ``per_year``, ``hours``, ``days``, ``km``,
-            ``probability``, ``multiplier``, ``utility``, ``count``, ``NOK``).
+            ``probability``, ``multiplier``, ``utility``, ``count``, ``NOK``, ``sd``).
         low: Lower end of the prior range.
         high: Upper end of the prior range.
-        mechanism: The mechanism module that uses it.
+        mechanism: The mechanism module that declares (and reads) it.
         source: Where its form or value comes from.
         description: What it does, in one sentence.
     """
@@ -39,1107 +53,101 @@ class ParamSpec:
     description: str
 
 
-def _p(
-    name: str,
-    default: float,
-    unit: str,
-    low: float,
-    high: float,
-    mechanism: str,
-    source: str,
-    description: str,
-) -> ParamSpec:
-    return ParamSpec(name, default, unit, low, high, mechanism, source, description)
+def load_parameters(
+    directory: Path = MECHANISM_DIR,
+) -> tuple[tuple[ParamSpec, ...], dict[str, str]]:
+    """Read every mechanism's parameter file, in tick order, and check it.
+
+    Args:
+        directory: The folder of the mechanism modules and their ``.toml`` files.
+
+    Returns:
+        The parameters in registry order and the sources by key.
+
+    Raises:
+        ValueError: If a file belongs to no phase, a row has missing or extra fields, a default lies
+            outside its prior range, a name or source key is repeated, or a source key is unknown
+            or unused.
+    """
+    stray = sorted(p.stem for p in directory.glob("*.toml") if p.stem not in PHASE_ORDER)
+    if stray:
+        raise ValueError(f"parameter files of no phase in {directory}: {stray}")
+    rows: list[tuple[str, str, dict[str, object]]] = []
+    sources: dict[str, str] = {}
+    for module in PHASE_ORDER:
+        path = directory / f"{module}.toml"
+        if not path.exists():
+            continue
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        for key, text in data.get("sources", {}).items():
+            if key in sources:
+                raise ValueError(f"{path.name}: source key '{key}' is defined twice")
+            sources[key] = str(text)
+        for name, row in data.get("parameters", {}).items():
+            if set(row) != _ROW_KEYS:
+                raise ValueError(f"{path.name}: {name} needs exactly {sorted(_ROW_KEYS)}")
+            rows.append((module, name, row))
+    specs: list[ParamSpec] = []
+    for module, name, row in rows:
+        if row["source"] not in sources:
+            raise ValueError(f"{module}.toml: {name} cites unknown source '{row['source']}'")
+        spec = ParamSpec(
+            name=name,
+            default=float(row["default"]),
+            unit=str(row["unit"]),
+            low=float(row["low"]),
+            high=float(row["high"]),
+            mechanism=module,
+            source=sources[str(row["source"])],
+            description=str(row["text"]),
+        )
+        if not spec.low <= spec.default <= spec.high:
+            raise ValueError(f"{module}.toml: {name} default lies outside [low, high]")
+        specs.append(spec)
+    names = [s.name for s in specs]
+    repeated = sorted({n for n in names if names.count(n) > 1})
+    if repeated:
+        raise ValueError(f"parameters declared twice: {repeated}")
+    unused = sorted(set(sources) - {str(row["source"]) for _, _, row in rows})
+    if unused:
+        raise ValueError(f"sources cited by no parameter: {unused}")
+    return tuple(specs), sources
 
 
-_SHORT = "Short et al. 2008 M3AS; Short et al. 2010 PNAS (attractiveness builds and decays)"
-_DEBECK = "DeBeck et al. 2012 (43% spend 3+ h/day in the open scene)"
-_SHERMAN = "Sherman 1990 Crime & Justice 12 (initial and residual deterrence, decay)"
-_SKOGAN = "Skogan 2006 Policing & Society (bad contact weighs 4-14x a good one)"
-_MARSHALL08 = "Marshall et al. 2008 Drug Alcohol Depend 97:237 (VIDUS violence by sex)"
-_WOOD04 = "Wood et al. 2004 CMAJ 171:731 (SIF: public injection 4.3 -> 2.4/day)"
-_BERGEN = "Lundeberg & Mjaland 2017 (Bergen evaluation); approximate, to calibrate"
-_ASSUMED = "assumption [approx]; prior for calibration"
-
-PARAMETERS: tuple[ParamSpec, ...] = (
-    # --- attendance -------------------------------------------------------------------------
-    _p(
-        "hours_scene_per_day_regular",
-        4.0,
-        "hours",
-        2.0,
-        8.0,
-        "attendance",
-        _DEBECK,
-        "Mean hours a day a regular, unhoused, untreated person spends at open scenes.",
-    ),
-    _p(
-        "hours_scene_per_day_occasional",
-        0.6,
-        "hours",
-        0.1,
-        2.0,
-        "attendance",
-        _ASSUMED,
-        "Mean hours a day an occasional buyer spends at open scenes.",
-    ),
-    _p(
-        "dur_visit_hours",
-        3.0,
-        "hours",
-        1.0,
-        6.0,
-        "attendance",
-        _DEBECK,
-        "Mean length of one stay at a scene.",
-    ),
-    _p(
-        "rel_attend_housed",
-        0.6,
-        "multiplier",
-        0.3,
-        1.0,
-        "attendance",
-        "Housing First trials (At Home/Chez Soi): housing reduces street time [approx]",
-        "Multiplier on scene hours for a housed person.",
-    ),
-    _p(
-        "rel_attend_oat",
-        0.6,
-        "multiplier",
-        0.3,
-        1.0,
-        "attendance",
-        "Kimber et al. 2010 BMJ 341:c3172 (OAT lowers use) [approx]",
-        "Multiplier on scene hours for a person in opioid agonist treatment.",
-    ),
-    # --- site choice ------------------------------------------------------------------------
-    _p(
-        "b_attr",
-        1.0,
-        "utility",
-        0.3,
-        3.0,
-        "site_choice",
-        _SHORT,
-        "Weight of a site's attractiveness (static plus activity-built) in site choice.",
-    ),
-    _p(
-        "b_market",
-        0.8,
-        "utility",
-        0.2,
-        2.0,
-        "site_choice",
-        "Caulkins & Reuter 2010; Kleiman 1993 (markets draw buyers)",
-        "Weight of log(1 + sellers present) in site choice.",
-    ),
-    _p(
-        "b_peers",
-        0.5,
-        "utility",
-        0.0,
-        1.5,
-        "site_choice",
-        _DEBECK,
-        "Weight of log(1 + people recently present) in site choice (the social scene).",
-    ),
-    _p(
-        "b_service",
-        1.0,
-        "utility",
-        0.0,
-        3.0,
-        "site_choice",
-        "DESIGN.md: drop-in centres draw people (and scenes) toward them",
-        "Utility of an open drop-in centre within reach of a site.",
-    ),
-    _p(
-        "reach_service_km",
-        0.6,
-        "km",
-        0.2,
-        1.5,
-        "site_choice",
-        _ASSUMED,
-        "Walking distance within which a service pulls a site and can be used from it.",
-    ),
-    _p(
-        "b_habit",
-        2.0,
-        "utility",
-        0.5,
-        4.0,
-        "site_choice",
-        _ASSUMED,
-        "Weight of a person's familiarity with a site (habit).",
-    ),
-    _p(
-        "rate_habit_gain_per_hour",
-        0.05,
-        "per_hour",
-        0.01,
-        0.2,
-        "site_choice",
-        _ASSUMED,
-        "Familiarity gained per hour present at a site (capped at 1).",
-    ),
-    _p(
-        "rate_habit_decay_per_day",
-        0.02,
-        "per_day",
-        0.005,
-        0.1,
-        "site_choice",
-        _ASSUMED,
-        "Daily decay of familiarity with a site.",
-    ),
-    _p(
-        "b_risk",
-        3.0,
-        "utility",
-        0.5,
-        6.0,
-        "site_choice",
-        "Wood et al. 2004 CMAJ 170:1551 (crackdown changed where people used)",
-        "Weight of perceived police risk in site choice.",
-    ),
-    _p(
-        "k_risk_demeanour",
-        0.8,
-        "multiplier",
-        0.0,
-        1.5,
-        "site_choice",
-        "Lundeberg & Mjaland 2017 (masculine protest); heterogeneous deterrence [approx]",
-        "Confrontational people weigh police risk less: risk x exp(-k x demeanour).",
-    ),
-    _p(
-        "w_reputation",
-        0.5,
-        "probability",
-        0.0,
-        1.0,
-        "site_choice",
-        "DESIGN.md: word travels fast in a scene",
-        "Share of perceived risk taken from the site's reputation rather than own encounters.",
-    ),
-    _p(
-        "b_conceal",
-        2.0,
-        "utility",
-        0.0,
-        5.0,
-        "site_choice",
-        "Small et al. 2006 Int J Drug Policy 17:85 (hiding under police pressure)",
-        "Extra value of concealment per unit of the highest perceived risk in the choice set.",
-    ),
-    _p(
-        "b_crowd",
-        1.0,
-        "utility",
-        0.0,
-        3.0,
-        "site_choice",
-        _ASSUMED,
-        "Disutility per unit of occupancy above a site's capacity.",
-    ),
-    _p(
-        "b_dist_per_km",
-        0.5,
-        "utility",
-        0.0,
-        2.0,
-        "site_choice",
-        _ASSUMED,
-        "Disutility per km from the person's most familiar site.",
-    ),
-    _p(
-        "b_stay",
-        1.0,
-        "utility",
-        0.0,
-        3.0,
-        "site_choice",
-        _ASSUMED,
-        "Inertia: extra utility of the site a person is already at.",
-    ),
-    _p(
-        "p_reconsider_per_hour",
-        0.1,
-        "probability",
-        0.02,
-        0.3,
-        "site_choice",
-        _ASSUMED,
-        "Chance per hour that a person present re-weighs where to be.",
-    ),
-    _p(
-        "p_comply_ban",
-        0.8,
-        "probability",
-        0.5,
-        1.0,
-        "site_choice",
-        "McNeil et al. 2015 Health & Place 35:70 (area restrictions displace) [approx]",
-        "Chance that an expelled person keeps out of the banned zone.",
-    ),
-    _p(
-        "b_ban_defy",
-        2.0,
-        "utility",
-        0.0,
-        5.0,
-        "site_choice",
-        _ASSUMED,
-        "Disutility of a banned zone for a person who does not comply.",
-    ),
-    _p(
-        "n_main_scenes",
-        3.0,
-        "count",
-        1.0,
-        6.0,
-        "site_choice",
-        "DESIGN.md: bounded choice set",
-        "How many of the city's current largest scenes every person knows about.",
-    ),
-    # --- site attractiveness (Short) --------------------------------------------------------
-    _p(
-        "rate_attr_decay_per_day",
-        0.011,
-        "per_day",
-        0.003,
-        0.05,
-        "attractiveness",
-        _SHORT,
-        "Daily decay of a site's activity-built attractiveness.",
-    ),
-    _p(
-        "rate_attr_gain_per_day",
-        0.03,
-        "per_day",
-        0.005,
-        0.1,
-        "attractiveness",
-        _SHORT,
-        "Attractiveness built per day at full occupancy (people present / capacity = 1).",
-    ),
-    _p(
-        "rate_presence_smoothing_per_hour",
-        0.05,
-        "per_hour",
-        0.01,
-        0.2,
-        "attractiveness",
-        _ASSUMED,
-        "Weight of the current hour in the smoothed count of people at a site.",
-    ),
-    # --- sellers ----------------------------------------------------------------------------
-    _p(
-        "c_seller_customers",
-        1.0,
-        "utility",
-        0.2,
-        3.0,
-        "sellers",
-        "Caulkins 1993; Baveja et al. 1997 (sellers follow demand)",
-        "Weight of log(1 + people present) in a seller's site choice.",
-    ),
-    _p(
-        "c_seller_risk",
-        3.0,
-        "utility",
-        0.5,
-        6.0,
-        "sellers",
-        "Caulkins 1993; Baveja et al. 2004 (enforcement and seller risk)",
-        "Weight of police reputation, divided by risk tolerance, in a seller's site choice.",
-    ),
-    _p(
-        "c_seller_turf",
-        2.0,
-        "utility",
-        0.0,
-        5.0,
-        "sellers",
-        "BRIEF: a drug market already existed in Vagsbunnen [approx]",
-        "Extra value a local seller puts on their own turf (initial site).",
-    ),
-    _p(
-        "p_seller_reconsider_per_hour",
-        0.05,
-        "probability",
-        0.01,
-        0.2,
-        "sellers",
-        _ASSUMED,
-        "Chance per hour that a seller re-weighs where to sell.",
-    ),
-    _p(
-        "rate_travelling_seller_entry_per_day",
-        0.05,
-        "per_day",
-        0.0,
-        0.3,
-        "sellers",
-        "BT 2013 (sellers more numerous and aggressive) [approx]",
-        "Arrivals per day of travelling sellers into a busy, low-risk market.",
-    ),
-    _p(
-        "n_market_reference",
-        50.0,
-        "count",
-        10.0,
-        200.0,
-        "sellers",
-        _ASSUMED,
-        "People present (smoothed) at which travelling sellers arrive at the base rate.",
-    ),
-    _p(
-        "rate_seller_exit_per_year",
-        1.0,
-        "per_year",
-        0.2,
-        4.0,
-        "sellers",
-        _ASSUMED,
-        "Base exit rate of travelling sellers.",
-    ),
-    _p(
-        "k_seller_exit_risk",
-        2.0,
-        "multiplier",
-        0.0,
-        6.0,
-        "sellers",
-        "Lundeberg & Mjaland 2017 (fewer foreign sellers after the crackdown)",
-        "Increase of a travelling seller's exit rate per unit of police reputation at its site.",
-    ),
-    # --- policing ---------------------------------------------------------------------------
-    _p(
-        "controls_per_officer_hour",
-        0.35,
-        "per_hour",
-        0.05,
-        1.0,
-        "policing",
-        _BERGEN,
-        "Controls one officer on continuous patrol can make per hour in a crowded scene.",
-    ),
-    _p(
-        "n_half_control",
-        10.0,
-        "count",
-        2.0,
-        40.0,
-        "policing",
-        "Kleiman 1993 (fixed capacity spread over more violators)",
-        "Crowd size at which officers reach half their control capacity.",
-    ),
-    _p(
-        "rel_control_women",
-        0.6,
-        "multiplier",
-        0.3,
-        1.0,
-        "policing",
-        "Lundeberg & Mjaland 2017 (women controlled less)",
-        "Relative chance that a woman present is controlled.",
-    ),
-    _p(
-        "b_demeanour_control",
-        0.7,
-        "utility",
-        0.0,
-        1.5,
-        "policing",
-        "Lundeberg & Mjaland 2017 (masculine protest draws attention)",
-        "Log-multiplier of control chance per unit of confrontational demeanour.",
-    ),
-    _p(
-        "rel_control_sellers",
-        2.0,
-        "multiplier",
-        1.0,
-        5.0,
-        "policing",
-        _ASSUMED,
-        "Relative chance that a seller present is controlled.",
-    ),
-    _p(
-        "mult_control_raids",
-        2.5,
-        "multiplier",
-        1.0,
-        5.0,
-        "policing",
-        _ASSUMED,
-        "Control intensity per officer during a reactive raid, relative to patrol.",
-    ),
-    _p(
-        "mult_control_dialogue",
-        0.3,
-        "multiplier",
-        0.0,
-        1.0,
-        "policing",
-        "Mazerolle et al. 2013 Campbell Syst Rev (procedural justice)",
-        "Control intensity per officer in dialogue-oriented presence, relative to patrol.",
-    ),
-    _p(
-        "mult_control_non_enforcement",
-        0.03,
-        "multiplier",
-        0.0,
-        0.3,
-        "policing",
-        _BERGEN,
-        "Control intensity per officer under non-enforcement, relative to patrol.",
-    ),
-    _p(
-        "mult_control_operation",
-        1.5,
-        "multiplier",
-        1.0,
-        5.0,
-        "policing",
-        "BT 2014: 90 officers, 15 action days, 176 apprehended",
-        "Control intensity per officer on a one-off operation's action day.",
-    ),
-    _p(
-        "raid_officers",
-        6.0,
-        "count",
-        2.0,
-        20.0,
-        "policing",
-        _ASSUMED,
-        "Officers taking part in one reactive raid.",
-    ),
-    _p(
-        "dur_raid_hours",
-        2.0,
-        "hours",
-        1.0,
-        4.0,
-        "policing",
-        _ASSUMED,
-        "Length of one reactive raid.",
-    ),
-    _p(
-        "p_bad_contact_enforcement",
-        0.5,
-        "probability",
-        0.2,
-        0.9,
-        "policing",
-        _SKOGAN,
-        "Chance a control on patrol, raid or operation is experienced as bad.",
-    ),
-    _p(
-        "p_bad_contact_dialogue",
-        0.1,
-        "probability",
-        0.0,
-        0.4,
-        "policing",
-        "Mazerolle et al. 2013 (procedural justice improves contacts)",
-        "Chance a contact under dialogue-oriented presence is experienced as bad.",
-    ),
-    _p(
-        "p_confiscate",
-        0.34,
-        "probability",
-        0.1,
-        0.6,
-        "policing",
-        "Werb et al. 2008 Int J Drug Policy 19:332 (34% had drugs confiscated)",
-        "Chance a control confiscates drugs.",
-    ),
-    _p(
-        "dur_seizure_risk_days",
-        7.0,
-        "days",
-        1.0,
-        21.0,
-        "policing",
-        "Ray et al. 2023 Am J Public Health 113:750 (overdoses 2x within 7 days of a seizure)",
-        "Days after a confiscation with raised overdose risk (rebuying, unknown supply).",
-    ),
-    _p(
-        "p_arrest_per_control",
-        0.02,
-        "probability",
-        0.0,
-        0.1,
-        "policing",
-        _ASSUMED,
-        "Chance a control ends in custody (outside operations).",
-    ),
-    _p(
-        "p_arrest_operation",
-        0.25,
-        "probability",
-        0.05,
-        0.6,
-        "policing",
-        "BT 2014: ~12 apprehended per action day",
-        "Chance a control on an operation's action day ends in custody.",
-    ),
-    _p(
-        "dur_custody_days",
-        2.0,
-        "days",
-        0.5,
-        14.0,
-        "policing",
-        _ASSUMED,
-        "Days a person in custody is away from the scene.",
-    ),
-    _p(
-        "p_seller_arrest",
-        0.1,
-        "probability",
-        0.0,
-        0.5,
-        "policing",
-        _ASSUMED,
-        "Chance a control of a seller ends in custody.",
-    ),
-    _p(
-        "dur_seller_custody_days",
-        20.0,
-        "days",
-        2.0,
-        90.0,
-        "policing",
-        _ASSUMED,
-        "Days an arrested seller is away.",
-    ),
-    _p(
-        "k_guard_police",
-        0.3,
-        "multiplier",
-        0.0,
-        1.0,
-        "violence",
-        "Routine activity theory: capable guardians (Cohen & Felson 1979)",
-        "Log-reduction of violence per officer present (patrol or dialogue).",
-    ),
-    _p(
-        "guard_raids",
-        0.4,
-        "multiplier",
-        0.0,
-        1.0,
-        "violence",
-        _ASSUMED,
-        "Guardianship of an officer on a raid relative to a patrolling one.",
-    ),
-    _p(
-        "guard_non_enforcement",
-        0.2,
-        "multiplier",
-        0.0,
-        1.0,
-        "violence",
-        _BERGEN,
-        "Guardianship of an officer under non-enforcement relative to a patrolling one.",
-    ),
-    # --- deterrence memory ------------------------------------------------------------------
-    _p(
-        "rate_memory_decay_per_day",
-        0.07,
-        "per_day",
-        0.015,
-        0.35,
-        "deterrence",
-        _SHERMAN,
-        "Daily decay of a person's memory of own police encounters at a site.",
-    ),
-    _p(
-        "rate_reputation_decay_per_day",
-        0.03,
-        "per_day",
-        0.008,
-        0.15,
-        "deterrence",
-        _SHERMAN,
-        "Daily decay of a site's police-risk reputation (residual deterrence).",
-    ),
-    _p(
-        "k_reputation",
-        1.0,
-        "multiplier",
-        0.2,
-        3.0,
-        "deterrence",
-        _SHERMAN,
-        "Site reputation at equilibrium per enforcement event per person-day present.",
-    ),
-    _p(
-        "w_memory_expulsion",
-        2.0,
-        "multiplier",
-        1.0,
-        5.0,
-        "deterrence",
-        _ASSUMED,
-        "Weight of an expulsion in deterrence memory, relative to a control.",
-    ),
-    _p(
-        "w_memory_fine_per_10k_nok",
-        2.0,
-        "multiplier",
-        0.0,
-        6.0,
-        "deterrence",
-        _BERGEN,
-        "Weight of a fine in deterrence memory per NOK 10,000.",
-    ),
-    # --- trust ------------------------------------------------------------------------------
-    _p(
-        "d_trust_bad_contact",
-        0.06,
-        "multiplier",
-        0.01,
-        0.15,
-        "trust",
-        _SKOGAN,
-        "Drop in trust (0-1 scale) after a bad police contact.",
-    ),
-    _p(
-        "ratio_bad_good",
-        8.0,
-        "multiplier",
-        4.0,
-        14.0,
-        "trust",
-        _SKOGAN,
-        "How many times a bad contact weighs more than a good one.",
-    ),
-    _p(
-        "rate_trust_recovery_per_year",
-        0.3,
-        "per_year",
-        0.0,
-        1.0,
-        "trust",
-        _ASSUMED,
-        "Drift of trust back toward the person's baseline.",
-    ),
-    # --- violence ---------------------------------------------------------------------------
-    _p(
-        "rate_violence_per_person_hour",
-        2.5e-4,
-        "per_hour",
-        5e-5,
-        1e-3,
-        "violence",
-        _MARSHALL08,
-        "Base rate of violent incidents per person-hour at a scene.",
-    ),
-    _p(
-        "k_violence_crowding",
-        1.5,
-        "multiplier",
-        0.0,
-        4.0,
-        "violence",
-        "Routine activity: density relative to capacity [approx]",
-        "Increase of violence per unit of occupancy (people / capacity).",
-    ),
-    _p(
-        "k_violence_market",
-        0.05,
-        "multiplier",
-        0.0,
-        0.2,
-        "violence",
-        "Caulkins & Reuter 2010 (market conflict)",
-        "Increase of violence per seller present.",
-    ),
-    _p(
-        "k_violence_concealment",
-        1.0,
-        "multiplier",
-        0.0,
-        3.0,
-        "violence",
-        "Routine activity: hidden places lack guardians",
-        "Increase of violence per unit of concealment.",
-    ),
-    _p(
-        "k_guard_staff",
-        0.3,
-        "multiplier",
-        0.0,
-        1.0,
-        "violence",
-        "Routine activity: staff and outreach as guardians [approx]",
-        "Log-reduction of violence per staff member present.",
-    ),
-    _p(
-        "rel_victim_women",
-        0.9,
-        "multiplier",
-        0.5,
-        1.5,
-        "violence",
-        _MARSHALL08,
-        "Relative chance that a woman present is the victim of an incident.",
-    ),
-    _p(
-        "p_sexual_women",
-        0.2,
-        "probability",
-        0.05,
-        0.4,
-        "violence",
-        _MARSHALL08,
-        "Share of incidents against a woman that are sexual violence.",
-    ),
-    _p(
-        "p_sexual_men",
-        0.02,
-        "probability",
-        0.0,
-        0.1,
-        "violence",
-        _MARSHALL08,
-        "Share of incidents against a man that are sexual violence.",
-    ),
-    _p(
-        "rate_private_violence_women_per_year",
-        0.25,
-        "per_year",
-        0.05,
-        0.6,
-        "violence",
-        _MARSHALL08 + "; partners and clients",
-        "Violence in private places against a woman who uses drugs.",
-    ),
-    _p(
-        "rate_private_violence_men_per_year",
-        0.1,
-        "per_year",
-        0.02,
-        0.4,
-        "violence",
-        _MARSHALL08,
-        "Violence in private places against a man who uses drugs.",
-    ),
-    _p(
-        "k_witness",
-        1.0,
-        "multiplier",
-        0.2,
-        3.0,
-        "violence",
-        _ASSUMED,
-        "Chance of witnessing grows as 1 - exp(-k * occupancy).",
-    ),
-    # --- injection and overdose -------------------------------------------------------------
-    _p(
-        "rate_injections_per_day",
-        2.5,
-        "per_day",
-        1.0,
-        5.0,
-        "injection",
-        "Vancouver cohorts; Kinnard et al. 2014 [approx]",
-        "Injections per day of a person who injects.",
-    ),
-    _p(
-        "rel_inject_oat",
-        0.4,
-        "multiplier",
-        0.1,
-        1.0,
-        "injection",
-        "Kimber et al. 2010 BMJ",
-        "Multiplier on injections for a person in OAT.",
-    ),
-    _p(
-        "p_public_at_scene",
-        0.6,
-        "probability",
-        0.2,
-        0.9,
-        "injection",
-        _WOOD04,
-        "Chance that an injection while at a scene is done in public there.",
-    ),
-    _p(
-        "p_use_sif",
-        0.75,
-        "probability",
-        0.3,
-        1.0,
-        "injection",
-        "Kinnard et al. 2014 Harm Reduct J 11:29 (56% fewer outdoor injections)",
-        "Chance an eligible person within reach uses an open injection room with capacity left.",
-    ),
-    _p(
-        "p_unsafe_base",
-        0.15,
-        "probability",
-        0.02,
-        0.5,
-        "injection",
-        "Small et al. 2006 (unsafe injection) [approx]",
-        "Base chance a public injection is unsafe.",
-    ),
-    _p(
-        "k_unsafe_police",
-        0.4,
-        "multiplier",
-        0.0,
-        1.5,
-        "injection",
-        "Small et al. 2006 (rushed injection under police presence)",
-        "Log-odds increase of unsafe injection per officer present.",
-    ),
-    _p(
-        "k_unsafe_hygiene",
-        1.5,
-        "multiplier",
-        0.0,
-        3.0,
-        "injection",
-        _ASSUMED,
-        "Log-odds increase of unsafe injection per unit of poor hygiene.",
-    ),
-    _p(
-        "k_unsafe_crowding",
-        0.5,
-        "multiplier",
-        0.0,
-        2.0,
-        "injection",
-        _ASSUMED,
-        "Log-odds increase of unsafe injection per unit of occupancy.",
-    ),
-    _p(
-        "p_od_per_injection",
-        5e-4,
-        "probability",
-        1e-4,
-        2e-3,
-        "injection",
-        "Vancouver cohorts; Bergen police: 19 overdose deaths in 2015 [approx]",
-        "Chance an opioid injection causes an overdose.",
-    ),
-    _p(
-        "rel_od_stimulants",
-        0.3,
-        "multiplier",
-        0.05,
-        1.0,
-        "injection",
-        "Bergen 2015: 13 of 19 deaths involved amphetamine or mixed use [approx]",
-        "Overdose risk of a stimulant injection relative to an opioid one.",
-    ),
-    _p(
-        "rel_od_poly",
-        1.3,
-        "multiplier",
-        0.8,
-        2.5,
-        "injection",
-        _ASSUMED,
-        "Overdose risk of a poly-drug injection relative to an opioid one.",
-    ),
-    _p(
-        "rel_od_unsafe",
-        2.0,
-        "multiplier",
-        1.0,
-        4.0,
-        "injection",
-        _ASSUMED,
-        "Overdose risk multiplier of an unsafe (rushed, unhygienic) injection.",
-    ),
-    _p(
-        "rel_od_oat",
-        0.5,
-        "multiplier",
-        0.2,
-        1.0,
-        "injection",
-        "Kimber et al. 2010 BMJ",
-        "Overdose risk multiplier while in OAT.",
-    ),
-    _p(
-        "rel_od_after_seizure",
-        2.0,
-        "multiplier",
-        1.0,
-        3.0,
-        "injection",
-        "Ray et al. 2023 AJPH 113:750",
-        "Overdose risk multiplier shortly after a confiscation.",
-    ),
-    _p(
-        "p_death_given_od",
-        0.08,
-        "probability",
-        0.02,
-        0.2,
-        "injection",
-        _ASSUMED,
-        "Chance an overdose is fatal when the person is alone.",
-    ),
-    _p(
-        "rel_death_with_others",
-        0.3,
-        "multiplier",
-        0.05,
-        1.0,
-        "injection",
-        "Marshall et al. 2011 Lancet 377:1429 (bystanders, naloxone) [approx]",
-        "Death risk multiplier for a public injection at a scene where others are present.",
-    ),
-    # --- services ---------------------------------------------------------------------------
-    _p(
-        "p_help_per_hour_service",
-        0.2,
-        "probability",
-        0.05,
-        0.6,
-        "services",
-        _ASSUMED,
-        "Chance per hour that a person within reach of an open drop-in or outreach gets help.",
-    ),
-    _p(
-        "rate_oat_application_per_year",
-        0.5,
-        "per_year",
-        0.1,
-        2.0,
-        "services",
-        "Nordt & Stohler 2006 (half entered substitution within 2 years)",
-        "Rate at which an untreated opioid or poly user seeks OAT.",
-    ),
-    _p(
-        "rate_oat_dropout_per_year",
-        0.3,
-        "per_year",
-        0.05,
-        1.0,
-        "services",
-        "Nordt & Stohler 2006 [approx]",
-        "Rate of leaving OAT.",
-    ),
-    _p(
-        "rate_housing_application_per_year",
-        0.5,
-        "per_year",
-        0.1,
-        2.0,
-        "services",
-        _ASSUMED,
-        "Rate at which an unhoused person seeks supported housing.",
-    ),
-    _p(
-        "rate_housing_loss_per_year",
-        0.1,
-        "per_year",
-        0.0,
-        0.5,
-        "services",
-        "At Home/Chez Soi: 73% vs 31% stably housed at 1 year",
-        "Rate of losing housing once housed.",
-    ),
-    # --- entry and exit ---------------------------------------------------------------------
-    _p(
-        "rate_entry_per_day",
-        0.15,
-        "per_day",
-        0.02,
-        0.6,
-        "entry_exit",
-        "Nordt & Stohler 2006 (incidence) [approx]",
-        "New people joining the scenes per day at baseline visibility.",
-    ),
-    _p(
-        "k_visibility",
-        1.0,
-        "multiplier",
-        0.0,
-        3.0,
-        "entry_exit",
-        _BERGEN,
-        "Elasticity of recruitment with respect to the scenes' visibility.",
-    ),
-    _p(
-        "share_occasional_entrants",
-        0.6,
-        "probability",
-        0.2,
-        0.9,
-        "entry_exit",
-        _ASSUMED,
-        "Share of new entrants who are occasional buyers.",
-    ),
-    _p(
-        "rate_exit_per_year",
-        0.04,
-        "per_year",
-        0.01,
-        0.15,
-        "entry_exit",
-        "Nordt & Stohler 2006 (stock fell 4%/yr)",
-        "Base rate of leaving the scene population.",
-    ),
-    _p(
-        "rate_exit_occasional_per_year",
-        0.5,
-        "per_year",
-        0.1,
-        2.0,
-        "entry_exit",
-        "Lundeberg & Mjaland 2017 (fewer occasional buyers)",
-        "Extra exit rate of occasional buyers at baseline visibility.",
-    ),
-    _p(
-        "k_stigma",
-        1.5,
-        "multiplier",
-        0.0,
-        4.0,
-        "entry_exit",
-        _BERGEN,
-        "Elasticity of occasional buyers' exit with respect to lost visibility (stigma).",
-    ),
-    _p(
-        "rate_exit_oat_per_year",
-        0.15,
-        "per_year",
-        0.0,
-        0.5,
-        "entry_exit",
-        "Kimber et al. 2010",
-        "Extra exit rate while in OAT.",
-    ),
-    _p(
-        "rate_exit_housed_per_year",
-        0.08,
-        "per_year",
-        0.0,
-        0.4,
-        "entry_exit",
-        "Housing First trials [approx]",
-        "Extra exit rate while housed.",
-    ),
-)
-
+PARAMETERS, SOURCES = load_parameters()
 IDX: dict[str, int] = {p.name: i for i, p in enumerate(PARAMETERS)}
 BY_NAME: dict[str, ParamSpec] = {p.name: p for p in PARAMETERS}
-MECHANISMS: tuple[str, ...] = tuple(dict.fromkeys(p.mechanism for p in PARAMETERS))
 
 
-def default_vector() -> np.ndarray:
-    """Return the defaults as the flat float64 array the kernel reads."""
-    return np.array([p.default for p in PARAMETERS], dtype=np.float64)
+def names_read(source: str) -> set[str]:
+    """Return the parameter names a module's source reads as ``IDX["name"]`` (parsed, not matched).
+
+    Args:
+        source: Python source text.
+
+    Returns:
+        The string keys of every subscript of a name ``IDX``.
+    """
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "IDX"
+            and isinstance(node.slice, ast.Constant)
+            and isinstance(node.slice.value, str)
+        ):
+            found.add(node.slice.value)
+    return found
+
+
+def parameter_readers(model_dir: Path = MODEL_DIR) -> dict[str, list[str]]:
+    """Return, per parameter name, the model modules (file stems) whose source reads it.
+
+    Nothing is imported or compiled: each ``.py`` file under ``model_dir`` is parsed.
+    """
+    readers: dict[str, set[str]] = {}
+    for path in sorted(model_dir.rglob("*.py")):
+        for name in names_read(path.read_text(encoding="utf-8")):
+            readers.setdefault(name, set()).add(path.stem)
+    return {name: sorted(mods) for name, mods in readers.items()}

@@ -13,24 +13,26 @@ import hashlib
 import math
 
 import numpy as np
-from numba import njit
 
-STREAMS: tuple[str, ...] = (
-    "init",
-    "entry",
-    "exit",
-    "attendance",
-    "site_choice",
-    "sellers",
-    "police",
-    "raids",
-    "injection",
-    "overdose",
-    "violence",
-    "witness",
-    "private_violence",
-    "services",
-)
+from scenelab.model.jit import njit
+
+#: The named streams, in key order, with what each one draws.
+STREAMS: dict[str, str] = {
+    "init": "the initial population and sellers (seeds a NumPy generator, used before tick 0)",
+    "entry": "number of entrants per day and each entrant's attributes",
+    "exit": "daily exit of each person",
+    "attendance": "arriving, leaving and reconsidering (per person and hour)",
+    "site_choice": "the logit draw of a person's site",
+    "sellers": "sellers' reconsidering and site choice, arrivals and exits of travelling sellers",
+    "police": "controls of people and sellers and their consequences",
+    "raids": "whether and when a reactive raid happens (per site and day)",
+    "injection": "injecting, injection-room use, public and unsafe injection",
+    "overdose": "overdose and death given an injection",
+    "violence": "incidents per site and hour, their victims and whether sexual",
+    "witness": "whether each person present witnesses an incident",
+    "private_violence": "daily violence in private places",
+    "services": "help at sites, OAT and housing applications, dropout, loss, random allocation",
+}
 S_INIT = 0
 S_ENTRY = 1
 S_EXIT = 2

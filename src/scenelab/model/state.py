@@ -12,6 +12,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from scenelab.model.metrics import CD, SD
 from scenelab.model.params import IDX
 from scenelab.model.world import World
 from scenelab.scenario import schema as sc
@@ -34,7 +35,7 @@ PEOPLE_FIELDS: dict[str, tuple[type, float, str]] = {
     "demeanour": (
         np.float64,
         0.0,
-        "confrontational demeanour (normal, sd 1; mean -0.5 for women, 0 for men)",
+        "confrontational demeanour (normal, sd 1; mean 0 for men, demeanour_shift_women for women)",
     ),
     "housed": (np.int8, 0, "1 if housed"),
     "housing_wait_day": (np.int32, -1, "day joined the housing waiting list, -1 if not on it"),
@@ -76,7 +77,17 @@ PEOPLE_FIELDS: dict[str, tuple[type, float, str]] = {
         "0 none, 1 moved/other, 2 overdose death, 3 OAT, 4 housed, 5 occasional",
     ),
 }
-People = namedtuple("People", [*PEOPLE_FIELDS, "known", "fam", "mem_site", "mem_risk"])
+#: Per-person matrices (one row per person): name -> (columns, meaning).
+PEOPLE_MATRICES: dict[str, tuple[int, str]] = {
+    "known": (K_KNOWN, "sites the person knows (habit slots), -1 for an empty slot"),
+    "fam": (K_KNOWN, "familiarity with each known site, 0-1 (habit)"),
+    "mem_site": (
+        M_MEMORY,
+        "sites at which the person remembers police encounters, -1 for an empty slot",
+    ),
+    "mem_risk": (M_MEMORY, "remembered police risk at each of those sites (decays daily)"),
+}
+People = namedtuple("People", [*PEOPLE_FIELDS, *PEOPLE_MATRICES])
 
 SELLER_FIELDS: dict[str, tuple[type, float, str]] = {
     "status": (np.int8, STATUS_EMPTY, "0 empty, 1 active, 2 exited"),
@@ -88,62 +99,41 @@ SELLER_FIELDS: dict[str, tuple[type, float, str]] = {
 }
 Sellers = namedtuple("Sellers", list(SELLER_FIELDS))
 
-SiteState = namedtuple(
-    "SiteState",
-    [
-        "attr_b", "reputation", "n_now", "n_smooth", "sellers_now", "officers_now",
-        "guard_now", "staff_now", "control_now", "p_bad_now", "p_arrest_now", "pull_now",
-        "help_now", "service_sites", "main", "raid_start", "order", "offsets", "sif_used",
-        "counters", "visibility0", "members", "weight_cum", "site_term",
-    ],
-)  # fmt: skip
+#: The sites' dynamic state and scratch buffers: name -> meaning. The order is the namedtuple's.
+SITE_FIELDS: dict[str, str] = {
+    "attr_b": "per site: activity-built attractiveness B (builds with use, decays)",
+    "reputation": "per site: police-risk reputation (rises with enforcement events, decays)",
+    "n_now": "per site: people present this hour (after site choice)",
+    "n_smooth": "per site: exponentially smoothed head count, what people and sellers see",
+    "sellers_now": "per site: sellers present this hour",
+    "officers_now": "per site: officers present this hour (plan + raid + operation)",
+    "guard_now": "per site: police guardianship this hour (officers weighted by mode)",
+    "staff_now": "per site: outreach staff present this hour",
+    "control_now": "per site: police control capacity this hour (controls per hour)",
+    "p_bad_now": "per site: chance a police contact this hour is experienced as bad",
+    "p_arrest_now": "per site: chance a control this hour ends in custody",
+    "pull_now": "per site: number of open drop-in centres within reach this hour",
+    "help_now": "per site: 1 if help (drop-in within reach or outreach) is available this hour",
+    "service_sites": "sites beside open drop-in centres this hour (in everyone's choice set)",
+    "main": "the city's current main scenes, largest first (known to everyone)",
+    "raid_start": "per site: start hour of today's reactive raid, -1 none",
+    "order": "scratch: person slots sorted by site for this hour",
+    "offsets": "scratch: start of each site's people in `order`",
+    "sif_used": "per injection room: injections used today",
+    "counters": (
+        "city-wide counters: people slots used, seller slots used, housing allocations this "
+        "month, people housed by the programme, entrants turned away (slots full)"
+    ),
+    "visibility0": "the scenes' visibility at the start (reference for recruitment)",
+    "members": "scratch: the people still at each site after policing (violence)",
+    "weight_cum": "scratch: cumulative victim weights of `members`, for drawing victims",
+    "site_term": "scratch: the site-only part of the choice utility, computed once per tick",
+}
+SiteState = namedtuple("SiteState", list(SITE_FIELDS))
 # counters: 0 people slots used, 1 seller slots used, 2 housing placements this month,
 # 3 people housed by programme, 4 full-people warnings; members and weight_cum are scratch buffers
 
-# Per site per day, summed over the day's hours.
-SITE_DAY_METRICS: tuple[str, ...] = (
-    "person_hours",
-    "people_present_peak",
-    "seller_hours",
-    "police_hours",
-    "police_controls",
-    "expulsions",
-    "fines",
-    "violence_incidents",
-    "sexual_violence_incidents",
-    "public_injections",
-    "unsafe_injections",
-    "overdoses",
-    "overdose_deaths",
-    "nuisance",
-    "sif_injections",
-)
-(SD_PERSON_HOURS, SD_PEAK, SD_SELLER_HOURS, SD_POLICE_HOURS, SD_CONTROLS, SD_EXPULSIONS,
- SD_FINES, SD_VIOLENCE, SD_SEXUAL, SD_PUBLIC_INJ, SD_UNSAFE_INJ, SD_OD, SD_OD_DEATHS,
- SD_NUISANCE, SD_SIF) = range(len(SITE_DAY_METRICS))  # fmt: skip
-
-# City-wide per day (things that happen off the scene sites, and stocks).
-CITY_DAY_METRICS: tuple[str, ...] = (
-    "population",
-    "occasional",
-    "sellers_local",
-    "sellers_travelling",
-    "entries",
-    "exits",
-    "housed",
-    "in_oat",
-    "waiting_oat",
-    "private_violence",
-    "offscene_public_injections",
-    "offscene_overdoses",
-    "offscene_overdose_deaths",
-    "sif_injections",
-    "people_full",
-)
-(CD_POPULATION, CD_OCCASIONAL, CD_SELLERS_LOCAL, CD_SELLERS_TRAVELLING, CD_ENTRIES, CD_EXITS,
- CD_HOUSED, CD_IN_OAT, CD_WAITING_OAT, CD_PRIVATE_VIOLENCE, CD_OFF_PUBLIC_INJ, CD_OFF_OD,
- CD_OFF_OD_DEATHS, CD_SIF, CD_PEOPLE_FULL) = range(len(CITY_DAY_METRICS))  # fmt: skip
-
+# The recorded outputs; their columns are the metric registry's (``model.metrics``).
 Out = namedtuple("Out", ["site_day", "city_day"])
 
 
@@ -159,7 +149,7 @@ def _pick(rng: np.random.Generator, weights: dict[str, float], site_ids: list[st
     return lookup[idx]
 
 
-def new_people(scn: sc.Scenario, rng: np.random.Generator) -> People:
+def new_people(scn: sc.Scenario, rng: np.random.Generator, par: np.ndarray) -> People:
     """Create the initial synthetic population from the scenario's population section."""
     pop = scn.population
     n_max, n0 = pop.max_people, pop.initial_people
@@ -171,7 +161,9 @@ def new_people(scn: sc.Scenario, rng: np.random.Generator) -> People:
     arr["substance"][:n0] = rng.choice(3, size=n0, p=[mix.opioids, mix.stimulants, mix.poly])
     arr["injects"][:n0] = rng.random(n0) < pop.share_injecting
     arr["occasional"][:n0] = rng.random(n0) < pop.share_occasional
-    arr["demeanour"][:n0] = rng.standard_normal(n0) - 0.5 * arr["sex"][:n0]
+    arr["demeanour"][:n0] = (
+        rng.standard_normal(n0) + par[IDX["demeanour_shift_women"]] * arr["sex"][:n0]
+    )
     arr["housed"][:n0] = rng.random(n0) < pop.share_housed
     on_oat = (rng.random(n0) < pop.share_in_oat) & (arr["substance"][:n0] != 1)
     arr["oat"][:n0] = np.where(on_oat, OAT_IN, OAT_NONE)
@@ -209,10 +201,15 @@ def new_sellers(scn: sc.Scenario, rng: np.random.Generator) -> Sellers:
     return Sellers(**arr)
 
 
-def new_site_state(scn: sc.Scenario, world: World, par: np.ndarray) -> SiteState:
-    """Create the sites' dynamic state (attractiveness, reputation, scratch buffers)."""
+def new_site_state(scn: sc.Scenario, world: World, n_main: int) -> SiteState:
+    """Create the sites' dynamic state (attractiveness, reputation, scratch buffers).
+
+    Args:
+        scn: The scenario.
+        world: The compiled world.
+        n_main: How many main scenes the city keeps (``record.main_scene_count``).
+    """
     n_sites = len(scn.sites)
-    n_main = int(round(par[IDX["n_main_scenes"]]))
     init_b = np.array([s.initial_activity for s in scn.sites])
     order = np.argsort(-(world.site_attr0 + init_b), kind="stable")[:n_main].astype(np.int32)
     return SiteState(
@@ -268,6 +265,6 @@ def initial_visibility(scn: sc.Scenario) -> float:
 def new_out(n_days: int, n_sites: int) -> Out:
     """Allocate the recorded outcome arrays."""
     return Out(
-        site_day=np.zeros((n_days, n_sites, len(SITE_DAY_METRICS))),
-        city_day=np.zeros((n_days, len(CITY_DAY_METRICS))),
+        site_day=np.zeros((n_days, n_sites, len(SD))),
+        city_day=np.zeros((n_days, len(CD))),
     )

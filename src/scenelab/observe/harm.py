@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass, fields, replace
 
 import pandas as pd
 
+from scenelab.model.metrics import HARM
+
 __all__ = [
     "COMPONENT_LABELS",
     "ENFORCEMENT_COMPONENTS",
@@ -33,59 +35,18 @@ __all__ = [
     "harm_by_site_day",
 ]
 
-#: Event-count columns (shared by ``site_day`` and ``neighbourhood_month``) that carry harm.
-HARM_COMPONENTS: tuple[str, ...] = (
-    "violence_incidents",
-    "sexual_violence_incidents",
-    "overdoses",
-    "overdose_deaths",
-    "public_injections",
-    "unsafe_injections",
-    "nuisance",
-    "police_controls",
-    "expulsions",
-    "fines",
-)
+#: Event-count columns (shared by ``site_day`` and ``neighbourhood_month``) that carry harm, in the
+#: order the composite sums them; from the metric registry (``model.metrics``).
+HARM_COMPONENTS: tuple[str, ...] = tuple(m.column for m in HARM)
 
 #: Components that are a burden of enforcement on the people in the scene.
-ENFORCEMENT_COMPONENTS: tuple[str, ...] = ("police_controls", "expulsions", "fines")
+ENFORCEMENT_COMPONENTS: tuple[str, ...] = tuple(m.column for m in HARM if m.enforcement)
 
 #: Human-readable labels, used by the report.
-COMPONENT_LABELS: dict[str, str] = {
-    "violence_incidents": "Violence",
-    "sexual_violence_incidents": "Sexual violence",
-    "overdoses": "Overdoses (non-fatal)",
-    "overdose_deaths": "Overdose deaths",
-    "public_injections": "Public injections",
-    "unsafe_injections": "Unsafe injections",
-    "nuisance": "Nuisance",
-    "police_controls": "Police controls",
-    "expulsions": "Expulsion orders",
-    "fines": "Fines",
-}
-
+COMPONENT_LABELS: dict[str, str] = {m.column: m.label for m in HARM}
 
 #: One-line source of each default weight, shown in the report's methods table.
-WEIGHT_SOURCES: dict[str, str] = {
-    "violence_incidents": "Assault occasioning ABH, cat. 2 starting point (26 weeks), E&W "
-    "Sentencing Council 2011; CCHI method [approx]",
-    "sexual_violence_incidents": "Rape, cat. 3B starting point (5 years), E&W Sentencing Council "
-    "2014; CCHI [approx: sexual assault scores lower]",
-    "overdoses": "Judgement: acute episode plus a few % risk of lasting hypoxic injury, as days "
-    "of healthy life lost [approx]",
-    "overdose_deaths": "CCHI homicide weight (15 years); below years of life lost (~8,400 "
-    "discounted, ~14,600 undiscounted days) [approx]",
-    "public_injections": "Judgement: exposure of passers-by, discarded syringes (Wood et al. "
-    "2004) [approx]",
-    "unsafe_injections": "Judgement, on top of public injection: infection and injury risk of "
-    "rushed injection (Small et al. 2006) [approx]",
-    "nuisance": "Judgement: one exposure-weighted person-hour of visible scene = 1/100 of a "
-    "public-order offence (band A fine, ~2 harm-days) [approx]",
-    "police_controls": "Judgement: time, confiscation (Werb et al. 2008), trust (Skogan 2006) "
-    "[approx]",
-    "expulsions": "Judgement: a 24-hour zone ban, at most a day of restricted liberty [approx]",
-    "fines": "CCHI fine conversion: NOK 10,000 / ~NOK 1,400 per low-wage day [approx]",
-}
+WEIGHT_SOURCES: dict[str, str] = {m.column: m.harm_source for m in HARM}
 
 
 @dataclass(frozen=True)
@@ -191,6 +152,10 @@ class HarmWeights:
                 f"unknown harm component(s) {unknown}; valid: {', '.join(HARM_COMPONENTS)}"
             )
         return cls(**{k: float(v) for k, v in values.items()})
+
+
+if tuple(f.name for f in fields(HarmWeights)) != HARM_COMPONENTS:
+    raise ImportError("HarmWeights fields must be the registry's harm components, in harm order")
 
 
 def _check_columns(frame: pd.DataFrame, columns: Iterable[str], table: str) -> None:

@@ -9,36 +9,20 @@ import pandas as pd
 
 from scenelab.model import state as st
 from scenelab.model.engine import RawRun
+from scenelab.model.metrics import CITY_DAY, SITE_DAY, metrics
 from scenelab.scenario.schema import Scenario
 
-SITE_DAY_COLUMNS: tuple[str, ...] = (
-    "people_present",
-    "people_present_peak",
-    "sellers_present",
-    "police_hours",
-    "police_controls",
-    "expulsions",
-    "fines",
-    "violence_incidents",
-    "sexual_violence_incidents",
-    "public_injections",
-    "unsafe_injections",
-    "overdoses",
-    "overdose_deaths",
-    "nuisance",
-    "injection_room_injections",
-)
-HARM_COLUMNS: tuple[str, ...] = (
-    "violence_incidents",
-    "sexual_violence_incidents",
-    "public_injections",
-    "unsafe_injections",
-    "overdoses",
-    "overdose_deaths",
-    "nuisance",
-    "police_controls",
-    "expulsions",
-    "fines",
+SITE_DAY_METRICS = metrics(SITE_DAY)
+CITY_DAY_METRICS = metrics(CITY_DAY)
+#: The ``site_day`` metric columns, in order (after the provenance, date, site, neighbourhood).
+SITE_DAY_COLUMNS: tuple[str, ...] = tuple(m.column for m in SITE_DAY_METRICS)
+#: Harm components summed per neighbourhood and month: the harms to people and places, then the
+#: burdens of enforcement, each in ``site_day`` column order.
+HARM_COLUMNS: tuple[str, ...] = tuple(
+    m.column
+    for enforcement in (False, True)
+    for m in SITE_DAY_METRICS
+    if m.harm is not None and m.enforcement == enforcement
 )
 
 
@@ -59,17 +43,13 @@ def site_day(raw: RawRun, scn: Scenario, provenance: dict[str, object]) -> pd.Da
         np.array([s.neighbourhood for s in scn.sites], dtype=object), n_days
     )
     flat = arr.reshape(n_days * n_sites, -1)
-    for column, metric in zip(SITE_DAY_COLUMNS, st.SITE_DAY_METRICS, strict=True):
-        values = flat[:, st.SITE_DAY_METRICS.index(metric)]
-        if metric in ("person_hours", "seller_hours"):
+    for k, metric in enumerate(SITE_DAY_METRICS):
+        values = flat[:, k]
+        if metric.hourly_mean:
             values = values / 24.0  # mean over the day's hours
-        data[column] = values
+        data[metric.column] = values
     frame = pd.DataFrame(data)
-    int_cols = [
-        c
-        for c in SITE_DAY_COLUMNS
-        if c not in ("people_present", "sellers_present", "police_hours", "nuisance")
-    ]
+    int_cols = [m.column for m in SITE_DAY_METRICS if m.integer]
     frame[int_cols] = frame[int_cols].astype(np.int64)
     return frame
 
@@ -107,7 +87,7 @@ def neighbourhood_month(
 def city_day(raw: RawRun, provenance: dict[str, object]) -> pd.DataFrame:
     """Return city-wide daily stocks and off-scene events."""
     arr = raw.out.city_day[: raw.n_days]
-    out = pd.DataFrame(arr, columns=list(st.CITY_DAY_METRICS)).astype(np.int64)
+    out = pd.DataFrame(arr, columns=[m.column for m in CITY_DAY_METRICS]).astype(np.int64)
     out.insert(0, "date", _dates(raw))
     for key, value in reversed(list(provenance.items())):
         out.insert(0, key, value)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
+
+from scenelab.model.jit import njit
 
 # Relative activity at open scenes by hour of day (mean 1): quiet at night, busiest afternoon
 # and evening. [approx] Shape from fieldwork descriptions of "round-the-clock" scenes.

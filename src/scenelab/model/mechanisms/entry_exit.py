@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
+from scenelab.model.jit import njit
 from scenelab.model.mechanisms.common import (
     POP_HOUSED,
     POP_INJECT,
@@ -24,12 +23,10 @@ from scenelab.model.mechanisms.common import (
     POP_WOMEN,
     per_day_to_p,
 )
+from scenelab.model.metrics import CD
 from scenelab.model.params import IDX
 from scenelab.model.rng import S_ENTRY, S_EXIT, poisson, uniform
 from scenelab.model.state import (
-    CD_ENTRIES,
-    CD_EXITS,
-    CD_PEOPLE_FULL,
     EXIT_HOUSED,
     EXIT_MOVED,
     EXIT_OAT,
@@ -39,6 +36,14 @@ from scenelab.model.state import (
     STATUS_EXITED,
 )
 
+#: Why this phase sits where it does in the tick (the order is ``phases.PHASE_ORDER``).
+PHASE_REASON = "daily arrivals and departures set who can attend before anyone chooses a site"
+CD_ENTRIES = CD["entries"]
+CD_EXITS = CD["exits"]
+CD_PEOPLE_FULL = CD["people_full"]
+#: What the phase does every hour, and at a fixed hour of the day (for the ODD's timing table).
+TIMING = ("-", "hour 0 (from day 1): recruit entrants, draw exits")
+
 _RATE_ENTRY = IDX["rate_entry_per_day"]
 _K_VIS = IDX["k_visibility"]
 _SHARE_OCC = IDX["share_occasional_entrants"]
@@ -47,6 +52,7 @@ _EXIT_OCC = IDX["rate_exit_occasional_per_year"]
 _K_STIGMA = IDX["k_stigma"]
 _EXIT_OAT = IDX["rate_exit_oat_per_year"]
 _EXIT_HOUSED = IDX["rate_exit_housed_per_year"]
+_DEMEANOUR_W = IDX["demeanour_shift_women"]
 
 
 @njit(cache=True)
@@ -93,7 +99,7 @@ def step(t, day, hour, par, pop, keys, W, P, L, X, R):  # noqa: ANN001, ANN201 -
         u2 = uniform(keys[S_ENTRY], day, i, 8)
         z1 = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
         z2 = math.sqrt(-2.0 * math.log(u1)) * math.sin(2.0 * math.pi * u2)
-        P.demeanour[i] = z1 - 0.5 * P.sex[i]
+        P.demeanour[i] = z1 + par[_DEMEANOUR_W] * P.sex[i]
         trust = min(1.0, max(0.0, pop[POP_TRUST] + pop[POP_TRUST_SD] * z2))
         P.trust[i] = trust
         P.trust0[i] = trust

@@ -15,26 +15,26 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
+from scenelab.model.jit import njit
 from scenelab.model.mechanisms.common import is_weekday
+from scenelab.model.metrics import CD, SD
 from scenelab.model.params import IDX
 from scenelab.model.rng import S_INJECT, S_OVERDOSE, uniform
-from scenelab.model.state import (
-    CD_OFF_OD,
-    CD_OFF_OD_DEATHS,
-    CD_OFF_PUBLIC_INJ,
-    CD_SIF,
-    EXIT_OVERDOSE,
-    OAT_IN,
-    SD_OD,
-    SD_OD_DEATHS,
-    SD_PUBLIC_INJ,
-    SD_SIF,
-    SD_UNSAFE_INJ,
-    STATUS_ACTIVE,
-    STATUS_EXITED,
-)
+from scenelab.model.state import EXIT_OVERDOSE, OAT_IN, STATUS_ACTIVE, STATUS_EXITED
+
+#: Why this phase sits where it does in the tick (the order is ``phases.PHASE_ORDER``).
+PHASE_REASON = "drug use happens where people ended up, under the police presence of this hour"
+CD_OFF_OD = CD["offscene_overdoses"]
+CD_OFF_OD_DEATHS = CD["offscene_overdose_deaths"]
+CD_OFF_PUBLIC_INJ = CD["offscene_public_injections"]
+CD_SIF = CD["sif_injections"]
+SD_OD = SD["overdoses"]
+SD_OD_DEATHS = SD["overdose_deaths"]
+SD_PUBLIC_INJ = SD["public_injections"]
+SD_SIF = SD["sif_injections"]
+SD_UNSAFE_INJ = SD["unsafe_injections"]
+#: What the phase does every hour, and at a fixed hour of the day (for the ODD's timing table).
+TIMING = ("injections, injection-room use, unsafe injection, overdoses", "-")
 
 _RATE = IDX["rate_injections_per_day"]
 _REL_OAT = IDX["rel_inject_oat"]

@@ -10,12 +10,21 @@ intermittent, concentrated presence). Operations' officers guard like raiding of
 
 from __future__ import annotations
 
-from numba import njit
-
+from scenelab.model.jit import njit
 from scenelab.model.mechanisms.common import is_weekday
 from scenelab.model.params import IDX
 from scenelab.model.rng import S_RAIDS, uniform
 from scenelab.model.world import MODE_DIALOGUE, MODE_NON_ENFORCEMENT, MODE_RAIDS
+
+#: Why this phase sits where it does in the tick (the order is ``phases.PHASE_ORDER``).
+PHASE_REASON = (
+    "the hour's schedule (closures, police, services) must be in force before anyone acts"
+)
+#: What the phase does every hour, and at a fixed hour of the day (for the ODD's timing table).
+TIMING = (
+    "officers, control capacity, guardianship, outreach, drop-in pull and help per site",
+    "hour 0: draw the day's reactive raids; reset injection-room use",
+)
 
 _CONTROLS = IDX["controls_per_officer_hour"]
 _RAID_OFFICERS = IDX["raid_officers"]

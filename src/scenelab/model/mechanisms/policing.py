@@ -15,12 +15,21 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
+from scenelab.model.jit import njit
 from scenelab.model.mechanisms.common import remember
+from scenelab.model.metrics import SD
 from scenelab.model.params import IDX
 from scenelab.model.rng import S_POLICE, uniform
-from scenelab.model.state import SD_CONTROLS, SD_EXPULSIONS, SD_FINES
+
+#: Why this phase sits where it does in the tick (the order is ``phases.PHASE_ORDER``).
+PHASE_REASON = (
+    "officers meet whoever is present now; expelled or arrested people leave before using"
+)
+SD_CONTROLS = SD["police_controls"]
+SD_EXPULSIONS = SD["expulsions"]
+SD_FINES = SD["fines"]
+#: What the phase does every hour, and at a fixed hour of the day (for the ODD's timing table).
+TIMING = ("controls and their consequences at each site", "-")
 
 _N_HALF = IDX["n_half_control"]
 _REL_WOMEN = IDX["rel_control_women"]

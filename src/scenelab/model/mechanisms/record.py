@@ -7,26 +7,38 @@ the list of the city's current main scenes, which every person knows of (updated
 
 from __future__ import annotations
 
-from numba import njit
+import numpy as np
 
+from scenelab.model.jit import njit
 from scenelab.model.mechanisms.common import DAYTIME
-from scenelab.model.state import (
-    CD_HOUSED,
-    CD_IN_OAT,
-    CD_OCCASIONAL,
-    CD_POPULATION,
-    CD_SELLERS_LOCAL,
-    CD_SELLERS_TRAVELLING,
-    CD_WAITING_OAT,
-    OAT_IN,
-    OAT_WAITING,
-    SD_NUISANCE,
-    SD_PEAK,
-    SD_PERSON_HOURS,
-    SD_POLICE_HOURS,
-    SD_SELLER_HOURS,
-    STATUS_ACTIVE,
-)
+from scenelab.model.metrics import CD, SD
+from scenelab.model.params import IDX
+from scenelab.model.state import OAT_IN, OAT_WAITING, STATUS_ACTIVE
+
+#: Why this phase sits where it does in the tick (the order is ``phases.PHASE_ORDER``).
+PHASE_REASON = "outcomes are counted last, so each table row sees the whole hour"
+CD_HOUSED = CD["housed"]
+CD_IN_OAT = CD["in_oat"]
+CD_OCCASIONAL = CD["occasional"]
+CD_POPULATION = CD["population"]
+CD_SELLERS_LOCAL = CD["sellers_local"]
+CD_SELLERS_TRAVELLING = CD["sellers_travelling"]
+CD_WAITING_OAT = CD["waiting_oat"]
+SD_NUISANCE = SD["nuisance"]
+SD_PEAK = SD["people_present_peak"]
+SD_PERSON_HOURS = SD["person_hours"]
+SD_POLICE_HOURS = SD["police_hours"]
+SD_SELLER_HOURS = SD["seller_hours"]
+#: What the phase does every hour, and at a fixed hour of the day (for the ODD's timing table).
+TIMING = ("per-site sums; survey-window hours", "hour 23: main scenes, city-wide stocks")
+
+
+_N_MAIN = IDX["n_main_scenes"]
+
+
+def main_scene_count(par: np.ndarray) -> int:
+    """Return how many main scenes the city keeps (known to everyone, updated daily)."""
+    return int(round(par[_N_MAIN]))
 
 
 @njit(cache=True)

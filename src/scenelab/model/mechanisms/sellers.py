@@ -13,12 +13,17 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from scenelab.model.jit import njit
 from scenelab.model.mechanisms.common import POP_TRAVEL_TOL, per_day_to_p
 from scenelab.model.params import IDX
 from scenelab.model.rng import S_SELLERS, poisson, uniform
 from scenelab.model.state import STATUS_ACTIVE, STATUS_EXITED
+
+#: Why this phase sits where it does in the tick (the order is ``phases.PHASE_ORDER``).
+PHASE_REASON = "sellers follow the customers who just chose, and avoid police reputation"
+#: What the phase does every hour, and at a fixed hour of the day (for the ODD's timing table).
+TIMING = ("site of every seller", "hour 0 (from day 1): travelling sellers arrive and leave")
 
 _C_CUST = IDX["c_seller_customers"]
 _C_RISK = IDX["c_seller_risk"]

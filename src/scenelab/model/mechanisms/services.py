@@ -11,11 +11,19 @@ November 2014); slots cap how many are in treatment.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from scenelab.model.jit import njit
 from scenelab.model.params import IDX
 from scenelab.model.rng import S_SERVICES, uniform
 from scenelab.model.state import OAT_IN, OAT_NONE, OAT_WAITING, STATUS_ACTIVE
+
+#: Why this phase sits where it does in the tick (the order is ``phases.PHASE_ORDER``).
+PHASE_REASON = "help reaches people where they are; queues for housing and OAT move once a day"
+#: What the phase does every hour, and at a fixed hour of the day (for the ODD's timing table).
+TIMING = (
+    "help at sites",
+    "hour 0: close the previous day's help accounts; OAT and housing queues; housing allocation",
+)
 
 _P_HELP = IDX["p_help_per_hour_service"]
 _OAT_APPLY = IDX["rate_oat_application_per_year"]

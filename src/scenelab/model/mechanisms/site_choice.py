@@ -20,12 +20,17 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from scenelab.model.jit import njit
 from scenelab.model.mechanisms.common import HOUR_PROFILE, km, memory_of
 from scenelab.model.params import IDX
 from scenelab.model.rng import S_ATTEND, S_CHOICE, uniform
 from scenelab.model.state import OAT_IN, STATUS_ACTIVE
+
+#: Why this phase sits where it does in the tick (the order is ``phases.PHASE_ORDER``).
+PHASE_REASON = "people choose where to be given last hour's scenes, markets, police and their bans"
+#: What the phase does every hour, and at a fixed hour of the day (for the ODD's timing table).
+TIMING = ("presence and site of every person; index people by site", "-")
 
 _H_REG = IDX["hours_scene_per_day_regular"]
 _H_OCC = IDX["hours_scene_per_day_occasional"]

@@ -11,10 +11,17 @@ from __future__ import annotations
 
 import math
 
-from numba import njit
-
+from scenelab.model.jit import njit
 from scenelab.model.params import IDX
 from scenelab.model.state import STATUS_ACTIVE
+
+#: Why this phase sits where it does in the tick (the order is ``phases.PHASE_ORDER``).
+PHASE_REASON = "memories, reputations and attractiveness absorb this hour's events for the next one"
+#: What the phase does every hour, and at a fixed hour of the day (for the ODD's timing table).
+TIMING = (
+    "site attractiveness, reputation decay, smoothed head counts",
+    "hour 23: trust drift, memory and habit decay",
+)
 
 _TRUST_REC = IDX["rate_trust_recovery_per_year"]
 _MEM_DECAY = IDX["rate_memory_decay_per_day"]

@@ -15,11 +15,20 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from scenelab.model.jit import njit
+from scenelab.model.metrics import CD, SD
 from scenelab.model.params import IDX
 from scenelab.model.rng import S_PRIVATE, S_VIOLENCE, S_WITNESS, poisson, uniform
-from scenelab.model.state import CD_PRIVATE_VIOLENCE, SD_SEXUAL, SD_VIOLENCE, STATUS_ACTIVE
+from scenelab.model.state import STATUS_ACTIVE
+
+#: Why this phase sits where it does in the tick (the order is ``phases.PHASE_ORDER``).
+PHASE_REASON = "incidents depend on the crowd, market and guardians left after policing"
+CD_PRIVATE_VIOLENCE = CD["private_violence"]
+SD_SEXUAL = SD["sexual_violence_incidents"]
+SD_VIOLENCE = SD["violence_incidents"]
+#: What the phase does every hour, and at a fixed hour of the day (for the ODD's timing table).
+TIMING = ("incidents at sites, victims, witnesses", "hour 12: violence in private places")
 
 _RATE = IDX["rate_violence_per_person_hour"]
 _K_CROWD = IDX["k_violence_crowding"]
@@ -33,6 +42,7 @@ _P_SEX_M = IDX["p_sexual_men"]
 _PRIV_W = IDX["rate_private_violence_women_per_year"]
 _PRIV_M = IDX["rate_private_violence_men_per_year"]
 _K_WITNESS = IDX["k_witness"]
+_REL_UNHOUSED = IDX["rel_private_violence_unhoused"]
 
 
 @njit(cache=True)
@@ -105,7 +115,7 @@ def step(t, day, hour, par, keys, W, P, X, R):  # noqa: ANN001, ANN201 - compile
             continue
         rate = par[_PRIV_W] if P.sex[i] == 1 else par[_PRIV_M]
         if not P.housed[i]:
-            rate *= 1.5  # Kennedy et al. 2017: eviction/homelessness raises violence
+            rate *= par[_REL_UNHOUSED]  # Kennedy et al. 2017: eviction/homelessness
         if uniform(keys[S_PRIVATE], day, i, 0) < rate / 365.25:
             P.victim_tick[i] = t
             P.victim_public[i] = 0
