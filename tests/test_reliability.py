@@ -455,3 +455,20 @@ def test_status_of_a_killed_experiment_says_interrupted(tmp_path, capsys):
     assert read_status(tmp_path)["state"] == "interrupted"
     assert main(["status", str(tmp_path)]) == 0
     assert "interrupted" in capsys.readouterr().out
+
+
+def test_patterns_on_a_city_without_patterns_says_so(capsys):
+    examples = Path(__file__).resolve().parents[1] / "examples" / "small_city.toml"
+    err = _one_line_error(capsys, main(["patterns", str(examples)]), pattern="defines no observed")
+    assert "nygardsparken" in err
+
+
+def test_report_labels_are_human_readable():
+    from scenelab.runs import intervention_label, period_labels
+
+    scn = load_scenario(Path(__file__).resolve().parents[1] / "examples" / "small_city.toml")
+    labels = period_labels(scn)
+    assert labels[0] == "At the start" and len(set(labels)) == len(labels)
+    assert not any(re.search(r"\d{4}-\d\d-\d\d\.\.", label) for label in labels)  # no date ranges
+    bare = scn.interventions[1].model_copy(update={"note": ""})  # the park closes
+    assert intervention_label(bare, scn) == "Riverside Park closed"

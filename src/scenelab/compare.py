@@ -155,7 +155,13 @@ def _write_comparison(
                 [getattr(r, kind) for runs in results.values() for r in runs], ignore_index=True
             )
             atomic_parquet(frame, staging / f"{kind}.parquet")
+        from scenelab.provenance import git_revision, version
+        from scenelab.scenario.advice import advise
+
         summary = {
+            "schema": "scenelab-compare-summary/1",
+            "scenelab_version": version(),
+            "git_revision": git_revision(),
             "reference": names[0],
             "scenarios": {s.name: {"hash": s.scenario_hash, "source": s.source} for s in loaded},
             "seed": seed,
@@ -163,6 +169,10 @@ def _write_comparison(
             "until": until.isoformat() if until else None,
             "overrides": overrides or {},
             "common_random_numbers": True,
+            "warnings": {
+                s.name: [{"path": a.path, "message": a.message} for a in advise(s, until)]
+                for s in loaded
+            },
             "differences": json.loads(table.to_json(orient="records")),
         }
         atomic_text(dump_json(summary), staging / "summary.json")

@@ -39,13 +39,16 @@ def report_inputs(scn: sc.Scenario, until: dt.date | None = None) -> object:
         ]
     )  # fmt: skip
     interventions = [
-        (iv.start, iv.note or f"{iv.type} {getattr(iv, 'site', '')}".strip())
+        (iv.start, intervention_label(iv, scn))
         for iv in scn.interventions
         if iv.start > scn.run.start
     ]
-    # The report takes periods with an exclusive end.
+    # The report takes periods with an exclusive end, and human labels.
     report_periods = [
-        (label, first, last + dt.timedelta(days=1)) for label, first, last in periods(scn, until)
+        (label, first, last + dt.timedelta(days=1))
+        for label, (_, first, last) in zip(
+            period_labels(scn, until), periods(scn, until), strict=True
+        )
     ]
     return ReportInputs(
         sites=sites,
@@ -56,6 +59,63 @@ def report_inputs(scn: sc.Scenario, until: dt.date | None = None) -> object:
         scenario_name=scn.name,
         notes=scn.scenario.description or None,
     )
+
+
+_MODE_WORDS = {
+    "continuous_patrol": "patrols",
+    "reactive_raids": "raids",
+    "non_enforcement": "police tolerate",
+    "dialogue": "dialogue policing",
+}
+
+
+def intervention_label(iv: sc.Intervention, scn: sc.Scenario) -> str:
+    """Return a reader's label for an intervention: its note, or a phrase built from its type."""
+    if iv.note:
+        return iv.note
+    site = {s.id: s.name for s in scn.sites}
+    zone = {z.id: z.name or z.id for z in scn.zones}
+    service = {s.id: s.name for s in scn.services}
+    places = ", ".join(site[s] for s in getattr(iv, "sites", []))
+    if isinstance(iv, sc.CloseSite):
+        return f"{site[iv.site]} closed"
+    if isinstance(iv, sc.OpenSite):
+        return f"{site[iv.site]} reopened"
+    if isinstance(iv, sc.PolicePlan):
+        return f"{_MODE_WORDS[iv.mode].capitalize()} at {places}"
+    if isinstance(iv, sc.PoliceOperation):
+        return f"Police operation at {places}"
+    if isinstance(iv, sc.ExpulsionPolicy):
+        return f"Expulsion orders in {zone[iv.zone]}"
+    if isinstance(iv, sc.FinePolicy):
+        return f"Fines in {zone[iv.zone]}"
+    if isinstance(iv, sc.OpenService):
+        return f"{service[iv.service]} opens"
+    if isinstance(iv, sc.CloseService):
+        return f"{service[iv.service]} closes"
+    if isinstance(iv, sc.ResizeService):
+        return f"{service[iv.service]} changed"
+    if isinstance(iv, sc.Outreach):
+        return f"Outreach at {places}"
+    return str(iv.type).replace("_", " ")
+
+
+def period_labels(scn: sc.Scenario, until: dt.date | None = None) -> list[str]:
+    """Return a reader's label for each period of :func:`periods`: what started it."""
+    out: list[str] = []
+    spans = periods(scn, until)
+    for k, (_, first, _) in enumerate(spans):
+        if k == 0:
+            label = "Whole run" if len(spans) == 1 else "At the start"
+        else:
+            started = [intervention_label(iv, scn) for iv in scn.interventions if iv.start == first]
+            label = "After: " + "; ".join(started)
+        if len(label) > 90:
+            label = label[:87].rstrip() + "..."
+        while label in out:  # the report needs distinct labels
+            label += " (again)"
+        out.append(label)
+    return out
 
 
 def summarise_replicates(results: list[Results]) -> dict[str, object]:
@@ -144,7 +204,7 @@ def _write_run(
         if results[0].survey is not None:
             survey = pd.concat([r.survey for r in results], ignore_index=True)
             atomic_text(survey.to_csv(index=False), staging / "survey.csv")
-        summary = dict(results[0].summary)
+        summary = {"schema": "scenelab-run-summary/1", **results[0].summary}
         summary.pop("replicate", None)
         summary.pop("run_id", None)
         summary["replicates"] = replicates
