@@ -211,9 +211,9 @@ def _cmd_params(args: argparse.Namespace) -> int:
 
 
 def _cmd_odd(args: argparse.Namespace) -> int:
-    from scenelab.docs_odd import render_odd
+    from scenelab.docs_odd import render_literature, render_odd
 
-    text = render_odd()
+    text = render_literature() if args.literature else render_odd()
     if args.out:
         from scenelab.outputs import atomic_text, check_output_file
 
@@ -329,6 +329,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", default=None, metavar="FILE", help="write to FILE (default: print)")
     p.add_argument(
         "--force", action="store_true", help="overwrite FILE even if scenelab did not write it"
+    )
+    p.add_argument(
+        "--literature", action="store_true", help="write the sources of every default instead"
     )
     p.set_defaults(func=_cmd_odd)
 
