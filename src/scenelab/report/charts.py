@@ -188,6 +188,15 @@ def _band_traces(
     return [upper, lower]
 
 
+def _subplot_axes(fig: go.Figure) -> list[tuple[str, str]]:
+    """The (x-axis, y-axis) reference pairs of a figure's subplots, e.g. ``("x2", "y2")``."""
+    pairs = []
+    for xaxis in fig.select_xaxes():
+        x = "x" + xaxis.plotly_name.removeprefix("xaxis")
+        pairs.append((x, xaxis.anchor if xaxis.anchor not in (None, "free") else "y"))
+    return pairs or [("x", "y")]
+
+
 def _mark_interventions(
     fig: go.Figure,
     interventions: Sequence[tuple[Any, str]],
@@ -199,7 +208,9 @@ def _mark_interventions(
 
     Only interventions within the span of ``dates`` are drawn (so a short run keeps its axis).
     Interventions on the same date share one line and one label; long labels are shortened on the
-    chart and shown in full on hover.
+    chart and shown in full on hover. The lines are layout shapes (one per date and subplot, from
+    the bottom to the top of that subplot), set in one assignment: plotly's ``add_vline`` on every
+    subplot costs seconds.
     """
     if len(dates) == 0:
         return
@@ -209,8 +220,15 @@ def _mark_interventions(
         when = pd.Timestamp(date)
         if first <= when <= last:
             by_date.setdefault(when, []).append(str(label))
+    axes = _subplot_axes(fig)
+    line = dict(color="#555", width=1, dash="dot")
+    shapes = [
+        dict(type="line", x0=when, x1=when, xref=x, y0=0, y1=1, yref=f"{y} domain", line=line)
+        for when in sorted(by_date)
+        for x, y in axes
+    ]
+    fig.update_layout(shapes=list(fig.layout.shapes) + shapes)
     for when, texts in sorted(by_date.items()):
-        fig.add_vline(x=when, line=dict(color="#555", width=1, dash="dot"), row="all", col="all")
         if labels:
             full = "; ".join(texts)
             short = full if len(full) <= 48 else full[:46].rstrip() + "…"
@@ -329,7 +347,8 @@ def site_map_figure(
         horizontal_spacing=0.06,
         vertical_spacing=0.09 if rows > 1 else 0.0,
     )
-    used = sites.loc[sites.index.isin(presence["site"]) | sites.index.isin(site_day["site"])]
+    in_tables = set(presence["site"]) | set(site_day["site"].unique())
+    used = sites.loc[sites.index.isin(list(in_tables))]
     if used.empty:
         used = sites
     lat0 = float(used["lat"].mean())
