@@ -24,6 +24,17 @@ def _err(msg: str) -> None:
     print(f"error: {msg}", file=sys.stderr)
 
 
+def _missing_extra(exc: ModuleNotFoundError) -> int:
+    """One line naming the extra to install when an optional dependency is missing."""
+    from scenelab.experiments import extra_hint
+
+    hint = extra_hint(exc.name)
+    if hint is None:
+        raise exc
+    _err(hint)
+    return EXIT_BAD_INPUT
+
+
 def _add_cluster_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--scheduler",
@@ -152,14 +163,17 @@ def _guard(fn: Any) -> Any:  # noqa: ANN401
     """Turn input errors into one clear line and exit code 2."""
 
     def wrapped(args: argparse.Namespace) -> int:
-        from scenelab.experiments.spec import SpecError
-        from scenelab.experiments.store import StoreError
-
         try:
-            return fn(args)
-        except (SpecError, StoreError, ValueError, FileNotFoundError) as exc:
-            _err(str(exc))
-            return EXIT_BAD_INPUT
+            from scenelab.experiments.spec import SpecError
+            from scenelab.experiments.store import StoreError
+
+            try:
+                return fn(args)
+            except (SpecError, StoreError, ValueError, FileNotFoundError) as exc:
+                _err(str(exc))
+                return EXIT_BAD_INPUT
+        except ModuleNotFoundError as exc:
+            return _missing_extra(exc)
 
     wrapped.__doc__ = fn.__doc__
     wrapped.__name__ = fn.__name__
