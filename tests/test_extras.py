@@ -31,6 +31,7 @@ def test_extra_hint_names_the_extra():
         "'scenelab[experiments]'"
     )
     assert "scenelab[calibrate]" in extra_hint("pyabc.sampler")
+    assert "scenelab[calibrate]" in extra_hint("duckdb", "calibrate")
     assert extra_hint("numpy") is None and extra_hint(None) is None
 
 
@@ -56,7 +57,7 @@ def test_extra_commands_say_what_to_install(tmp_path, extra):
         tmp_path,
     )
     assert proc.returncode == 2, proc.stderr
-    assert proc.stderr.strip().splitlines()[-1].endswith("pip install 'scenelab[experiments]'")
+    assert proc.stderr.strip().splitlines()[-1].endswith(f"pip install 'scenelab[{extra}]'")
     assert "Traceback" not in proc.stderr
 
 

@@ -61,20 +61,22 @@ _EXTRAS = {"dask": "experiments", "distributed": "experiments", "duckdb": "exper
 _EXTRAS |= {"SALib": "experiments", "bokeh": "experiments", "pyabc": "calibrate"}
 
 
-def extra_hint(module: str | None) -> str | None:
+def extra_hint(module: str | None, extra: str | None = None) -> str | None:
     """The install hint for a missing optional dependency, or None if it belongs to no extra.
 
     Args:
         module: The missing module's name (``ModuleNotFoundError.name``).
+        extra: The extra to name instead of the module's own (``calibrate`` includes
+            ``experiments``).
 
     Returns:
         E.g. ``"duckdb is not installed: install the experiments extra: pip install
         'scenelab[experiments]'"``.
     """
     root = (module or "").split(".")[0]
-    extra = _EXTRAS.get(root)
-    if extra is None:
+    if root not in _EXTRAS:
         return None
+    extra = extra or _EXTRAS[root]
     return f"{root} is not installed: install the {extra} extra: pip install 'scenelab[{extra}]'"
 
 

@@ -24,11 +24,11 @@ def _err(msg: str) -> None:
     print(f"error: {msg}", file=sys.stderr)
 
 
-def _missing_extra(exc: ModuleNotFoundError) -> int:
+def _missing_extra(exc: ModuleNotFoundError, command: str) -> int:
     """One line naming the extra to install when an optional dependency is missing."""
     from scenelab.experiments import extra_hint
 
-    hint = extra_hint(exc.name)
+    hint = extra_hint(exc.name, "calibrate" if command == "cmd_calibrate" else None)
     if hint is None:
         raise exc
     _err(hint)
@@ -173,7 +173,7 @@ def _guard(fn: Any) -> Any:  # noqa: ANN401
                 _err(str(exc))
                 return EXIT_BAD_INPUT
         except ModuleNotFoundError as exc:
-            return _missing_extra(exc)
+            return _missing_extra(exc, fn.__name__)
 
     wrapped.__doc__ = fn.__doc__
     wrapped.__name__ = fn.__name__
