@@ -5,7 +5,8 @@
    (:mod:`bare_kernel`), and where a Bergen tick's time goes (:mod:`phase_profile`);
 3. scaling with people and sites, and memory per person (:mod:`bench_scaling`);
 4. start-up, compiling and from the cache (:mod:`bench_startup`);
-5. optionally, the docking comparison (:mod:`docking`; the test suite asserts it).
+5. the HTML report's build time and size (:mod:`bench_report`);
+6. optionally, the docking comparison (:mod:`docking`; the test suite asserts it).
 
 Timings are medians; the machine line gives the load they ran under. ``--quick`` runs everything
 at toy sizes (what the test suite does to check the benchmarks run; its figures mean nothing).
@@ -28,7 +29,15 @@ if __package__ in (None, ""):
 import datetime as dt
 
 import scenelab
-from benchmarks import bare_kernel, bench_mesa, bench_scaling, bench_startup, docking, phase_profile
+from benchmarks import (
+    bare_kernel,
+    bench_mesa,
+    bench_report,
+    bench_scaling,
+    bench_startup,
+    docking,
+    phase_profile,
+)
 from benchmarks.common import machine, table
 from benchmarks.scenarios import DOCK_START
 
@@ -69,6 +78,17 @@ def goals(mesa: dict[str, Any], bare: dict[str, Any], scaling: dict[str, Any],
     return out
 
 
+def report_goals(report: dict[str, Any]) -> list[dict[str, Any]]:
+    """Return the report goals of the speed issue with the measured values."""
+    most = max(report["rows"], key=lambda r: r["replicates"])
+    return [
+        {"goal": f"report for {most['replicates']} replicates <= 2 s",
+         "measured": most["build_s"], "met": most["build_s"] <= 2.0},
+        {"goal": "report.html <= 1 MB (plotly.js shared)",
+         "measured": most["report_html_MB"], "met": most["report_html_MB"] <= 1.0},
+    ]  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run every benchmark and print its table, then the goals."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -101,10 +121,16 @@ def main(argv: list[str] | None = None) -> int:
     print(bench_scaling.render(scaling), "\n", flush=True)
     startup = bench_startup.measure(cached=1 if q else 3, cold=0 if q else 1)
     print(bench_startup.render(startup), "\n", flush=True)
+    report = (
+        bench_report.measure(replicates=(1, 2), repeats=1, end="2013-12-31")
+        if q
+        else bench_report.measure()
+    )
+    print(bench_report.render(report), "\n", flush=True)
     if args.docking:
         docking.main(["--seeds", "3", "--end", "2014-06-03"] if q else ["--seeds", "30"])
         print()
-    goal_rows = goals(mesa, bare, scaling, startup)
+    goal_rows = goals(mesa, bare, scaling, startup) + report_goals(report)
     print(
         table(
             goal_rows, "goals of the performance issue" + (" (--quick: meaningless)" if q else "")
@@ -120,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             "phase_profile": prof,
             "scaling": {k: v for k, v in scaling.items() if k != "profiles"},
             "startup": startup,
+            "report": report,
             "goals": goal_rows,
         }
         args.json.write_text(json.dumps(blob, indent=2, default=str), encoding="utf-8")

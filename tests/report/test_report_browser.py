@@ -133,3 +133,13 @@ def test_minimal_report_renders_with_survey_placeholder(tmp_path, inputs):
     assert "No virtual survey in these results" in text
     parser, console = _render(out, tmp_path / "profile")
     _assert_rendered(parser, console, list(expected_chart_ids(False, False)))
+
+
+@pytest.mark.slow
+def test_report_without_plotlyjs_says_why(tmp_path, inputs):
+    one = make_tables(replicates=1, start="2014-06-01", end="2014-09-30")
+    out = write_report(one, inputs, tmp_path / "report.html")
+    (tmp_path / "plotly.min.js").unlink()  # the page copied on its own
+    parser, _console = _render(out, tmp_path / "profile")
+    assert parser.body_attrs.get("data-js-errors") != "0"
+    assert "plotly.min.js was not found beside this page" in parser.error_text

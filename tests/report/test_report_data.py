@@ -4,6 +4,7 @@ import re
 
 import numpy as np
 import pandas as pd
+import plotly.offline
 import pytest
 from synthetic_runs import NEIGHBOURHOODS, PERIODS, SITES, make_tables
 
@@ -18,7 +19,8 @@ from scenelab.report import (
     strategy_outcomes,
     write_report,
 )
-from scenelab.report.stats import replicate_summary
+from scenelab.report.html import PLOTLY_JS
+from scenelab.report.stats import BAND_HIGH, BAND_LOW, replicate_summary
 
 
 def _presence(rows):
@@ -147,16 +149,20 @@ def test_strategy_outcomes_table_passthrough_and_errors(inputs):
         strategy_outcomes(table.drop(columns="harm"), inputs)
 
 
-def test_write_report_is_self_contained_and_escapes_text(tmp_path, inputs):
+def test_write_report_is_offline_small_and_escapes_text(tmp_path, inputs):
     inputs.title = "Report <script>alert(1)</script>"
     inputs.sites.loc[0, "name"] = "Park </script><b>x"
     tables = make_tables(replicates=2, start="2014-06-01", end="2015-08-31")
     out = write_report(tables, inputs, tmp_path / "r.html")
     text = out.read_text(encoding="utf-8")
     assert out.name == "r.html"
-    assert not re.search(r"<script[^>]+src=", text), "no external scripts"
+    # the only script loaded is plotly.js, by a relative path, written beside the page
+    assert re.findall(r"<script[^>]+src=\"([^\"]*)\"", text) == [PLOTLY_JS]
+    assert (tmp_path / PLOTLY_JS).read_text(encoding="utf-8") == plotly.offline.get_plotlyjs()
     assert not re.search(r"<link[^>]+href=\"?https?:", text), "no external stylesheets"
-    assert text.count('<script type="text/javascript">/**') == 1  # plotly.js embedded once
+    assert "* plotly.js v" not in text, "plotly.js is not embedded"
+    assert out.stat().st_size < 1_000_000
+    assert sorted(p.name for p in tmp_path.iterdir()) == [PLOTLY_JS, "r.html"]  # no temp files
     assert "Report &lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "Park </script>" not in text
     for chart_id in expected_chart_ids(False, False):
@@ -183,3 +189,56 @@ def test_interventions_outside_the_run_are_not_drawn_and_same_day_ones_merge(inp
     assert len(fig.layout.shapes) == 1
     labels = [a.text for a in fig.layout.annotations]
     assert labels == ["Park closed; Special unit starts"]
+
+
+def test_plotlyjs_is_written_once_per_directory(tmp_path, inputs):
+    tables = make_tables(replicates=1, start="2014-06-01", end="2014-09-30")
+    write_report(tables, inputs, tmp_path / "report.html")
+    js = tmp_path / PLOTLY_JS
+    stamp = js.stat().st_mtime_ns
+    write_report(tables, inputs, tmp_path)  # a directory: report.html inside, plotly.js kept
+    assert js.stat().st_mtime_ns == stamp
+    js.write_text("stale", encoding="utf-8")
+    write_report(tables, inputs, tmp_path / "again.html")
+    assert js.read_text(encoding="utf-8") == plotly.offline.get_plotlyjs()
+
+
+def test_replicate_summary_matches_per_group_quantiles():
+    rng = np.random.default_rng(5)
+    frame = pd.DataFrame(
+        {
+            "a": rng.choice(["x", "y", "z"], 400),
+            "b": rng.integers(0, 15, 400),
+            "v": rng.normal(size=400),
+        }
+    )
+    frame.loc[rng.choice(400, 30), "v"] = np.nan
+    frame.loc[frame["b"] == 3, "v"] = np.nan  # an all-NaN group
+    frame.loc[rng.choice(400, 4), "a"] = None  # a missing key is a group of its own
+    got = replicate_summary(frame, ["a", "b"], "v")
+    want = (
+        frame.groupby(["a", "b"], sort=True, dropna=False)["v"]
+        .agg(
+            mean="mean",
+            low=lambda s: s.quantile(BAND_LOW),
+            high=lambda s: s.quantile(BAND_HIGH),
+            n="count",
+        )
+        .reset_index()
+    )
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_intervention_lines_are_shapes_on_every_subplot(inputs):
+    from scenelab.report.charts import harm_components_figure
+
+    tables = make_tables(replicates=2, start="2014-06-01", end="2015-08-31")
+    fig = harm_components_figure(tables["neighbourhood_month"], inputs)
+    n_panels = len(list(fig.select_xaxes()))
+    assert n_panels == 10
+    # two interventions in the window: one dotted line per subplot each, and no extra traces
+    assert len(fig.layout.shapes) == 2 * n_panels
+    refs = {(s.xref, s.yref) for s in fig.layout.shapes}
+    assert ("x", "y domain") in refs and ("x10", "y10 domain") in refs
+    assert all(s.line.dash == "dot" and (s.y0, s.y1) == (0, 1) for s in fig.layout.shapes)
+    assert all(t.mode == "lines" for t in fig.data)

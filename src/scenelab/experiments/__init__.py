@@ -56,6 +56,29 @@ _SOURCES: dict[str, str] = {
 
 __all__ = sorted(_SOURCES)
 
+# Top-level modules of the optional extras, for a one-line hint when one is missing.
+_EXTRAS = {"dask": "experiments", "distributed": "experiments", "duckdb": "experiments"}
+_EXTRAS |= {"SALib": "experiments", "bokeh": "experiments", "pyabc": "calibrate"}
+
+
+def extra_hint(module: str | None, extra: str | None = None) -> str | None:
+    """The install hint for a missing optional dependency, or None if it belongs to no extra.
+
+    Args:
+        module: The missing module's name (``ModuleNotFoundError.name``).
+        extra: The extra to name instead of the module's own (``calibrate`` includes
+            ``experiments``).
+
+    Returns:
+        E.g. ``"duckdb is not installed: install the experiments extra: pip install
+        'scenelab[experiments]'"``.
+    """
+    root = (module or "").split(".")[0]
+    if root not in _EXTRAS:
+        return None
+    extra = extra or _EXTRAS[root]
+    return f"{root} is not installed: install the {extra} extra: pip install 'scenelab[{extra}]'"
+
 
 def __getattr__(name: str) -> Any:  # noqa: ANN401 - any public object of the package
     """Import a public name from its submodule on first access."""
@@ -63,7 +86,13 @@ def __getattr__(name: str) -> Any:  # noqa: ANN401 - any public object of the pa
         module = _SOURCES[name]
     except KeyError:
         raise AttributeError(f"module 'scenelab.experiments' has no attribute {name!r}") from None
-    value = getattr(importlib.import_module(module), name)
+    try:
+        value = getattr(importlib.import_module(module), name)
+    except ModuleNotFoundError as exc:
+        hint = extra_hint(exc.name)
+        if hint is None:
+            raise
+        raise ModuleNotFoundError(hint, name=exc.name) from exc
     globals()[name] = value
     return value
 

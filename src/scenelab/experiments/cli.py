@@ -32,6 +32,17 @@ def _add_force(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _missing_extra(exc: ModuleNotFoundError, command: str) -> int:
+    """One line naming the extra to install when an optional dependency is missing."""
+    from scenelab.experiments import extra_hint
+
+    hint = extra_hint(exc.name, "calibrate" if command == "cmd_calibrate" else None)
+    if hint is None:
+        raise exc
+    _err(hint)
+    return EXIT_BAD_INPUT
+
+
 def _add_cluster_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--scheduler",
@@ -179,13 +190,17 @@ def _guard(fn: Any) -> Any:  # noqa: ANN401
 
     def wrapped(args: argparse.Namespace) -> int:
         from scenelab.errors import ScenelabError
-        from scenelab.experiments.store import StoreError
 
         try:
-            return fn(args)
-        except (ScenelabError, StoreError, ValueError, FileNotFoundError) as exc:
-            _err(str(exc))
-            return EXIT_BAD_INPUT
+            from scenelab.experiments.store import StoreError
+
+            try:
+                return fn(args)
+            except (ScenelabError, StoreError, ValueError, FileNotFoundError) as exc:
+                _err(str(exc))
+                return EXIT_BAD_INPUT
+        except ModuleNotFoundError as exc:
+            return _missing_extra(exc, fn.__name__)
 
     wrapped.__doc__ = fn.__doc__
     wrapped.__name__ = fn.__name__

@@ -1,7 +1,8 @@
 """HTML report of a run or a comparison: scene size, displacement, harms and who carries them.
 
 The report reads only the run tables of ``docs/CONTRACT.md`` and plain scenario facts
-(:class:`ReportInputs`), and writes one self-contained HTML file that works offline.
+(:class:`ReportInputs`), and writes ``report.html`` with a shared ``plotly.min.js`` beside it;
+both open offline.
 """
 
 from scenelab.report.charts import site_colours, strategy_outcomes

@@ -188,6 +188,15 @@ def _band_traces(
     return [upper, lower]
 
 
+def _subplot_axes(fig: go.Figure) -> list[tuple[str, str]]:
+    """The (x-axis, y-axis) reference pairs of a figure's subplots, e.g. ``("x2", "y2")``."""
+    pairs = []
+    for xaxis in fig.select_xaxes():
+        x = "x" + xaxis.plotly_name.removeprefix("xaxis")
+        pairs.append((x, xaxis.anchor if xaxis.anchor not in (None, "free") else "y"))
+    return pairs or [("x", "y")]
+
+
 def _mark_interventions(
     fig: go.Figure,
     interventions: Sequence[tuple[Any, str]],
@@ -199,7 +208,9 @@ def _mark_interventions(
 
     Only interventions within the span of ``dates`` are drawn (so a short run keeps its axis).
     Interventions on the same date share one line and one label; long labels are shortened on the
-    chart and shown in full on hover.
+    chart and shown in full on hover. The lines are layout shapes (one per date and subplot, from
+    the bottom to the top of that subplot), set in one assignment: plotly's ``add_vline`` on every
+    subplot costs seconds.
     """
     if len(dates) == 0:
         return
@@ -209,25 +220,36 @@ def _mark_interventions(
         when = pd.Timestamp(date)
         if first <= when <= last:
             by_date.setdefault(when, []).append(str(label))
+    axes = _subplot_axes(fig)
+    line = dict(color="#555", width=1, dash="dot")
+    shapes = [
+        dict(type="line", x0=when, x1=when, xref=x, y0=0, y1=1, yref=f"{y} domain", line=line)
+        for when in sorted(by_date)
+        for x, y in axes
+    ]
+    fig.layout.shapes = tuple(fig.layout.shapes) + tuple(shapes)
+    notes = []
     for when, texts in sorted(by_date.items()):
-        fig.add_vline(x=when, line=dict(color="#555", width=1, dash="dot"), row="all", col="all")
         if labels:
             full = "; ".join(texts)
             short = full if len(full) <= 48 else full[:46].rstrip() + "…"
-            fig.add_annotation(
-                x=when,
-                y=1.0,
-                yref="paper",
-                xref="x",
-                text=short,
-                hovertext=f"{when.date()}: {full}",
-                textangle=-90,
-                xanchor="right",
-                yanchor="top",
-                showarrow=False,
-                font=dict(size=11, color="#444"),
-                bgcolor="rgba(255,255,255,0.75)",
+            notes.append(
+                dict(
+                    x=when,
+                    y=1.0,
+                    yref="paper",
+                    xref="x",
+                    text=short,
+                    hovertext=f"{when.date()}: {full}",
+                    textangle=-90,
+                    xanchor="right",
+                    yanchor="top",
+                    showarrow=False,
+                    font=dict(size=11, color="#444"),
+                    bgcolor="rgba(255,255,255,0.75)",
+                )
             )
+    fig.layout.annotations = tuple(fig.layout.annotations) + tuple(notes)
 
 
 # --- 1. Scene size by site over time ----------------------------------------------------------
@@ -329,7 +351,8 @@ def site_map_figure(
         horizontal_spacing=0.06,
         vertical_spacing=0.09 if rows > 1 else 0.0,
     )
-    used = sites.loc[sites.index.isin(presence["site"]) | sites.index.isin(site_day["site"])]
+    in_tables = set(presence["site"]) | set(site_day["site"].unique())
+    used = sites.loc[sites.index.isin(list(in_tables))]
     if used.empty:
         used = sites
     lat0 = float(used["lat"].mean())
@@ -346,6 +369,10 @@ def site_map_figure(
         return math.sqrt(2.0 * max(people, 0.0) / sizeref)
 
     shown_in_legend: set[str] = set()
+    # Arrows, scale bars and their labels, set on the layout in one assignment at the end: each
+    # add_annotation/add_shape call re-validates everything added before it.
+    annotations: list[dict[str, Any]] = []
+    shapes: list[dict[str, Any]] = []
     site_rank = {sid: i for i, sid in enumerate(inputs.sites["id"])}
     for k, label in enumerate(labels):
         r, c = k // cols + 1, k % cols + 1
@@ -417,53 +444,59 @@ def site_map_figure(
             if f["from_site"] not in sites.index or f["to_site"] not in sites.index:
                 continue
             a, b = sites.loc[f["from_site"]], sites.loc[f["to_site"]]
-            fig.add_annotation(
-                x=b["lon"],
-                y=b["lat"],
-                ax=a["lon"],
-                ay=a["lat"],
-                xref=f"x{ref}",
-                yref=f"y{ref}",
-                axref=f"x{ref}",
-                ayref=f"y{ref}",
-                showarrow=True,
-                arrowhead=2,
-                arrowsize=1.0,
-                arrowwidth=1.0 + 6.0 * f["share"] / max_flow,
-                arrowcolor="rgba(40,40,40,0.55)",
-                standoff=diameter(float(people_here.get(f["to_site"], 0.0))) / 2 + 2,
-                startstandoff=4,
-                text="",
-                hovertext=(
-                    f"{names.get(f['from_site'], f['from_site'])} → "
-                    f"{names.get(f['to_site'], f['to_site'])}: "
-                    f"{100 * f['share']:.0f} percentage points of the scene "
-                    f"(≈{f['people']:.0f} people)"
-                ),
+            annotations.append(
+                dict(
+                    x=b["lon"],
+                    y=b["lat"],
+                    ax=a["lon"],
+                    ay=a["lat"],
+                    xref=f"x{ref}",
+                    yref=f"y{ref}",
+                    axref=f"x{ref}",
+                    ayref=f"y{ref}",
+                    showarrow=True,
+                    arrowhead=2,
+                    arrowsize=1.0,
+                    arrowwidth=1.0 + 6.0 * f["share"] / max_flow,
+                    arrowcolor="rgba(40,40,40,0.55)",
+                    standoff=diameter(float(people_here.get(f["to_site"], 0.0))) / 2 + 2,
+                    startstandoff=4,
+                    text="",
+                    hovertext=(
+                        f"{names.get(f['from_site'], f['from_site'])} → "
+                        f"{names.get(f['to_site'], f['to_site'])}: "
+                        f"{100 * f['share']:.0f} percentage points of the scene "
+                        f"(≈{f['people']:.0f} people)"
+                    ),
+                )
             )
         # 500 m scale bar, bottom right
         km_per_deg_lon = 111.32 * math.cos(math.radians(lat0))
         x0 = x_range[1] - 0.05 * (x_range[1] - x_range[0]) - 0.5 / km_per_deg_lon
         y0 = y_range[0] + 0.05 * (y_range[1] - y_range[0])
-        fig.add_shape(
-            type="line",
-            x0=x0,
-            x1=x0 + 0.5 / km_per_deg_lon,
-            y0=y0,
-            y1=y0,
-            xref=f"x{ref}",
-            yref=f"y{ref}",
-            line=dict(color="#333", width=3),
+        shapes.append(
+            dict(
+                type="line",
+                x0=x0,
+                x1=x0 + 0.5 / km_per_deg_lon,
+                y0=y0,
+                y1=y0,
+                xref=f"x{ref}",
+                yref=f"y{ref}",
+                line=dict(color="#333", width=3),
+            )
         )
-        fig.add_annotation(
-            x=x0 + 0.25 / km_per_deg_lon,
-            y=y0,
-            xref=f"x{ref}",
-            yref=f"y{ref}",
-            text="500 m",
-            showarrow=False,
-            yshift=10,
-            font=dict(size=10),
+        annotations.append(
+            dict(
+                x=x0 + 0.25 / km_per_deg_lon,
+                y=y0,
+                xref=f"x{ref}",
+                yref=f"y{ref}",
+                text="500 m",
+                showarrow=False,
+                yshift=10,
+                font=dict(size=10),
+            )
         )
         fig.update_xaxes(
             range=x_range,
@@ -483,6 +516,8 @@ def site_map_figure(
             col=c,
             zeroline=False,
         )
+    fig.layout.annotations = tuple(fig.layout.annotations) + tuple(annotations)
+    fig.layout.shapes = tuple(fig.layout.shapes) + tuple(shapes)
     _base_layout(fig, "Mean people present per site and period; arrows: displacement", 0)
     row_px = 520 if cols <= 2 else 450
     top_px, bottom_px = 80, 150

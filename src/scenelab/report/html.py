@@ -1,4 +1,9 @@
-"""Assemble the self-contained HTML report: one file, plotly.js embedded once, works offline."""
+"""Assemble the HTML report: ``report.html`` and a shared ``plotly.min.js`` beside it, offline.
+
+The page loads plotly.js from the file ``plotly.min.js`` in its own directory (a relative
+``<script src>``, as plotly's ``include_plotlyjs="directory"``), so the page itself stays small
+and needs no network; keep the two files together when copying a report.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ import plotly.offline
 
 from scenelab.observe.equity import equity_by_period, normalise_periods
 from scenelab.observe.harm import COMPONENT_LABELS, WEIGHT_SOURCES, HarmWeights
+from scenelab.outputs import atomic_text
 from scenelab.report.charts import (
     comparison_figure,
     composite_harm_figure,
@@ -31,7 +37,10 @@ from scenelab.report.charts import (
 from scenelab.report.inputs import ReportInputs, collect_tables
 from scenelab.report.stats import BAND_HIGH, BAND_LOW, replicate_column
 
-__all__ = ["expected_chart_ids", "write_report"]
+__all__ = ["PLOTLY_JS", "expected_chart_ids", "write_report"]
+
+#: File name of the plotly.js bundle that every report loads from its own directory.
+PLOTLY_JS = "plotly.min.js"
 
 PLOTLY_CONFIG = {
     "displaylogo": False,
@@ -54,7 +63,7 @@ window.addEventListener("unhandledrejection", function (e) {
   window.__reportErrors.push("unhandled rejection: " + String(e.reason));
 });
 </script>
-<script type="text/javascript">$plotlyjs</script>
+<script charset="utf-8" src="$plotlyjs_src"></script>
 <style>
   :root { --ink: #222; --muted: #5a5a5a; --rule: #d9d9d9; --accent: #0072B2; }
   * { box-sizing: border-box; }
@@ -106,6 +115,10 @@ $sections
 (function () {
   var errs = window.__reportErrors;
   var el = document.getElementById("report-errors");
+  if (typeof Plotly === "undefined") {
+    errs.unshift("$plotlyjs_src was not found beside this page: keep the report's two files "
+      + "(report and $plotlyjs_src) in the same directory.");
+  }
   document.body.setAttribute("data-js-errors", String(errs.length));
   if (errs.length) {
     el.hidden = false;
@@ -290,9 +303,11 @@ def write_report(
     *,
     weights: HarmWeights | None = None,
 ) -> Path:
-    """Write a self-contained HTML report of a run (replicates) and, optionally, a comparison.
+    """Write the HTML report of a run (replicates) and, optionally, a comparison.
 
-    The file embeds plotly.js once and needs no network: it opens offline in any browser.
+    Writes the page and, beside it, :data:`PLOTLY_JS` (the plotly.js bundle, about 4.8 MB,
+    rewritten only if it differs), both atomically. The page loads the bundle by a relative path
+    and needs no network: it opens offline in any browser while the two files stay together.
 
     Args:
         results_or_tables: A ``scenelab.Results``, a list of them (replicates), or a mapping with
@@ -301,6 +316,7 @@ def write_report(
             optional ``field_percent``).
         scenario_info: Places, neighbourhoods, interventions and periods as plain data.
         out_path: A ``.html`` file path, or a directory (``report.html`` is written inside it).
+            :data:`PLOTLY_JS` is written into the same directory.
         comparison: Strategies to compare: a mapping of strategy name to results/tables, or a
             DataFrame with columns ``strategy``, ``size``, ``harm`` per replicate (see
             :func:`scenelab.report.charts.strategy_outcomes`). The section is omitted if None.
@@ -434,22 +450,35 @@ def write_report(
     page = _PAGE.substitute(
         title=_esc(scenario_info.title),
         version=_esc(_version()),
-        plotlyjs=plotly.offline.get_plotlyjs(),
+        plotlyjs_src=PLOTLY_JS,
         meta=_provenance(sd, scenario_info, n_rep),
         notes=notes,
         toc="".join(tocs),
         sections="\n".join(bodies),
         footer=(
             f"Generated {generated} by scenelab {_esc(_version())}. Synthetic people only: the "
-            "model holds no personal data. Self-contained file; no network needed."
+            "model holds no personal data. Charts need "
+            f"{PLOTLY_JS} beside this file; no network needed."
         ),
     )
     out = Path(out_path)
     if out.suffix.lower() not in (".html", ".htm"):
         out = out / "report.html"
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(page, encoding="utf-8")
+    _write_plotlyjs(out.parent)
+    atomic_text(page, out)
     return out
+
+
+def _write_plotlyjs(directory: Path) -> Path:
+    """Write plotly.js into ``directory`` unless an identical copy is already there."""
+    path = directory / PLOTLY_JS
+    js = plotly.offline.get_plotlyjs()
+    if path.is_file() and path.stat().st_size == len(js.encode("utf-8")):
+        if path.read_text(encoding="utf-8") == js:
+            return path
+    atomic_text(js, path)
+    return path
 
 
 def expected_chart_ids(has_survey: bool, has_comparison: bool) -> Sequence[str]:
