@@ -23,6 +23,7 @@ from scenelab.scenario.loader import load_scenario
 def report_inputs(scn: sc.Scenario, until: dt.date | None = None) -> object:
     """Return the plain-data scenario facts the HTML report draws on."""
     from scenelab.report import ReportInputs
+    from scenelab.scenario.advice import advise
 
     sites = pd.DataFrame(
         [
@@ -58,6 +59,7 @@ def report_inputs(scn: sc.Scenario, until: dt.date | None = None) -> object:
         title=scn.scenario.title,
         scenario_name=scn.name,
         notes=scn.scenario.description or None,
+        warnings=[f"{a.path}: {a.message}" for a in advise(scn, until)],
     )
 
 

@@ -77,6 +77,8 @@ window.addEventListener("unhandledrejection", function (e) {
   .meta { color: var(--muted); font-size: 13px; }
   .meta span { margin-right: 18px; white-space: nowrap; }
   p.lead { font-size: 16px; max-width: 78ch; }
+  .warnings { border-left: 4px solid #b8860b; background: #fff8e1; padding: 4px 12px;
+              max-width: 90ch; font-size: 14px; }
   p.explain, ul.explain { max-width: 90ch; color: #333; margin: 4px 0 10px; }
   .chart { margin: 8px 0 4px; border: 1px solid #eee; }
   table { border-collapse: collapse; font-size: 13.5px; margin: 10px 0 6px; }
@@ -447,6 +449,12 @@ def write_report(
 
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     notes = f"<p class='lead'>{_esc(scenario_info.notes)}</p>" if scenario_info.notes else ""
+    if scenario_info.warnings:
+        items = "".join(f"<li>{_esc(w)}</li>" for w in scenario_info.warnings)
+        notes += (
+            "<div class='warnings'><p><strong>Warnings about the scenario</strong> (valid, but "
+            f"probably not meant; see <code>scenelab validate</code>):</p><ul>{items}</ul></div>"
+        )
     page = _PAGE.substitute(
         title=_esc(scenario_info.title),
         version=_esc(_version()),

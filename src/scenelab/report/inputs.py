@@ -55,6 +55,7 @@ class ReportInputs:
             and last periods if None.
         evaluation_period: Label of the period over which strategies are compared; the whole run
             if None.
+        warnings: Likely mistakes in the scenario (``key: what happens``), shown under the title.
     """
 
     sites: pd.DataFrame
@@ -66,6 +67,7 @@ class ReportInputs:
     notes: str | None = None
     compare_periods: tuple[str, str] | None = None
     evaluation_period: str | None = None
+    warnings: list[str] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         _require(self.sites, SITE_COLUMNS, "ReportInputs.sites")
