@@ -472,3 +472,32 @@ def test_report_labels_are_human_readable():
     assert not any(re.search(r"\d{4}-\d\d-\d\d\.\.", label) for label in labels)  # no date ranges
     bare = scn.interventions[1].model_copy(update={"note": ""})  # the park closes
     assert intervention_label(bare, scn) == "Riverside Park closed"
+
+
+def test_a_variant_can_add_a_zone_for_its_own_policy():
+    text = (
+        '[variant]\nbase = "bergen"\n[scenario]\nname = "v"\ntitle = "V"\n'
+        '[[zones]]\nid = "station_zone"\nsites = ["bystasjonen", "jernbanestasjonen"]\n'
+        '[[interventions]]\ntype = "expulsion_policy"\nstart = 2015-01-01\nzone = "station_zone"\n'
+        "propensity = 0.2\nduration_hours = 24\n"
+    )
+    scn = parse_text(text, "v.toml")
+    assert [z.id for z in scn.zones][-1] == "station_zone"
+    assert len(scn.zones) == len(load_scenario("bergen").zones) + 1
+    lines = _problems(text.replace('id = "station_zone"', 'id = "park_zone"'))
+    assert any("duplicate id 'park_zone'" in line for line in lines), lines
+
+
+def test_every_command_line_option_has_help_text():
+    import argparse
+
+    from scenelab.cli import build_parser
+
+    sub = next(a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    missing = [
+        f"{name} {action.option_strings or action.dest}"
+        for name, parser in sub.choices.items()
+        for action in parser._actions
+        if not action.help and not isinstance(action, argparse._HelpAction)
+    ]
+    assert not missing

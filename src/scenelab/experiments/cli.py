@@ -81,7 +81,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "write DIR/sensitivity.html. For anything more, write an experiment file.",
     )
     p.add_argument("scenario", help="built-in scenario name or scenario file")
-    p.add_argument("--method", choices=("morris", "sobol"), default="morris")
+    p.add_argument(
+        "--method", choices=("morris", "sobol"), default="morris", help="method (default morris)"
+    )
     p.add_argument(
         "--param",
         action="append",
@@ -96,8 +98,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--n", type=int, help="morris trajectories (default 10) or sobol base samples (64)"
     )
     p.add_argument("--levels", type=int, default=4, help="morris grid levels")
-    p.add_argument("--replicates", type=int, default=1)
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--replicates", type=int, default=1, help="replicates per design point")
+    p.add_argument("--seed", type=int, default=0, help="base seed, 0 to 2^32-1 (default 0)")
     p.add_argument("--until", help="stop runs at this date (YYYY-MM-DD)")
     p.add_argument("--model", default="scenelab", help="model name (default scenelab)")
     p.add_argument("--batch-size", type=int, default=1, help="runs per Dask task")
@@ -133,7 +135,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Copy tables of DIR/experiment.duckdb to one file per table.",
     )
     p.add_argument("dir", type=Path, metavar="DIR", help="experiment directory")
-    p.add_argument("--format", choices=("parquet", "csv"), default="parquet")
+    p.add_argument(
+        "--format", choices=("parquet", "csv"), default="parquet", help="file format (parquet)"
+    )
     p.add_argument("--to", type=Path, metavar="PATH", help="target directory (default DIR/FORMAT)")
     p.add_argument("--table", action="append", metavar="NAME", help="table to export (repeat)")
     p.set_defaults(func=cmd_export)

@@ -131,12 +131,13 @@ def _apply_variant(raw: dict, source: str, folder: Path | None) -> dict:
     A variant file holds ``[variant]`` (``base``: a built-in name or a ``.toml`` path relative to
     the file; ``drop_interventions``: ids of the base's interventions to remove; ``drop_survey``),
     a ``[scenario]`` section, and optionally ``[[interventions]]`` to add and ``[parameters]`` to
-    override. Added interventions follow the base's, so error paths index the merged list.
+    override, and ``[[zones]]`` to add (for new expulsion or fine policies). Added interventions
+    and zones follow the base's, so error paths index the merged lists.
     """
     spec = raw.pop("variant")
     if not isinstance(spec, dict) or "base" not in spec:
         raise ScenarioError(source, [Problem("variant.base", "required key is missing")])
-    allowed = {"scenario", "interventions", "parameters", "survey", "run"}
+    allowed = {"scenario", "interventions", "zones", "parameters", "survey", "run"}
     problems = [
         Problem(f"variant.{k}", f"unknown key '{k}'; valid keys are: {', '.join(_VARIANT_KEYS)}")
         for k in spec
@@ -158,6 +159,10 @@ def _apply_variant(raw: dict, source: str, folder: Path | None) -> dict:
         and all(isinstance(iv, dict) for iv in raw["interventions"])
     ):
         problems.append(Problem("interventions", "must be a list of [[interventions]] tables"))
+    if "zones" in raw and not (
+        isinstance(raw["zones"], list) and all(isinstance(z, dict) for z in raw["zones"])
+    ):
+        problems.append(Problem("zones", "must be a list of [[zones]] tables"))
     if "parameters" in raw and not isinstance(raw["parameters"], dict):
         problems.append(Problem("parameters", "must be a [parameters] table"))
     if problems:
@@ -182,6 +187,8 @@ def _apply_variant(raw: dict, source: str, folder: Path | None) -> dict:
         iv for iv in base.get("interventions", []) if iv.get("id") not in drop
     ] + list(raw.get("interventions", []))
     merged["parameters"] = {**base.get("parameters", {}), **raw.get("parameters", {})}
+    if "zones" in raw:  # added zones follow the base's (an id used twice is reported as usual)
+        merged["zones"] = list(base.get("zones", [])) + list(raw["zones"])
     for key in ("scenario", "survey", "run"):
         if key in raw:
             merged[key] = raw[key]
