@@ -279,7 +279,7 @@ def _sub(old: str, new: str) -> str:
         ("capacity_people = 80", 'capacity_people = "80"', r"capacity_people.*valid number"),
         ("capacity_people = 80", "capacity_people = true", r"capacity_people.*valid number"),
         ("open_at_start = false", 'open_at_start = "yes"', r"open_at_start.*valid boolean"),
-        ("start = 2012-01-01", 'start = "2012-01-01"', r"run.start.*TOML date.*without quotes"),
+        ("start = 2012-01-01", 'start = "2012-01-01"', r"run.start.*TOML date.*unquoted"),
         ("initial_people = ", "initial_people = 1000000000000 #", r"initial_people.*less than"),
         ("b_risk = 1.5", "b_risk = nan", r"parameters.b_risk.*finite number"),
         ("b_risk = 1.5", "b_risk = inf", r"parameters.b_risk.*finite number"),

@@ -71,35 +71,36 @@ _MODE_WORDS = {
 }
 
 
+# What an intervention without a note is called in reports, by type; ``{site}``, ``{places}``,
+# ``{zone}``, ``{service}`` and ``{mode}`` are filled from the scenario's names.
+_PHRASES = {
+    "close_site": "{site} closed",
+    "open_site": "{site} reopened",
+    "police_plan": "{mode} at {places}",
+    "police_operation": "Police operation at {places}",
+    "expulsion_policy": "Expulsion orders in {zone}",
+    "fine_policy": "Fines in {zone}",
+    "open_service": "{service} opens",
+    "close_service": "{service} closes",
+    "resize_service": "{service} changed",
+    "outreach": "Outreach at {places}",
+}
+
+
 def intervention_label(iv: sc.Intervention, scn: sc.Scenario) -> str:
     """Return a reader's label for an intervention: its note, or a phrase built from its type."""
     if iv.note:
         return iv.note
     site = {s.id: s.name for s in scn.sites}
-    zone = {z.id: z.name or z.id for z in scn.zones}
-    service = {s.id: s.name for s in scn.services}
-    places = ", ".join(site[s] for s in getattr(iv, "sites", []))
-    if isinstance(iv, sc.CloseSite):
-        return f"{site[iv.site]} closed"
-    if isinstance(iv, sc.OpenSite):
-        return f"{site[iv.site]} reopened"
-    if isinstance(iv, sc.PolicePlan):
-        return f"{_MODE_WORDS[iv.mode].capitalize()} at {places}"
-    if isinstance(iv, sc.PoliceOperation):
-        return f"Police operation at {places}"
-    if isinstance(iv, sc.ExpulsionPolicy):
-        return f"Expulsion orders in {zone[iv.zone]}"
-    if isinstance(iv, sc.FinePolicy):
-        return f"Fines in {zone[iv.zone]}"
-    if isinstance(iv, sc.OpenService):
-        return f"{service[iv.service]} opens"
-    if isinstance(iv, sc.CloseService):
-        return f"{service[iv.service]} closes"
-    if isinstance(iv, sc.ResizeService):
-        return f"{service[iv.service]} changed"
-    if isinstance(iv, sc.Outreach):
-        return f"Outreach at {places}"
-    return str(iv.type).replace("_", " ")
+    names = {
+        "site": site.get(getattr(iv, "site", ""), ""),
+        "places": ", ".join(site[s] for s in getattr(iv, "sites", [])),
+        "zone": next((z.name or z.id for z in scn.zones if z.id == getattr(iv, "zone", "")), ""),
+        "service": next((s.name for s in scn.services if s.id == getattr(iv, "service", "")), ""),
+        "mode": _MODE_WORDS.get(getattr(iv, "mode", ""), "").capitalize(),
+    }
+    phrase = _PHRASES.get(iv.type, iv.type.replace("_", " "))
+    return phrase.format(**names)
 
 
 def period_labels(scn: sc.Scenario, until: dt.date | None = None) -> list[str]:

@@ -1,5 +1,6 @@
 """The experiments layer on the real model seam (short Bergen window, two workers)."""
 
+import datetime as dt
 import logging
 
 import pandas as pd
@@ -26,7 +27,7 @@ def bergen_spec(replicates=2):
                 "model": "scenelab",
                 "seed": 2012,
                 "replicates": replicates,
-                "until": UNTIL,
+                "until": dt.date.fromisoformat(UNTIL),
             },
             "arms": [
                 {"name": "baseline", "scenario": "bergen"},

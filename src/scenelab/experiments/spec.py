@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import types
 import typing
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from scenelab import tomlfile
 from scenelab.errors import ScenelabError
 from scenelab.experiments.models import ParamRange, builtin_model_names
+from scenelab.pydantic_errors import problems
 
 ModelName = Literal["scenelab", "ishigami", "linear", "toy"]
 DesignKind = Literal["baseline", "grid", "lhs", "morris", "sobol"]
@@ -298,76 +298,8 @@ class CalibrationSpec(_Closed):
 # --------------------------------------------------------------------------- loading
 
 
-def _loc_path(loc: Iterable[Any]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
-
-
-def _unwrap(tp: Any) -> list[Any]:  # noqa: ANN401 - typing objects
-    """Candidate inner types of an annotation (Optional/Union flattened)."""
-    origin = typing.get_origin(tp)
-    if origin in (typing.Union, types.UnionType):
-        return [t for arg in typing.get_args(tp) for t in _unwrap(arg)]
-    return [tp]
-
-
-def _model_at(root: type[BaseModel], loc: Sequence[Any]) -> type[BaseModel] | None:
-    """The pydantic model class that owns the key at ``loc`` (for listing valid keys)."""
-    current: Any = root
-    for part in loc:
-        nxt = None
-        for cand in _unwrap(current):
-            if isinstance(cand, type) and issubclass(cand, BaseModel) and isinstance(part, str):
-                field = cand.model_fields.get(part)
-                if field is not None:
-                    nxt = field.annotation
-                    break
-            origin = typing.get_origin(cand)
-            args = typing.get_args(cand)
-            if origin is list and isinstance(part, int) and args:
-                nxt = args[0]
-                break
-            if origin is dict and isinstance(part, str) and len(args) == 2:
-                nxt = args[1]
-                break
-        if nxt is None:
-            return None
-        current = nxt
-    for cand in _unwrap(current):
-        if isinstance(cand, type) and issubclass(cand, BaseModel):
-            return cand
-    return None
-
-
 def _problems(root: type[BaseModel], exc: ValidationError) -> list[tuple[str, str]]:
-    problems = []
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        if err["type"] == "extra_forbidden":
-            owner = _model_at(root, loc[:-1])
-            valid = sorted(owner.model_fields) if owner else []
-            hint = difflib.get_close_matches(str(loc[-1]), valid, n=1)
-            msg = "unknown key"
-            if hint:
-                msg += f" (did you mean {hint[0]!r}?)"
-            msg += f"; valid keys: {', '.join(valid)}"
-        elif err["type"] == "missing":
-            msg = "required key is missing"
-        elif err["type"] == "string_pattern_mismatch":
-            msg = f"use only letters, digits, '.', '_' and '-' (got {err.get('input')!r})"
-        else:
-            msg = err["msg"]
-            if msg.startswith("Value error, "):
-                msg = msg[len("Value error, ") :]
-            if err["type"] not in ("value_error", "assertion_error") and "input" in err:
-                msg += f" (got {err['input']!r})"
-        problems.append((_loc_path(loc), msg))
-    return problems
+    return problems(root, exc, id_hint="use only letters, digits, '.', '_' and '-'")
 
 
 def _parse(cls: type[BaseModel], data: Mapping[str, Any], file: str | Path | None) -> Any:  # noqa: ANN401

@@ -139,7 +139,7 @@ def _apply_variant(raw: dict, source: str, folder: Path | None) -> dict:
         raise ScenarioError(source, [Problem("variant.base", "required key is missing")])
     allowed = {"scenario", "interventions", "zones", "parameters", "survey", "run"}
     problems = [
-        Problem(f"variant.{k}", f"unknown key '{k}'; valid keys are: {', '.join(_VARIANT_KEYS)}")
+        Problem(f"variant.{k}", f"unknown key '{k}'; valid keys: {', '.join(_VARIANT_KEYS)}")
         for k in spec
         if k not in _VARIANT_KEYS
     ]

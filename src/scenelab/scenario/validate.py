@@ -4,20 +4,17 @@ from __future__ import annotations
 
 import difflib
 import math
-import typing
-from collections.abc import Iterable
 
 import pydantic
-from pydantic import BaseModel
 
 from scenelab.model.params import BY_NAME
+from scenelab.pydantic_errors import is_member_tag, key_path
+from scenelab.pydantic_errors import problems as formatted
 from scenelab.scenario import schema as sc
 from scenelab.scenario.errors import Problem
 from scenelab.scenario.units import convert, valid_units
 
-_UNION_TAGS = set(sc.INTERVENTION_TYPES) | set(sc.SERVICE_KINDS)
-# Member names pydantic puts in the path of a failed ``float | ParamEntry`` union.
-_MEMBER_TAGS = {"float", "ParamEntry", "constrained-float", "int", "bool", "str", "date"}
+_ID_HINT = "use lower-case ASCII letters, digits and _, starting with a letter"
 
 # Parameters a kernel divides by (or takes the logit of): zero would make a rate undefined.
 STRICTLY_POSITIVE: frozenset[str] = frozenset(
@@ -59,102 +56,22 @@ def parameter_problem(name: str, value: object) -> str | None:
     return None
 
 
-def _path(loc: Iterable[object]) -> str:
-    out = ""
-    for part in loc:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        elif part in _UNION_TAGS and out.endswith("]"):
-            continue  # pydantic puts the union tag in the path; a user never wrote it
-        elif isinstance(part, str) and (part in _MEMBER_TAGS or part.startswith("function-")):
-            continue  # likewise the member type of a failed union (``float | ParamEntry``)
-        else:
-            out += ("." if out else "") + str(part)
-    return out
-
-
-def _model_at(loc: tuple[object, ...]) -> type[BaseModel] | None:
-    """Walk the schema along a pydantic error location to the model that holds the last key."""
-    model: object = sc.Scenario
-    for part in loc:
-        if isinstance(part, int):
-            continue
-        if isinstance(part, str) and part in _UNION_TAGS:
-            model = _tagged(part)
-            continue
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return None
-        field = model.model_fields.get(part)  # type: ignore[arg-type]
-        if field is None:
-            return None
-        model = _inner_model(field.annotation)
-    return model if isinstance(model, type) and issubclass(model, BaseModel) else None
-
-
-def _tagged(tag: str) -> type[BaseModel] | None:
-    for cls in list(typing.get_args(typing.get_args(sc.Intervention)[0])) + list(
-        typing.get_args(typing.get_args(sc.Service)[0])
-    ):
-        ann = cls.model_fields.get("type") or cls.model_fields.get("kind")
-        if ann is not None and tag in typing.get_args(ann.annotation):
-            return cls
-    return None
-
-
-def _inner_model(annotation: object) -> object:
-    stack = [annotation]
-    while stack:
-        ann = stack.pop()
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            return ann
-        stack.extend(typing.get_args(ann))
-    return None
-
-
 def pydantic_problems(exc: pydantic.ValidationError) -> list[Problem]:
     """Turn a pydantic ValidationError into problems with key paths and valid choices."""
     problems: list[Problem] = []
-    seen: set[str] = set()
-    for err in exc.errors():
-        loc = tuple(err["loc"])
-        path = _path(loc)
-        if loc and loc[0] == "parameters" and len(loc) >= 3 and loc[2] in _MEMBER_TAGS:
-            # One message for a parameter whatever union member pydantic tried.
-            if path in seen:
+    for err, (path, message) in zip(
+        exc.errors(), formatted(sc.Scenario, exc, id_hint=_ID_HINT), strict=True
+    ):
+        loc = err["loc"]
+        if len(loc) >= 3 and loc[0] == "parameters" and is_member_tag(loc[2]):
+            # One message for a parameter, whatever member of ``float | ParamEntry`` was tried.
+            path = key_path(sc.Scenario, loc[:2])
+            if any(p.path == path for p in problems):
                 continue
-            seen.add(path)
-            got = err.get("input")
-            problems.append(
-                Problem(
-                    path,
-                    f'must be a finite number or a table {{ value = ..., unit = "..." }} '
-                    f"(got {got!r})",
-                )
-            )
-            continue
-        if err["type"] == "extra_forbidden":
-            model = _model_at(loc[:-1])
-            valid = ", ".join(model.model_fields) if model else "see docs/scenario-format.md"
-            message = f"unknown key '{loc[-1]}'; valid keys are: {valid}"
-        elif err["type"] == "missing":
-            message = "required key is missing"
-        elif err["type"] == "union_tag_invalid":
-            message = err["msg"].replace("Input tag", "value").replace(" found using", " of")
-        elif err["type"] == "string_pattern_mismatch":
-            message = f"{err['input']!r} is not a valid id: use lower-case ASCII letters, digits, _"
-        elif err["type"] in ("date_type", "date_parsing", "date_from_datetime_inexact"):
             message = (
-                f"must be a TOML date such as 2012-06-01, written without quotes "
+                'must be a finite number or a table { value = ..., unit = "..." } '
                 f"(got {err.get('input')!r})"
             )
-        elif err["type"] in ("model_type", "model_attributes_type", "dict_type"):
-            message = f"must be a table (got {type(err.get('input')).__name__})"
-        elif err["type"] == "list_type":
-            message = f"must be a list [...] (got {type(err.get('input')).__name__})"
-        elif isinstance(err.get("input"), dict | list):
-            message = err["msg"]  # a whole table as "input" would drown the message
-        else:
-            message = f"{err['msg']} (got {err['input']!r})" if "input" in err else err["msg"]
         problems.append(Problem(path, message))
     return problems
 
