@@ -90,3 +90,25 @@ def test_analysis_refuses_unknown_outputs_and_missing_runs(tmp_path, dask_client
     bigger = parse_experiment({**data, "design": {**data["design"], "n": 8}})
     with pytest.raises(ValueError, match="runs have no 'y' yet"):
         analyze_sensitivity(plan_experiment(bigger), tmp_path)
+
+
+def test_sensitivity_indices_is_a_pure_computation_with_known_answers():
+    """Sobol indices of y = 2 a + b (independent uniforms on [0, 1]) without any store or run.
+
+    Var(2a) = 4/12 and Var(b) = 1/12, so S1 = 0.8 and 0.2, and ST = S1 (no interaction).
+    """
+    from scenelab.experiments.design import make_design
+    from scenelab.experiments.sensitivity import sensitivity_indices
+    from scenelab.experiments.spec import ResolvedParameter
+
+    design = make_design(
+        "sobol", [ResolvedParameter("a", 0.0, 1.0), ResolvedParameter("b", 0.0, 1.0)], n=1024,
+        seed=3,
+    )  # fmt: skip
+    y = 2 * design.points[:, 0] + design.points[:, 1]
+    table = sensitivity_indices(design, y, resamples=100, seed=1).set_index(["parameter", "index"])
+    assert table.loc[("a", "S1"), "value"] == pytest.approx(0.8, abs=0.05)
+    assert table.loc[("b", "S1"), "value"] == pytest.approx(0.2, abs=0.05)
+    assert table.loc[("a", "ST"), "value"] == pytest.approx(0.8, abs=0.05)
+    with pytest.raises(ValueError, match="design points"):
+        sensitivity_indices(design, y[:-1])

@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from scenelab.experiments.design import ParameterDesign
 from scenelab.experiments.plan import Plan
 from scenelab.experiments.plots import write_html_page
 from scenelab.experiments.store import ResultStore
@@ -84,6 +85,78 @@ def _outputs_vector(
     return y.mean(axis=1), missing
 
 
+def sensitivity_indices(
+    design: ParameterDesign,
+    y: np.ndarray,
+    *,
+    resamples: int = 1000,
+    conf_level: float = 0.95,
+    seed: int | None = None,
+) -> pd.DataFrame:
+    """Compute Morris or Sobol indices of one output over a design's points (pure: no I/O).
+
+    Args:
+        design: The morris or sobol design the runs followed (its points in order).
+        y: The output at each design point, in the design's order.
+        resamples: Bootstrap resamples for the confidence intervals.
+        conf_level: Confidence level of the intervals.
+        seed: Bootstrap seed.
+
+    Returns:
+        One row per index: method, parameter, parameter2 (for S2), index, value, conf.
+
+    Raises:
+        ValueError: If the design is neither morris nor sobol, or ``y`` has the wrong length.
+    """
+    from SALib.analyze import morris as morris_analyze
+    from SALib.analyze import sobol as sobol_analyze
+
+    if design.kind not in ("morris", "sobol"):
+        raise ValueError(f"sensitivity needs a morris or sobol design (got {design.kind!r})")
+    if len(y) != len(design.points):
+        raise ValueError(f"{len(y)} outputs for {len(design.points)} design points")
+    rows: list[dict[str, object]] = []
+
+    def add(method: str, name: str, name2: str | None, idx: str, value: float, conf: float) -> None:
+        rows.append(
+            {"method": method, "parameter": name, "parameter2": name2, "index": idx,
+             "value": float(value), "conf": float(conf)}
+        )  # fmt: skip
+
+    names = design.names
+    if design.kind == "sobol":
+        si = sobol_analyze.analyze(
+            design.problem,
+            y,
+            calc_second_order=design.second_order,
+            num_resamples=resamples,
+            conf_level=conf_level,
+            seed=seed,
+        )
+        for i, name in enumerate(names):
+            for idx in ("S1", "ST"):
+                add("sobol", name, None, idx, si[idx][i], si[f"{idx}_conf"][i])
+        if design.second_order:
+            for i in range(len(names)):
+                for j in range(i + 1, len(names)):
+                    add("sobol", names[i], names[j], "S2", si["S2"][i, j], si["S2_conf"][i, j])
+    else:
+        si = morris_analyze.analyze(
+            design.problem,
+            design.points,
+            y,
+            num_resamples=resamples,
+            conf_level=conf_level,
+            num_levels=design.levels,
+            seed=seed,
+        )
+        for i, name in enumerate(names):
+            for idx in ("mu", "mu_star", "sigma"):
+                conf = si["mu_star_conf"][i] if idx == "mu_star" else np.nan
+                add("morris", name, None, idx, si[idx][i], conf)
+    return pd.DataFrame(rows)
+
+
 def analyze_sensitivity(
     plan: Plan,
     out_dir: str | Path,
@@ -93,7 +166,10 @@ def analyze_sensitivity(
     conf_level: float | None = None,
     seed: int | None = None,
 ) -> SensitivityResult:
-    """Compute Morris or Sobol indices for stored runs of a planned experiment.
+    """Compute Morris or Sobol indices for stored runs of a planned experiment, and store them.
+
+    Three steps: read each arm's outputs from the store, compute the indices
+    (:func:`sensitivity_indices`, a pure function), write them to the database, CSV and HTML.
 
     Args:
         plan: The experiment's plan (``design.kind`` morris or sobol).
@@ -110,9 +186,6 @@ def analyze_sensitivity(
         ValueError: For a design that is not morris/sobol, unknown outputs
             (the message lists stored outcome names) or runs still missing.
     """
-    from SALib.analyze import morris as morris_analyze
-    from SALib.analyze import sobol as sobol_analyze
-
     spec = plan.spec
     kind = plan.design.kind
     if kind not in ("morris", "sobol"):
@@ -124,9 +197,7 @@ def analyze_sensitivity(
     resamples = resamples or (sens.resamples if sens else 1000)
     conf_level = conf_level or (sens.conf_level if sens else 0.95)
     seed = spec.experiment.seed if seed is None else seed
-    problem = plan.design.problem
     out_dir = Path(out_dir)
-    rows: list[dict[str, object]] = []
     with ResultStore.in_dir(out_dir) as store:
         known = store.outcome_names()
         unknown = [o for o in outputs if o not in known]
@@ -134,6 +205,7 @@ def analyze_sensitivity(
             raise ValueError(
                 f"unknown output(s) {', '.join(unknown)}; stored outcomes: {', '.join(known)}"
             )
+        frames = []
         for arm in (a.name for a in spec.arms):
             for output in outputs:
                 y, missing = _outputs_vector(store, plan, arm, output)
@@ -142,69 +214,14 @@ def analyze_sensitivity(
                         f"arm {arm!r}: {missing} runs have no {output!r} yet; finish the "
                         "experiment (re-run the same command) before analysing"
                     )
-                base = {"experiment": spec.experiment.name, "arm": arm, "output": output}
-                if kind == "sobol":
-                    si = sobol_analyze.analyze(
-                        problem,
-                        y,
-                        calc_second_order=plan.design.second_order,
-                        num_resamples=resamples,
-                        conf_level=conf_level,
-                        seed=seed,
-                    )
-                    for i, name in enumerate(plan.design.names):
-                        for idx in ("S1", "ST"):
-                            rows.append(
-                                base
-                                | {
-                                    "method": "sobol",
-                                    "parameter": name,
-                                    "parameter2": None,
-                                    "index": idx,
-                                    "value": float(si[idx][i]),
-                                    "conf": float(si[f"{idx}_conf"][i]),
-                                }
-                            )
-                    if plan.design.second_order:
-                        names = plan.design.names
-                        for i in range(len(names)):
-                            for j in range(i + 1, len(names)):
-                                rows.append(
-                                    base
-                                    | {
-                                        "method": "sobol",
-                                        "parameter": names[i],
-                                        "parameter2": names[j],
-                                        "index": "S2",
-                                        "value": float(si["S2"][i, j]),
-                                        "conf": float(si["S2_conf"][i, j]),
-                                    }
-                                )
-                else:
-                    si = morris_analyze.analyze(
-                        problem,
-                        plan.design.points,
-                        y,
-                        num_resamples=resamples,
-                        conf_level=conf_level,
-                        num_levels=plan.design.levels,
-                        seed=seed,
-                    )
-                    for i, name in enumerate(plan.design.names):
-                        for idx in ("mu", "mu_star", "sigma"):
-                            conf = float(si["mu_star_conf"][i]) if idx == "mu_star" else np.nan
-                            rows.append(
-                                base
-                                | {
-                                    "method": "morris",
-                                    "parameter": name,
-                                    "parameter2": None,
-                                    "index": idx,
-                                    "value": float(si[idx][i]),
-                                    "conf": conf,
-                                }
-                            )
-        table = pd.DataFrame(rows)
+                part = sensitivity_indices(
+                    plan.design, y, resamples=resamples, conf_level=conf_level, seed=seed
+                )
+                part.insert(0, "output", output)
+                part.insert(0, "arm", arm)
+                part.insert(0, "experiment", spec.experiment.name)
+                frames.append(part)
+        table = pd.concat(frames, ignore_index=True)
         table["conf_level"] = conf_level
         table["parameter2"] = table["parameter2"].astype("string")
         store.replace_experiment_rows("sensitivity", table, spec.experiment.name)
