@@ -107,3 +107,36 @@ def test_compare_command_writes_differences(tmp_path):
     assert (ref["diff"] == 0).all()
     assert set(table["scenario"]) == {"bergen", "bergen-closure-only"}
     assert (out / "report.html").stat().st_size > 100_000
+
+
+def test_crackdown_off_the_scene_shows_in_compare(tmp_path):
+    """A strategy that closes every site pushes use off the scene: compare must show that harm."""
+    from scenelab.compare import compare_to_directory
+
+    sites = load_scenario("bergen").site_ids()
+    closures = "".join(
+        f'\n[[interventions]]\nid = "close_{s}"\ntype = "close_site"\nstart = 2012-01-15\n'
+        f'site = "{s}"\n'
+        for s in sites
+    )
+    path = tmp_path / "crackdown.toml"
+    path.write_text(
+        '[variant]\nbase = "bergen"\n[scenario]\nname = "crackdown"\ntitle = "Close all"\n'
+        + closures
+    )
+    out = tmp_path / "cmp"
+    compare_to_directory(
+        ["bergen", path], out, replicates=1, seed=3, progress=False, until="2012-03-31"
+    )
+    table = pd.read_csv(out / "compare.csv").set_index(["scenario", "outcome"])
+    diff = table["diff"]
+    assert diff[("crackdown", "people_present_mean")] < 0  # the scene shrinks...
+    assert diff[("crackdown", "public_injections_per_day")] < 0
+    assert diff[("crackdown", "offscene_public_injections_per_day")] > 0  # ...its harm moves
+    assert diff[("crackdown", "harm_off_scene_per_month")] > 0
+    outcomes = pd.read_csv(out / "outcomes.csv").set_index("scenario")
+    for name in ("bergen", "crackdown"):  # the off-scene part is inside the composite
+        assert 0 < outcomes.loc[name, "harm_off_scene_per_month"]
+        assert outcomes.loc[name, "harm_off_scene_per_month"] < outcomes.loc[name, "harm_per_month"]
+    nm = pd.read_parquet(out / "neighbourhood_month.parquet")
+    assert nm["offscene_public_injections"].sum() > 0
