@@ -61,7 +61,7 @@ def test_p7_low_trust_and_contact_gradient_on_average(measured):
 
 
 def test_p6_police_counts_within_factor_two_on_average(measured):
-    # Police figures (BRIEF.md items 6 and 11): >1,300 expulsions in 2015, 347 in 2016 (to
+    # Bergen police figures: >1,300 expulsions in 2015, 347 in 2016 (to
     # mid-December), 273 fines in 2014-15 and 43 in 2016; tolerance: a factor of 2 either way.
     m = _mean(measured, "P6")
     assert 650 <= m["expulsions_2015"] <= 2600, m.to_dict()
