@@ -168,3 +168,27 @@ def test_scenario_harm_weights_are_validated_and_used(tmp_path):
     negative.write_text(text + "\n[harm_weights]\nfines = -1\n")
     with pytest.raises(ScenarioError, match="fines"):
         load_scenario(negative)
+
+
+def test_run_uses_the_scenario_harm_weights_for_equity_and_report(tmp_path):
+    import json
+
+    import scenelab
+    from scenelab.cli import main
+    from scenelab.observe.outcomes import scenario_weights
+    from scenelab.scenario import load_scenario
+
+    path = tmp_path / "w.toml"
+    path.write_text(scenelab.scenario.builtin_text("bergen") + "\n[harm_weights]\nnuisance = 0.0\n")
+    out = tmp_path / "out"
+    args = ["run", str(path), "--out", str(out), "--until", "2012-02-15", "--seed", "3"]
+    assert main([*args, "--quiet"]) == 0
+    summary = json.loads((out / "summary.json").read_text())
+    nm = pd.read_parquet(out / "neighbourhood_month.parquet")
+    weighted = harm_by_neighbourhood_month(nm, scenario_weights(load_scenario(path)))
+    total = sum(row["total_harm"] for row in summary["equity_by_period"])
+    assert total == pytest.approx(weighted["harm"].sum())
+    assert total < harm_by_neighbourhood_month(nm)["harm"].sum()  # nuisance no longer counted
+    assert summary["outcomes"]["harm_per_month"]["mean"] == pytest.approx(
+        weighted.groupby("month")["harm"].sum().mean()
+    )
