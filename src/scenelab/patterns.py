@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from scenelab.observe.equity import concentration_index
-from scenelab.observe.harm import harm_by_neighbourhood_month
+from scenelab.observe.harm import HarmWeights, harm_by_neighbourhood_month
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,11 @@ def _overtake_month(sd: pd.DataFrame, site: str, other: str, start: str) -> floa
 
 
 def bergen_patterns(
-    sd: pd.DataFrame, nm: pd.DataFrame, centre: list[str], deprivation: dict[str, float]
+    sd: pd.DataFrame,
+    nm: pd.DataFrame,
+    centre: list[str],
+    deprivation: dict[str, float],
+    weights: HarmWeights | None = None,
 ) -> list[PatternResult]:
     """Measure P1-P4 on one Bergen run (tables of one replicate).
 
@@ -68,6 +72,7 @@ def bergen_patterns(
         nm: ``neighbourhood_month`` of the same run (with the off-scene columns).
         centre: Ids of the city-centre neighbourhoods.
         deprivation: Deprivation per neighbourhood id.
+        weights: Harm-days per event (the scenario's; defaults if None).
     """
     out = []
     before = _mean(sd, None, "2014-06-01", "2014-08-24", "people_present")
@@ -113,7 +118,7 @@ def bergen_patterns(
             vag_late >= 1.0,
         )
     )
-    harm = harm_by_neighbourhood_month(nm)
+    harm = harm_by_neighbourhood_month(nm, weights)
 
     def spread(start: str, end: str) -> tuple[float, float]:
         part = harm[(harm["month"] >= start) & (harm["month"] <= end)]
@@ -225,7 +230,12 @@ def all_patterns(results: object, scenario: object) -> list[PatternResult]:
     """Measure every Bergen pattern (except P8, on its own scenario) on one run's Results."""
     centre = [n.id for n in scenario.neighbourhoods if n.centre]
     deprivation = {n.id: n.deprivation for n in scenario.neighbourhoods}
-    out = bergen_patterns(results.site_day, results.neighbourhood_month, centre, deprivation)
+    from scenelab.observe.outcomes import scenario_weights
+
+    weights = scenario_weights(scenario)  # the one weight set of every other output
+    out = bergen_patterns(
+        results.site_day, results.neighbourhood_month, centre, deprivation, weights
+    )
     out.append(p5_smaller_scene(results.city_day))
     out.append(p6_police_counts(results.site_day))
     out.append(p7_trust(results.survey))
