@@ -150,7 +150,8 @@ METRICS: tuple[Metric, ...] = (
         label="Violence",
         harm_source=(
             "Assault occasioning ABH, cat. 2 starting point (26 weeks), E&W Sentencing Council "
-            "2011; CCHI method [approx]"
+            "2011 [M]; CCHI method [approx]. Per incident other than sexual violence, and per "
+            "victimisation in a private place"
         ),
         summary=True,
     ),
@@ -162,8 +163,9 @@ METRICS: tuple[Metric, ...] = (
         harm=1,
         label="Sexual violence",
         harm_source=(
-            "Rape, cat. 3B starting point (5 years), E&W Sentencing Council 2014; CCHI [approx: "
-            "sexual assault scores lower]"
+            "Rape starting point (5 years; CPS guidance on the 2007 guideline), cat. 3B in the "
+            "2014 guideline [M]; CCHI [approx: sexual assault scores lower]. Weighed once, not "
+            "on top of violence"
         ),
         summary=True,
     ),
@@ -175,7 +177,8 @@ METRICS: tuple[Metric, ...] = (
         harm=4,
         label="Public injections",
         harm_source=(
-            "Judgement: exposure of passers-by, discarded syringes (Wood et al. 2004) [approx]"
+            "Judgement: exposure of passers-by, discarded syringes (Wood et al. 2004) [approx]."
+            " Also per public injection off the scene sites"
         ),
         summary=True,
     ),
