@@ -1,13 +1,14 @@
-"""Bergen patterns (BRIEF.md) on full 2012-2017 runs of the built-in defaults, seeds 1-4.
+"""Bergen patterns (docs/calibration-bergen.md) on full 2012-2017 runs of the defaults, seeds 1-4.
 
-P1-P4 must hold in every seed. P5, P6 and P7 are judged on the mean over the seeds (population
-and survey shares and police counts, noisy per run): P5 population 0-40% smaller with fewer
-travelling sellers and occasional buyers; P6 expulsions and fines per year within a factor of 2
-of the police figures; P7 62% +- 10 points low trust, and more among the third with most police
-contact. P6 does not hold in every seed (its 2016 counts depend on how long the scene lingers in
-Vagsbunnen before moving to the tunnel, which varies by seed), so the every-seed version is a
-strict xfail that fails loudly the day the model meets it; P8 likewise. `scenelab patterns
-bergen` prints the same figures.
+P1-P4 must hold in every seed; P3b (a residual scene in Vagsbunnen in late 2016) is a strict
+xfail: the model has no lasting residual scene. P5, P6 and P7 are judged on the mean over the
+seeds (population and survey shares and police counts, noisy per run): P5 population 0-40%
+smaller with fewer travelling sellers and occasional buyers; P6 expulsions and fines per year
+within a factor of 2 of the police figures; P7 62% +- 10 points low trust, and more among the
+third with most police contact. P6 does not hold in every seed (its 2016 counts depend on how
+long the scene lingers in Vagsbunnen before moving to the tunnel, which varies by seed), so the
+every-seed version is a strict xfail that fails loudly the day the model meets it; P8 likewise.
+`scenelab patterns bergen` prints the same figures (``scenelab.patterns``).
 """
 
 from __future__ import annotations
@@ -35,6 +36,11 @@ def _mean(measured, pattern):
     return pd.DataFrame([m[pattern].measured for m in measured.values()]).mean()
 
 
+def test_every_pattern_is_measured(measured):
+    for found in measured.values():
+        assert list(found) == ["P1", "P2", "P3", "P3b", "P4", "P5", "P6", "P7"]
+
+
 @pytest.mark.parametrize("pattern", ["P1", "P2", "P3", "P4"])
 def test_pattern_holds_in_every_seed(measured, pattern):
     failing = {s: m[pattern].measured for s, m in measured.items() if not m[pattern].holds}
@@ -55,13 +61,23 @@ def test_p7_low_trust_and_contact_gradient_on_average(measured):
 
 
 def test_p6_police_counts_within_factor_two_on_average(measured):
-    # Police figures (BRIEF.md items 6 and 11): >1,300 expulsions in 2015, 347 in 2016 (to
+    # Bergen police figures: >1,300 expulsions in 2015, 347 in 2016 (to
     # mid-December), 273 fines in 2014-15 and 43 in 2016; tolerance: a factor of 2 either way.
     m = _mean(measured, "P6")
     assert 650 <= m["expulsions_2015"] <= 2600, m.to_dict()
     assert 173 <= m["expulsions_2016"] <= 694, m.to_dict()
     assert 136 <= m["fines_2014_2015"] <= 546, m.to_dict()
     assert 21 <= m["fines_2016"] <= 86, m.to_dict()
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="no lasting residual scene: Vagsbunnen holds ~0.1 people a day from July 2016 in every "
+    "seed (the brief: activity continues there, but smaller)",
+)
+def test_p3b_residual_scene_in_vagsbunnen(measured):
+    failing = {s: m["P3b"].measured for s, m in measured.items() if not m["P3b"].holds}
+    assert not failing, f"P3b fails in seeds {failing}"
 
 
 @pytest.mark.xfail(

@@ -235,3 +235,24 @@ def test_periods_are_validated():
         normalise_periods([("x", "not a date", "2014-02-01")])
     with pytest.raises(ValueError, match="at least one"):
         normalise_periods([])
+
+
+def test_off_scene_harm_counts_in_the_equity_indices():
+    """Off-scene harm attributed to a neighbourhood moves its share and the index."""
+    from scenelab.observe.equity import equity_by_period
+
+    rows = []
+    for hood, dep in (("rich", 0.1), ("poor", 0.9)):
+        row = {c: 0.0 for c in HARM_COMPONENTS}
+        row.update(month=pd.Timestamp("2016-01-01"), neighbourhood=hood, deprivation=dep)
+        row["violence_incidents"] = 1.0 if hood == "rich" else 0.0
+        row["offscene_overdose_deaths"] = 1.0 if hood == "poor" else 0.0
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    eq = equity_by_period(frame, [("2016", "2016-01-01", "2016-02-01")])
+    assert eq.loc[0, "total_harm"] == pytest.approx(182.0 + 5475.0)
+    assert eq.loc[0, "concentration_index"] > 0  # the death, off-scene, is in the poor area
+    without = equity_by_period(
+        frame.drop(columns="offscene_overdose_deaths"), [("2016", "2016-01-01", "2016-02-01")]
+    )
+    assert without.loc[0, "concentration_index"] < 0

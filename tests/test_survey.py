@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from scipy import stats
 
 import scenelab
@@ -45,11 +46,16 @@ def test_survey_table_shape(bergen):
     assert set(survey["group"]) == set(GROUPS)
     assert ((survey["ci_low"] <= survey["percent"]) | survey["percent"].isna()).all()
     assert ((survey["percent"] <= survey["ci_high"]) | survey["percent"].isna()).all()
-    all_rows = survey[survey["group"] == "all"].set_index("item")
-    assert all_rows.loc["trust_low", "field_percent"] == 62.0
-    women = survey[(survey["group"] == "women") & (survey["item"] == "trust_low")]["n"].item()
-    men = survey[(survey["group"] == "men") & (survey["item"] == "trust_low")]["n"].item()
-    assert women + men == all_rows.loc["trust_low", "n"]
+    # every respondent is a woman or a man: counts add up and the shares combine, for every item
+    by = survey.set_index(["item", "group"])
+    for item in ITEMS:
+        n_w, n_m = by.loc[(item, "women"), "n"], by.loc[(item, "men"), "n"]
+        assert n_w + n_m == by.loc[(item, "all"), "n"]
+        if n_w and n_m:
+            pooled = (
+                by.loc[(item, "women"), "percent"] * n_w + by.loc[(item, "men"), "percent"] * n_m
+            ) / (n_w + n_m)
+            assert pooled == pytest.approx(by.loc[(item, "all"), "percent"], abs=1e-6)
 
 
 def test_survey_under_represents_people_helped_out_of_the_scene(bergen):

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 import pytest
+from scipy import stats
 
 import scenelab
 from scenelab.compare import paired_differences
@@ -62,14 +64,28 @@ def test_probability_out_of_range_and_unknown_survey_item(tmp_path):
     assert "did you mean 'trust_low'" in text
 
 
-def test_paired_differences_against_itself_are_zero():
+def test_paired_differences_cancel_common_noise():
+    """The difference is the mean of per-replicate differences; noise shared by the arms of a
+    replicate (common random numbers) cancels from both the difference and its interval."""
+    rng = np.random.default_rng(8)
+    effect = np.array([1.0, 2.0, 1.5, 0.5, 2.5])
+    a = rng.normal(10.0, 1.0, effect.size)
     frame = pd.DataFrame(
-        {"scenario": ["a", "a", "b", "b"], "replicate": [0, 1, 0, 1], "x": [1.0, 3.0, 2.0, 5.0]}
+        {
+            "scenario": ["a"] * 5 + ["b"] * 5,
+            "replicate": list(range(5)) * 2,
+            "x": np.r_[a, a + effect],
+        }
     )
     table = paired_differences(frame, "a", ("x",)).set_index("scenario")
-    assert table.loc["a", "diff"] == 0.0
-    assert table.loc["b", "diff"] == pytest.approx(1.5)
-    assert table.loc["b", "diff_ci_low"] < 1.5 < table.loc["b", "diff_ci_high"]
+    half = stats.t.ppf(0.975, 4) * effect.std(ddof=1) / np.sqrt(5)
+    assert table.loc["b", "diff"] == pytest.approx(effect.mean())
+    assert table.loc["b", "diff_ci_low"] == pytest.approx(effect.mean() - half)
+    assert table.loc["b", "mean"] == pytest.approx((a + effect).mean())
+    shifted = frame.assign(x=frame["x"] + np.tile(rng.normal(0.0, 50.0, 5), 2))
+    again = paired_differences(shifted, "a", ("x",)).set_index("scenario")
+    assert again.loc["b", "diff"] == pytest.approx(table.loc["b", "diff"])
+    assert again.loc["b", "diff_ci_high"] == pytest.approx(table.loc["b", "diff_ci_high"])
 
 
 def test_common_random_numbers_identical_until_policies_differ(bergen):
@@ -103,8 +119,47 @@ def test_compare_command_writes_differences(tmp_path):
         == 0
     )
     table = pd.read_csv(out / "compare.csv")
-    ref = table[table["scenario"] == "bergen"]
-    assert (ref["diff"] == 0).all()
     assert set(table["scenario"]) == {"bergen", "bergen-closure-only"}
+    # compare.csv agrees with the per-replicate outcomes it was computed from
+    outcomes = pd.read_csv(out / "outcomes.csv").set_index(["scenario", "replicate"])
+    other = table[table["scenario"] == "bergen-closure-only"].set_index("outcome")
+    for name in ("harm_per_month", "harm_off_scene_per_month", "people_present_mean"):
+        paired = outcomes.loc["bergen-closure-only", name] - outcomes.loc["bergen", name]
+        assert other.loc[name, "diff"] == pytest.approx(paired.mean())
+    for kind in ("site_day", "neighbourhood_month", "city_day"):
+        assert set(pd.read_parquet(out / f"{kind}.parquet")["scenario"]) == set(table["scenario"])
     assert (out / "report.html").stat().st_size > 20_000  # loads plotly.min.js beside it
     assert (out / "plotly.min.js").stat().st_size > 1_000_000
+
+
+def test_crackdown_off_the_scene_shows_in_compare(tmp_path):
+    """A strategy that closes every site pushes use off the scene: compare must show that harm."""
+    from scenelab.compare import compare_to_directory
+
+    sites = load_scenario("bergen").site_ids()
+    closures = "".join(
+        f'\n[[interventions]]\nid = "close_{s}"\ntype = "close_site"\nstart = 2012-01-15\n'
+        f'site = "{s}"\n'
+        for s in sites
+    )
+    path = tmp_path / "crackdown.toml"
+    path.write_text(
+        '[variant]\nbase = "bergen"\n[scenario]\nname = "crackdown"\ntitle = "Close all"\n'
+        + closures
+    )
+    out = tmp_path / "cmp"
+    compare_to_directory(
+        ["bergen", path], out, replicates=1, seed=3, progress=False, until="2012-03-31"
+    )
+    table = pd.read_csv(out / "compare.csv").set_index(["scenario", "outcome"])
+    diff = table["diff"]
+    assert diff[("crackdown", "people_present_mean")] < 0  # the scene shrinks...
+    assert diff[("crackdown", "public_injections_per_day")] < 0
+    assert diff[("crackdown", "offscene_public_injections_per_day")] > 0  # ...its harm moves
+    assert diff[("crackdown", "harm_off_scene_per_month")] > 0
+    outcomes = pd.read_csv(out / "outcomes.csv").set_index("scenario")
+    for name in ("bergen", "crackdown"):  # the off-scene part is inside the composite
+        assert 0 < outcomes.loc[name, "harm_off_scene_per_month"]
+        assert outcomes.loc[name, "harm_off_scene_per_month"] < outcomes.loc[name, "harm_per_month"]
+    nm = pd.read_parquet(out / "neighbourhood_month.parquet")
+    assert nm["offscene_public_injections"].sum() > 0

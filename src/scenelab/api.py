@@ -208,8 +208,8 @@ def run(
         "replicate": replicate,
     }
     sd = tables.site_day(raw, scn, prov)
-    nm = tables.neighbourhood_month(sd, scn, prov)
     cd = tables.city_day(raw, prov)
+    nm = tables.neighbourhood_month(sd, scn, prov, cd)
     people = tables.people_snapshot(raw, scn.run.start, prov)
     last_day = scn.run.start + dt.timedelta(days=raw.n_days - 1)
     summary: dict[str, object] = {

@@ -25,6 +25,7 @@ from scenelab.scenario.loader import load_scenario
 HEADLINE: tuple[str, ...] = (
     "people_present_mean",
     "harm_per_month",
+    "harm_off_scene_per_month",
     "concentration_index",
     "share_most_deprived",
     "violence_incidents_per_day",
@@ -33,6 +34,10 @@ HEADLINE: tuple[str, ...] = (
     "unsafe_injections_per_day",
     "overdoses_per_day",
     "overdose_deaths_per_day",
+    "offscene_public_injections_per_day",
+    "offscene_overdoses_per_day",
+    "offscene_overdose_deaths_per_day",
+    "private_violence_per_day",
     "nuisance_per_day",
     "expulsions_per_day",
     "fines_per_day",

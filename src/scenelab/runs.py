@@ -235,13 +235,15 @@ def _add_optional_sections(
 ) -> None:
     """Add harm/equity to the summary and write the HTML report (layers above the model)."""
     from scenelab.observe.equity import equity_by_period
+    from scenelab.observe.outcomes import scenario_weights
 
     nm = pd.concat([r.neighbourhood_month for r in results], ignore_index=True)
     inputs = report_inputs(scn, until)
     residents = inputs.neighbourhoods.set_index("id")["residents"]
-    equity = equity_by_period(nm, inputs.periods, residents=residents)
+    weights = scenario_weights(scn)  # the scenario's [harm_weights], defaults filling the rest
+    equity = equity_by_period(nm, inputs.periods, weights=weights, residents=residents)
     summary["equity_by_period"] = json.loads(equity.to_json(orient="records", date_format="iso"))
     if report:
         from scenelab.report import write_report
 
-        write_report(results, inputs, staging / "report.html")
+        write_report(results, inputs, staging / "report.html", weights=weights)

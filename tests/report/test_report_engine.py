@@ -55,8 +55,10 @@ def test_harm_and_equity_on_engine_tables(short_run):
         assert (frame["harm"] >= 0).all()
         parts = frame[[f"harm_{c}" for c in HARM_COMPONENTS]].sum(axis=1)
         np.testing.assert_allclose(frame["harm"], parts)
-    # the same harm, whichever table it is summed from
-    assert nm["harm"].sum() == pytest.approx(sd["harm"].sum(), rel=1e-9)
+    # the same harm at the sites, whichever table it is summed from; off-scene harm only in nm
+    on_scene = nm["harm"].sum() - nm["harm_off_scene"].sum()
+    assert on_scene == pytest.approx(sd["harm"].sum(), rel=1e-9)
+    assert sd["harm_off_scene"].sum() == 0
     eq = equity_by_period(short_run.neighbourhood_month, [("Q1", "2012-01-01", "2012-04-01")])
     assert eq.loc[0, "weighting"] == "residents"
     assert -1 <= eq.loc[0, "concentration_index"] <= 1

@@ -39,6 +39,12 @@ class Metric:
         label: Human-readable label (report, ODD).
         harm_source: One-line source of the default harm weight (report's methods table).
         summary: Reported per day and per period in the run summary.
+        harm_as: For a ``city_day`` count of harm that happens off the scene sites: the harm
+            component (a ``site_day`` column) whose weight it carries, so one weight set prices
+            each kind of event wherever it happens (``observe.harm.OFF_SCENE_COMPONENTS``).
+        harm_excludes: A column counting a subset of this one that carries its own, larger weight
+            (sexual violence within violence): the composite weighs this component on the count
+            minus that subset, so no event is weighed twice.
     """
 
     name: str
@@ -54,6 +60,8 @@ class Metric:
     label: str = ""
     harm_source: str = ""
     summary: bool = False
+    harm_as: str = ""
+    harm_excludes: str = ""
 
 
 def _site(name: str, unit: str, meaning: str, by: str, **kw: object) -> Metric:
@@ -61,8 +69,8 @@ def _site(name: str, unit: str, meaning: str, by: str, **kw: object) -> Metric:
     return Metric(name, SITE_DAY, column, unit, meaning, by, **kw)  # type: ignore[arg-type]
 
 
-def _city(name: str, meaning: str, by: str) -> Metric:
-    return Metric(name, CITY_DAY, name, "count", meaning, by)
+def _city(name: str, meaning: str, by: str, harm_as: str = "") -> Metric:
+    return Metric(name, CITY_DAY, name, "count", meaning, by, harm_as=harm_as)
 
 
 METRICS: tuple[Metric, ...] = (
@@ -138,10 +146,12 @@ METRICS: tuple[Metric, ...] = (
         "violent incidents at the site",
         "violence",
         harm=0,
+        harm_excludes="sexual_violence_incidents",
         label="Violence",
         harm_source=(
             "Assault occasioning ABH, cat. 2 starting point (26 weeks), E&W Sentencing Council "
-            "2011; CCHI method [approx]"
+            "2011 [M]; CCHI method [approx]. Per incident other than sexual violence, and per "
+            "victimisation in a private place"
         ),
         summary=True,
     ),
@@ -153,8 +163,9 @@ METRICS: tuple[Metric, ...] = (
         harm=1,
         label="Sexual violence",
         harm_source=(
-            "Rape, cat. 3B starting point (5 years), E&W Sentencing Council 2014; CCHI [approx: "
-            "sexual assault scores lower]"
+            "Rape starting point (5 years; CPS guidance on the 2007 guideline), cat. 3B in the "
+            "2014 guideline [M]; CCHI [approx: sexual assault scores lower]. Weighed once, not "
+            "on top of violence"
         ),
         summary=True,
     ),
@@ -166,7 +177,8 @@ METRICS: tuple[Metric, ...] = (
         harm=4,
         label="Public injections",
         harm_source=(
-            "Judgement: exposure of passers-by, discarded syringes (Wood et al. 2004) [approx]"
+            "Judgement: exposure of passers-by, discarded syringes (Wood et al. 2004) [approx]."
+            " Also per public injection off the scene sites"
         ),
         summary=True,
     ),
@@ -239,10 +251,30 @@ METRICS: tuple[Metric, ...] = (
     _city("housed", "people housed", "record"),
     _city("in_oat", "people in OAT", "record"),
     _city("waiting_oat", "people waiting for OAT", "record"),
-    _city("private_violence", "violent victimisations in private places", "violence"),
-    _city("offscene_public_injections", "public injections off the scene sites", "injection"),
-    _city("offscene_overdoses", "overdoses off the scene sites", "injection"),
-    _city("offscene_overdose_deaths", "fatal overdoses off the scene sites", "injection"),
+    _city(
+        "private_violence",
+        "violent victimisations in private places",
+        "violence",
+        harm_as="violence_incidents",
+    ),
+    _city(
+        "offscene_public_injections",
+        "public injections off the scene sites",
+        "injection",
+        harm_as="public_injections",
+    ),
+    _city(
+        "offscene_overdoses",
+        "overdoses off the scene sites",
+        "injection",
+        harm_as="overdoses",
+    ),
+    _city(
+        "offscene_overdose_deaths",
+        "fatal overdoses off the scene sites",
+        "injection",
+        harm_as="overdose_deaths",
+    ),
     _city("sif_injections", "injections in injection rooms", "injection"),
     _city("people_full", "entrants turned away because all people slots were used", "entry_exit"),
 )
@@ -261,6 +293,8 @@ CD: dict[str, int] = {m.name: i for i, m in enumerate(metrics(CITY_DAY))}
 HARM: tuple[Metric, ...] = tuple(
     sorted((m for m in METRICS if m.harm is not None), key=lambda m: m.harm or 0)
 )
+#: Harm that happens off the scene sites (``city_day`` counts), each priced as a harm component.
+OFF_SCENE_HARM: tuple[Metric, ...] = tuple(m for m in METRICS if m.harm_as)
 
 
 def _check() -> None:
@@ -272,6 +306,13 @@ def _check() -> None:
         raise ValueError("harm positions must be 0..n-1, each once")
     if any(m.table != SITE_DAY for m in HARM):
         raise ValueError("harm components are site_day columns")
+    components = {m.column for m in HARM}
+    for m in OFF_SCENE_HARM:
+        if m.table != CITY_DAY or m.harm_as not in components:
+            raise ValueError(f"{m.name}: harm_as must name a harm component of a site_day column")
+    for m in HARM:
+        if m.harm_excludes and m.harm_excludes not in components:
+            raise ValueError(f"{m.name}: harm_excludes must name a harm component")
 
 
 _check()

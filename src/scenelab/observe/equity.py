@@ -30,7 +30,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from scenelab.observe.harm import HARM_COMPONENTS, HarmWeights, harm_by_neighbourhood_month
+from scenelab.observe.harm import (
+    HARM_COMPONENTS,
+    OFF_SCENE_COMPONENTS,
+    HarmWeights,
+    harm_by_neighbourhood_month,
+)
 
 __all__ = [
     "RUN_KEYS",
@@ -274,7 +279,11 @@ def harm_by_period(
         last = max(e for _, _, e in spans) - pd.Timedelta(days=1)
         mid = mid.clip(lower=first, upper=last)
     keys = _run_keys(table)
-    value_cols = list(HARM_COMPONENTS) + [c for c in table.columns if c.startswith("harm")]
+    value_cols = (
+        list(HARM_COMPONENTS)
+        + [c for c in OFF_SCENE_COMPONENTS if c in table.columns]
+        + [c for c in table.columns if c.startswith("harm")]
+    )
     first_cols = ["deprivation"] + (["centre"] if "centre" in table.columns else [])
     parts = []
     for label, start, end in normalise_periods(periods):

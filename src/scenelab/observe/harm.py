@@ -10,8 +10,16 @@ control) are put on the same scale by a stated argument, each given in the weigh
 in ``docs/harm-and-equity.md``. Every weight is configurable; the defaults are a documented
 starting point, not a truth, and most of them are approximate.
 
-Harm is attributed to the neighbourhood (or site) where it happens, not to where the person harmed
-lives: this is the harm a neighbourhood hosts.
+Harm at a scene site is attributed to the site's neighbourhood. Harm off the scene sites (public
+injections, overdoses and deaths elsewhere, violence in private places: the ``city_day`` counts of
+:data:`OFF_SCENE_COMPONENTS`) is priced with the same weight as the same event at a site and, in
+``neighbourhood_month``, attributed to neighbourhoods in proportion to the scene's person-hours
+there that month (``observe.tables.neighbourhood_month``; ``docs/harm-and-equity.md``).
+
+No event is weighed twice: sexual violence, which the model counts as a subset of violence, is
+weighed at the sexual-violence weight only (the violence weight applies to the other incidents).
+Unsafe injections, a subset of public injections, carry a weight that is deliberately *added* to
+the public-injection weight (documented with the weight).
 """
 
 from __future__ import annotations
@@ -22,12 +30,13 @@ from dataclasses import asdict, dataclass, fields, replace
 
 import pandas as pd
 
-from scenelab.model.metrics import HARM
+from scenelab.model.metrics import HARM, OFF_SCENE_HARM
 
 __all__ = [
     "COMPONENT_LABELS",
     "ENFORCEMENT_COMPONENTS",
     "HARM_COMPONENTS",
+    "OFF_SCENE_COMPONENTS",
     "WEIGHT_SOURCES",
     "HarmWeights",
     "composite_harm",
@@ -41,6 +50,13 @@ HARM_COMPONENTS: tuple[str, ...] = tuple(m.column for m in HARM)
 
 #: Components that are a burden of enforcement on the people in the scene.
 ENFORCEMENT_COMPONENTS: tuple[str, ...] = tuple(m.column for m in HARM if m.enforcement)
+
+#: Off-scene harm counts (``city_day`` / ``neighbourhood_month`` columns) and the harm component
+#: whose weight each carries; from the metric registry.
+OFF_SCENE_COMPONENTS: dict[str, str] = {m.column: m.harm_as for m in OFF_SCENE_HARM}
+
+#: Components weighed net of a subset counted (and weighed) as a component of its own.
+_EXCLUDES: dict[str, str] = {m.column: m.harm_excludes for m in HARM if m.harm_excludes}
 
 #: Human-readable labels, used by the report.
 COMPONENT_LABELS: dict[str, str] = {m.column: m.label for m in HARM}
@@ -66,11 +82,15 @@ class HarmWeights:
             Guideline* (2011) [M]; the CCHI method. [approx]: the model's incidents mix injuring and
             non-injuring assaults; common assault starts at a community order, far lower, so 182 is
             an upper-middle value, chosen because violence in open scenes is often injurious and
-            under-reported (Marshall et al. 2008).
+            under-reported (Marshall et al. 2008). Applied to violent incidents other than sexual
+            violence (those carry the sexual-violence weight only), and also to violence in
+            private places (``private_violence``, which the model does not split by kind).
         sexual_violence_incidents: 1825 harm-days. The starting point (5 years) of the lowest
             category of rape (3B), Sentencing Council *Sexual Offences Definitive Guideline* (2014),
             the value the CCHI uses for rape. [approx]: the model does not separate rape from sexual
-            assault, whose starting points are lower (about 1 year for category 2B [M]).
+            assault, whose starting points are lower (about 1 year for category 2B [M]). An
+            incident of sexual violence weighs 1825 in all, not 182 + 1825: the rape starting
+            point already covers the violence.
         overdoses: 30 harm-days per non-fatal overdose. [approx, judgement] A disability-adjusted
             estimate: a few days at a severe disability weight for the acute episode, plus a few per
             cent risk of lasting hypoxic brain injury or other injury (Warner-Smith et al. 2001,
@@ -166,8 +186,34 @@ def _check_columns(frame: pd.DataFrame, columns: Iterable[str], table: str) -> N
         )
 
 
+def _weighted_parts(frame: pd.DataFrame, weights: HarmWeights) -> dict[str, pd.Series]:
+    """Harm-days per component (on- and off-scene events together) plus ``off_scene``."""
+    w = weights.as_dict()
+
+    def count(col: str) -> pd.Series:
+        return frame[col].fillna(0).astype(float)
+
+    parts: dict[str, pd.Series] = {}
+    off = pd.Series(0.0, index=frame.index)
+    for name in HARM_COMPONENTS:
+        n = count(name)
+        if name in _EXCLUDES:  # the subset is weighed as its own component
+            n = (n - count(_EXCLUDES[name])).clip(lower=0.0)
+        for col, comp in OFF_SCENE_COMPONENTS.items():
+            if comp == name and col in frame.columns:
+                n = n + count(col)
+                off = off + count(col) * w[name]
+        parts[name] = n * w[name]
+    parts["off_scene"] = off
+    return parts
+
+
 def composite_harm(frame: pd.DataFrame, weights: HarmWeights | None = None) -> pd.Series:
     """Weighted sum of the harm components of each row, in harm-days.
+
+    Sexual violence is weighed once, at its own weight (the violence weight applies to the other
+    incidents). Off-scene columns (:data:`OFF_SCENE_COMPONENTS`), where present, add their events
+    at the weight of the matching component; a table without them (a ``site_day`` row) has none.
 
     Args:
         frame: A table holding every column in :data:`HARM_COMPONENTS` (e.g. ``site_day`` or
@@ -180,21 +226,21 @@ def composite_harm(frame: pd.DataFrame, weights: HarmWeights | None = None) -> p
     Raises:
         ValueError: If a component column is missing.
     """
-    weights = weights or HarmWeights()
     _check_columns(frame, HARM_COMPONENTS, "table")
+    parts = _weighted_parts(frame, weights or HarmWeights())
     total = pd.Series(0.0, index=frame.index)
-    for name, w in weights.as_dict().items():
-        if w:
-            total = total + frame[name].fillna(0).astype(float) * w
+    for name in HARM_COMPONENTS:
+        total = total + parts[name]
     return total
 
 
 def _add_harm(frame: pd.DataFrame, weights: HarmWeights, table: str) -> pd.DataFrame:
     _check_columns(frame, HARM_COMPONENTS, table)
     out = frame.copy()
-    w = weights.as_dict()
+    parts = _weighted_parts(frame, weights)
     for name in HARM_COMPONENTS:
-        out[f"harm_{name}"] = out[name].fillna(0).astype(float) * w[name]
+        out[f"harm_{name}"] = parts[name]
+    out["harm_off_scene"] = parts["off_scene"]
     out["harm_enforcement"] = out[[f"harm_{c}" for c in ENFORCEMENT_COMPONENTS]].sum(axis=1)
     out["harm"] = out[[f"harm_{c}" for c in HARM_COMPONENTS]].sum(axis=1)
     return out
@@ -211,9 +257,11 @@ def harm_by_neighbourhood_month(
         weights: Harm-days per event; :class:`HarmWeights` defaults if None.
 
     Returns:
-        The input rows and columns plus, per component ``c``, ``harm_c`` (harm-days), then
+        The input rows and columns plus, per component ``c``, ``harm_c`` (harm-days: the events
+        at scene sites and, where the table has the off-scene columns, the same kind of events
+        off the sites), then ``harm_off_scene`` (the off-scene part of the composite),
         ``harm_enforcement`` (controls + expulsions + fines) and ``harm`` (the composite, which
-        includes the enforcement part). Counts are unchanged.
+        includes both parts). Counts are unchanged.
 
     Raises:
         ValueError: If a component column or ``month``/``neighbourhood`` is missing.

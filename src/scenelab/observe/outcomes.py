@@ -12,13 +12,15 @@ import datetime as dt
 
 import pandas as pd
 
-from scenelab.model.metrics import HARM, METRICS
+from scenelab.model.metrics import HARM, METRICS, OFF_SCENE_HARM
 from scenelab.observe.equity import concentration_index, share_most_deprived
-from scenelab.observe.harm import harm_by_neighbourhood_month
+from scenelab.observe.harm import HarmWeights, harm_by_neighbourhood_month
 from scenelab.scenario import schema as sc
 
 #: Columns reported as ``<column>_per_day`` outcomes: the harm components, in composite order.
 PER_DAY_OUTCOMES: tuple[str, ...] = tuple(m.column for m in HARM)
+#: ``city_day`` columns of harm off the scene sites, reported as ``<column>_per_day`` outcomes.
+OFF_SCENE_PER_DAY_OUTCOMES: tuple[str, ...] = tuple(m.column for m in OFF_SCENE_HARM)
 #: Columns reported per day in each period of the run summary.
 SUMMARY_COLUMNS: tuple[str, ...] = tuple(m.column for m in METRICS if m.summary)
 
@@ -37,10 +39,24 @@ def periods(
     return out
 
 
+def scenario_weights(scenario: sc.Scenario) -> HarmWeights:
+    """The scenario's harm weights: defaults overridden by its ``harm_weights`` table, if any."""
+    given = getattr(scenario, "harm_weights", None)
+    return HarmWeights.from_mapping(given) if given else HarmWeights()
+
+
 def harm_outcomes(nm: pd.DataFrame, scenario: sc.Scenario) -> dict[str, float]:
-    """Composite harm and its distribution over neighbourhoods, whole run and per year."""
-    harm = harm_by_neighbourhood_month(nm)
-    out = {"harm_per_month": float(harm.groupby("month")["harm"].sum().mean())}
+    """Composite harm and its distribution over neighbourhoods, whole run and per year.
+
+    The composite counts harm off the scene sites too (where ``nm`` has the off-scene columns);
+    ``harm_off_scene_per_month`` is that part alone.
+    """
+    harm = harm_by_neighbourhood_month(nm, scenario_weights(scenario))
+    monthly = harm.groupby("month")[["harm", "harm_off_scene"]].sum()
+    out = {
+        "harm_per_month": float(monthly["harm"].mean()),
+        "harm_off_scene_per_month": float(monthly["harm_off_scene"].mean()),
+    }
     meta = {n.id: n for n in scenario.neighbourhoods}
 
     def equity(part: pd.DataFrame, suffix: str) -> None:
@@ -86,6 +102,8 @@ def outcomes(
         is_centre = in_year["neighbourhood"].isin(centre)
         out[f"centre_violence_{y}"] = float(in_year.loc[is_centre, "violence_incidents"].sum())
         out[f"centre_nuisance_{y}"] = float(in_year.loc[is_centre, "nuisance"].sum())
+    for col in OFF_SCENE_PER_DAY_OUTCOMES:
+        out[f"{col}_per_day"] = float(cd[col].sum() / len(cd)) if len(cd) else 0.0
     out.update(harm_outcomes(nm, scenario))
     out["population_end"] = float(cd["population"].iloc[-1])
     out["travelling_sellers_end"] = float(cd["sellers_travelling"].iloc[-1])

@@ -9,7 +9,7 @@ import pandas as pd
 
 from scenelab.model import state as st
 from scenelab.model.engine import RawRun
-from scenelab.model.metrics import CITY_DAY, SITE_DAY, metrics
+from scenelab.model.metrics import CITY_DAY, OFF_SCENE_HARM, SITE_DAY, metrics
 from scenelab.scenario.schema import Scenario
 
 SITE_DAY_METRICS = metrics(SITE_DAY)
@@ -24,6 +24,8 @@ HARM_COLUMNS: tuple[str, ...] = tuple(
     for m in SITE_DAY_METRICS
     if m.harm is not None and m.enforcement == enforcement
 )
+#: Harm off the scene sites (``city_day`` columns), attributed to neighbourhoods per month.
+OFF_SCENE_COLUMNS: tuple[str, ...] = tuple(m.column for m in OFF_SCENE_HARM)
 
 
 def _dates(raw: RawRun) -> pd.DatetimeIndex:
@@ -54,10 +56,49 @@ def site_day(raw: RawRun, scn: Scenario, provenance: dict[str, object]) -> pd.Da
     return frame
 
 
+def _off_scene_by_neighbourhood(grouped: pd.DataFrame, cd: pd.DataFrame) -> pd.DataFrame:
+    """Attribute each month's off-scene harm counts to neighbourhoods (expected counts).
+
+    The model records off-scene events city-wide, without a place. A month's events are shared
+    out in proportion to the scene's person-hours per neighbourhood that month: the people
+    harmed off the sites are the scene's people, and they spend their days (and mostly sleep)
+    around the sites they use. A month with no scene presence uses the whole run's person-hours;
+    a run with none at all, the residents. The shares are fractional, so the columns are floats.
+    """
+    monthly = (
+        cd.assign(month=cd["date"].dt.to_period("M").dt.to_timestamp())
+        .groupby("month")[list(OFF_SCENE_COLUMNS)]
+        .sum()
+    )
+    hours = grouped.pivot(index="month", columns="neighbourhood", values="people_hours")
+    fallback = hours.sum()
+    if not fallback.sum() > 0:
+        fallback = grouped.groupby("neighbourhood")["residents"].first().reindex(hours.columns)
+        fallback = fallback.astype(float) if fallback.sum() > 0 else fallback * 0.0 + 1.0
+    total = hours.sum(axis=1)
+    share = hours.div(total.where(total > 0), axis=0)
+    empty = ~(total > 0)
+    if empty.any():
+        share.loc[empty, :] = np.tile((fallback / fallback.sum()).to_numpy(), (int(empty.sum()), 1))
+    out = grouped[["month", "neighbourhood"]].copy()
+    for col in OFF_SCENE_COLUMNS:
+        counts = monthly[col].reindex(share.index, fill_value=0).astype(float)
+        attributed = share.mul(counts, axis=0).stack().rename(col)
+        out = out.merge(attributed.reset_index(), on=["month", "neighbourhood"], how="left")
+    return out.fillna({c: 0.0 for c in OFF_SCENE_COLUMNS})
+
+
 def neighbourhood_month(
-    sd: pd.DataFrame, scn: Scenario, provenance: dict[str, object]
+    sd: pd.DataFrame,
+    scn: Scenario,
+    provenance: dict[str, object],
+    cd: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
-    """Aggregate a site-day table to harm components per neighbourhood per month."""
+    """Aggregate a site-day table to harm components per neighbourhood per month.
+
+    With the run's ``city_day`` table, the off-scene harm counts (:data:`OFF_SCENE_COLUMNS`) are
+    added, attributed to neighbourhoods by :func:`_off_scene_by_neighbourhood`'s rule.
+    """
     frame = sd.assign(
         month=sd["date"].dt.to_period("M").dt.to_timestamp(),
         people_hours=sd["people_present"] * 24.0,
@@ -79,6 +120,9 @@ def neighbourhood_month(
         }
     )
     out = grouped.merge(meta, on="neighbourhood", how="left")
+    if cd is not None:
+        off = _off_scene_by_neighbourhood(out, cd)
+        out = out.merge(off, on=["month", "neighbourhood"], how="left")
     for key, value in reversed(list(provenance.items())):
         out.insert(0, key, value)
     return out

@@ -415,6 +415,18 @@ class Scenario(_Closed):
     interventions: list[Intervention] = Field([], max_length=MAX_LIST)
     parameters: dict[str, float | ParamEntry] = Field({}, max_length=1_000)
     survey: Survey | None = None
+    harm_weights: dict[str, Annotated[float, Field(ge=0.0, le=1e7)]] | None = Field(
+        None, max_length=100
+    )
+
+    @model_validator(mode="after")
+    def _known_harm_weights(self) -> Scenario:
+        """Harm weights (harm-days per event) name harm components (checked by observe.harm)."""
+        if self.harm_weights:
+            from scenelab.observe.harm import HarmWeights
+
+            HarmWeights.from_mapping(self.harm_weights)
+        return self
 
     _source: str = PrivateAttr("<memory>")
     _hash: str = PrivateAttr("")
