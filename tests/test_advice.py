@@ -112,3 +112,23 @@ def test_warnings_are_shown_in_the_report(tmp_path):
     run_to_directory(path, tmp_path / "o", until=dt.date(2024, 1, 10), progress=False)
     html = (tmp_path / "o" / "report.html").read_text()
     assert "Warnings about the scenario" in html and "services[0]: the drop-in centre" in html
+
+
+def test_compare_writes_every_table_run_writes_including_the_survey(tmp_path):
+    import pandas as pd
+
+    from scenelab.compare import compare_to_directory
+
+    town = tmp_path / "town.toml"
+    town.write_text(BASE + "\n[survey]\nstart = 2024-01-15\nend = 2024-02-15\ntarget_n = 30\n")
+    variant = tmp_path / "town-b.toml"
+    variant.write_text(
+        '[variant]\nbase = "town.toml"\ndrop_interventions = ["close_park"]\n'
+        '[scenario]\nname = "town-b"\ntitle = "Town B"\n'
+    )
+    out = tmp_path / "cmp"
+    compare_to_directory([town, variant], out, replicates=2, progress=False, until="2024-02-29")
+    for name in ("site_day.parquet", "neighbourhood_month.parquet", "city_day.parquet"):
+        assert set(pd.read_parquet(out / name)["scenario"]) == {"town", "town-b"}, name
+    survey = pd.read_csv(out / "survey.csv")
+    assert set(survey["scenario"]) == {"town", "town-b"} and set(survey["replicate"]) == {0, 1}

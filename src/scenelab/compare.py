@@ -119,6 +119,12 @@ def compare_to_directory(
             "strategies must have distinct names ([scenario] name = ...); "
             + "; ".join(f"'{n}' is the name of {', '.join(src)}" for n, src in sources.items())
         )
+    weights = {s.name: getattr(s, "harm_weights", None) for s in loaded}
+    if len({repr(w) for w in weights.values()}) > 1:
+        raise ArgumentError(
+            "strategies weigh harm differently ([harm_weights]); compared strategies must use "
+            "the same weights, or their differences would mix policy and weighting"
+        )
     seed = check_seed(seed)
     replicates = check_replicates(replicates)
     until = check_until(loaded[0], until)
@@ -160,6 +166,10 @@ def _write_comparison(
                 [getattr(r, kind) for runs in results.values() for r in runs], ignore_index=True
             )
             atomic_parquet(frame, staging / f"{kind}.parquet")
+        surveys = [r.survey for runs in results.values() for r in runs if r.survey is not None]
+        if surveys:  # every table `run` writes, all strategies stacked
+            atomic_text(pd.concat(surveys, ignore_index=True).to_csv(index=False),
+                        staging / "survey.csv")  # fmt: skip
         from scenelab.provenance import git_revision, version
         from scenelab.scenario.advice import advise
 
@@ -186,5 +196,13 @@ def _write_comparison(
 
         inputs = report_inputs(loaded[0], until)
         inputs.title = f"Strategies compared: {', '.join(names)}"
-        write_report(results[names[0]], inputs, staging / "report.html", comparison=results)
+        from scenelab.observe.outcomes import scenario_weights
+
+        write_report(
+            results[names[0]],
+            inputs,
+            staging / "report.html",
+            comparison=results,
+            weights=scenario_weights(loaded[0]),
+        )
     return table
