@@ -52,6 +52,7 @@ _B_DIST = IDX["b_dist_per_km"]
 _B_STAY = IDX["b_stay"]
 _P_RECONSIDER = IDX["p_reconsider_per_hour"]
 _B_BAN = IDX["b_ban_defy"]
+_MAIN_KNOWN = IDX["main_scenes_known"]
 
 
 @njit(cache=True)
@@ -63,7 +64,8 @@ def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util):  # noqa: ANN001,
         if s >= 0:
             cand[n_c] = s
             n_c += 1
-    for m in range(X.main.shape[0] + X.service_sites.shape[0]):
+    m0 = 0 if par[_MAIN_KNOWN] >= 0.5 else X.main.shape[0]
+    for m in range(m0, X.main.shape[0] + X.service_sites.shape[0]):
         s = X.main[m] if m < X.main.shape[0] else X.service_sites[m - X.main.shape[0]]
         if s < 0:
             continue
