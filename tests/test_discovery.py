@@ -107,27 +107,35 @@ type = "close_site"
 start = 2020-01-15
 site = "park"
 
+{police}
+
+[parameters]
+main_scenes_known = {main_known}
+{extra}
+"""
+
+# Scouting and word of mouth on; displacement here comes from the closure only (not from risk).
+STREET_PATROL = """
 [[interventions]]
 type = "police_plan"
 start = 2020-01-01
 sites = ["street"]
 mode = "continuous_patrol"
 officers = 1.0
-hours = {{ from_hour = 0, to_hour = 24 }}
-
-
-[parameters]
-main_scenes_known = 0
-{extra}
+hours = { from_hour = 0, to_hour = 24 }
 """
-
-# Scouting and word of mouth on; displacement here comes from the closure only (not from risk).
 DISCOVERY_ON = (
     "rate_scout_per_hour = 0.05\nrate_word_of_mouth_per_hour = 0.05\nrisk_scout_threshold = 5.0\n"
 )
 
 
-def city(km_north: float, extra: str = DISCOVERY_ON, trust: float = 0.5) -> scenelab.Scenario:
+def city(
+    km_north: float,
+    extra: str = DISCOVERY_ON,
+    trust: float = 0.5,
+    police: str = STREET_PATROL,
+    main_known: int = 0,
+) -> scenelab.Scenario:
     """Return the test city with the hidden place ``km_north`` km north of the park."""
     text = CITY.format(
         km=km_north,
@@ -137,6 +145,8 @@ def city(km_north: float, extra: str = DISCOVERY_ON, trust: float = 0.5) -> scen
         lat_hidden=LAT + km_north / 110.57,
         trust=trust,
         extra=extra,
+        police=police,
+        main_known=main_known,
     )
     return parse_text(text, "<discovery test city>")
 
