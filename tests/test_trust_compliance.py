@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 from tests.test_discovery import UNTIL, city
 
@@ -48,3 +50,21 @@ def test_low_trust_people_stay_in_the_banned_zone_more_when_trust_is_read():
     # A low-trust population: reading trust lowers compliance (0.8 -> 0.48), so more of the
     # expelled come back to the banned street (same seeds, same draws).
     assert _street_people(0.8, trust=0.1) > _street_people(0.0, trust=0.1)
+
+
+def test_risk_weight_reads_neither_trust_nor_fines_by_default():
+    from scenelab.model.mechanisms.site_choice import risk_weight
+
+    base = 3.0 * math.exp(-0.8 * 0.7)
+    for trust, fines in ((0.0, 0.0), (0.2, 50_000.0), (1.0, 1e6)):
+        assert risk_weight(3.0, 0.8, 0.7, 0.0, 0.5, trust, 0.0, fines) == base
+
+
+def test_low_trust_raises_avoidance_of_police_and_fines_act_by_their_slope():
+    from scenelab.model.mechanisms.site_choice import risk_weight
+
+    low = risk_weight(3.0, 0.0, 0.0, 1.0, 0.5, 0.1, 0.0, 0.0)
+    high = risk_weight(3.0, 0.0, 0.0, 1.0, 0.5, 0.9, 0.0, 0.0)
+    assert low == pytest.approx(3.0 * 1.4) and high == pytest.approx(3.0 * 0.6)
+    assert risk_weight(3.0, 0.0, 0.0, 0.0, 0.5, 0.5, 0.2, 20_000.0) == pytest.approx(3.0 * 1.4)
+    assert risk_weight(3.0, 0.0, 0.0, 0.0, 0.5, 0.5, -0.5, 40_000.0) == 0.0  # kept >= 0
