@@ -25,6 +25,7 @@ PHASE_ORDER: tuple[str, ...] = (
     "site_choice",
     "sellers",
     "policing",
+    "discovery",
     "injection",
     "violence",
     "services",

@@ -32,6 +32,7 @@ STREAMS: dict[str, str] = {
     "witness": "whether each person present witnesses an incident",
     "private_violence": "daily violence in private places",
     "services": "help at sites, OAT and housing applications, dropout, loss, random allocation",
+    "discovery": "word of mouth about places and scouting for new places by displaced people",
 }
 S_INIT = 0
 S_ENTRY = 1
@@ -47,6 +48,7 @@ S_VIOLENCE = 10
 S_WITNESS = 11
 S_PRIVATE = 12
 S_SERVICES = 13
+S_DISCOVERY = 14
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)

@@ -20,6 +20,7 @@ from scenelab.scenario import schema as sc
 K_KNOWN = 6  # sites a person knows (habit slots); the choice set adds the main scenes
 M_MEMORY = 3  # sites a person remembers police encounters at
 N_SERVICE_SITES = 4  # sites by open drop-in centres, known to everyone (they use the services)
+SEEN_DAYS = 32  # days of police observations kept (police_strategy lag_days is at most 30)
 
 STATUS_EMPTY, STATUS_ACTIVE, STATUS_EXITED = 0, 1, 2
 EXIT_NONE, EXIT_MOVED, EXIT_OVERDOSE, EXIT_OAT, EXIT_HOUSED, EXIT_OCCASIONAL = 0, 1, 2, 3, 4, 5
@@ -117,6 +118,9 @@ SITE_FIELDS: dict[str, str] = {
     "service_sites": "sites beside open drop-in centres this hour (in everyone's choice set)",
     "main": "the city's current main scenes, largest first (known to everyone)",
     "raid_start": "per site: start hour of today's reactive raid, -1 none",
+    "seen_now": "per site: visible person-hours police have seen so far today (police_strategy)",
+    "seen_days": "per day slot (day mod 32) and site: visible person-hours police saw that day",
+    "strat_officers": "per site: officers per duty hour today from the police strategy",
     "order": "scratch: person slots sorted by site for this hour",
     "offsets": "scratch: start of each site's people in `order`",
     "sif_used": "per injection room: injections used today",
@@ -229,6 +233,9 @@ def new_site_state(scn: sc.Scenario, world: World, n_main: int) -> SiteState:
         service_sites=np.full(N_SERVICE_SITES, -1, dtype=np.int64),
         main=order,
         raid_start=np.full(n_sites, -1, dtype=np.int64),
+        seen_now=np.zeros(n_sites),
+        seen_days=np.zeros((SEEN_DAYS, n_sites)),
+        strat_officers=np.zeros(n_sites),
         order=np.zeros(scn.population.max_people, dtype=np.int64),
         offsets=np.zeros(n_sites + 1, dtype=np.int64),
         sif_used=np.zeros(world.sif_cap.shape[1], dtype=np.int64),

@@ -31,7 +31,7 @@ World = namedtuple(
         "epoch_of_day", "site_open",
         "officers", "mode", "raid_ohpd", "raid_window", "op_officers",
         "expel_prop", "expel_hours", "expel_zone", "fine_prop", "fine_amount",
-        "outreach",
+        "outreach", "strat_ohpd", "strat_site", "strat_hours", "strat_lag",
         "dropin_hours", "dropin_weekdays", "dropin_staff", "dist_site_dropin",
         "sif_hours", "sif_weekdays", "sif_cap", "sif_subst", "dist_site_sif",
         "housing_units", "housing_alloc_month", "housing_rule",
@@ -130,6 +130,11 @@ def compile_world(scn: sc.Scenario) -> World:
     fine_prop = np.zeros((n_ep, n_sites))
     fine_amount = np.zeros((n_ep, n_sites))
     outreach = np.zeros((n_ep, n_sites, 24))
+    # police_strategy: daily officer-hours, sites to keep clear, hours on duty, observation lag
+    strat_ohpd = np.zeros(n_ep)
+    strat_site = np.zeros((n_ep, n_sites), dtype=np.uint8)
+    strat_hours = np.zeros((n_ep, 24), dtype=np.uint8)
+    strat_lag = np.ones(n_ep, dtype=np.int64)
 
     by_kind: dict[str, list[sc.Service]] = {k: [] for k in sc.SERVICE_KINDS}
     for s in scn.services:
@@ -200,6 +205,17 @@ def compile_world(scn: sc.Scenario) -> World:
                 for s in np.flatnonzero(zone_member[z]):
                     fine_prop[k, s] = iv.propensity
                     fine_amount[k, s] = iv.amount_nok
+            elif isinstance(iv, sc.PoliceStrategy) and active:
+                # The latest strategy started governs the force (one force per city).
+                strat_ohpd[k] = iv.officer_hours_per_day
+                strat_site[k, :] = 0
+                for zid in iv.keep_clear:
+                    strat_site[k] |= zone_member[zone_index[zid]]
+                for zid in iv.tolerated:
+                    strat_site[k, zone_member[zone_index[zid]] == 1] = 0
+                strat_hours[k, :] = 0
+                strat_hours[k, iv.hours.hours()] = 1
+                strat_lag[k] = iv.lag_days
             elif isinstance(iv, sc.Outreach) and active:
                 for sid in iv.sites:
                     outreach[k, site_index[sid], iv.hours.hours()] += iv.staff
@@ -273,6 +289,10 @@ def compile_world(scn: sc.Scenario) -> World:
         fine_prop=fine_prop,
         fine_amount=fine_amount,
         outreach=outreach,
+        strat_ohpd=strat_ohpd,
+        strat_site=strat_site,
+        strat_hours=strat_hours,
+        strat_lag=strat_lag,
         dropin_hours=dropin_hours,
         dropin_weekdays=dropin_weekdays,
         dropin_staff=dropin_staff,

@@ -290,6 +290,21 @@ class PoliceOperation(_Timed):
     hours: HourWindow = HourWindow(from_hour=10, to_hour=18)
 
 
+class PoliceStrategy(_Timed):
+    """Police as a force with a daily budget, deployed where police saw the scene.
+
+    Each day, officer-hours go to the keep-clear sites where police saw the scene ``lag_days``
+    ago (hot-spot allocation), never more than the budget.
+    """
+
+    type: Literal["police_strategy"]
+    officer_hours_per_day: Annotated[float, Field(gt=0.0, le=24 * MAX_STAFF)]
+    keep_clear: list[Id] = Field(min_length=1, max_length=MAX_SITES)
+    tolerated: list[Id] = Field(default_factory=list, max_length=MAX_SITES)
+    hours: HourWindow = HourWindow()
+    lag_days: int = Field(1, ge=1, le=30)
+
+
 class ExpulsionPolicy(_Timed):
     """Controls in a zone may end in an order banning the person from the zone for a period."""
 
@@ -359,6 +374,7 @@ Intervention = Annotated[
     | OpenSite
     | PolicePlan
     | PoliceOperation
+    | PoliceStrategy
     | ExpulsionPolicy
     | FinePolicy
     | OpenService
@@ -372,6 +388,7 @@ INTERVENTION_TYPES: tuple[str, ...] = (
     "open_site",
     "police_plan",
     "police_operation",
+    "police_strategy",
     "expulsion_policy",
     "fine_policy",
     "open_service",

@@ -167,6 +167,11 @@ def check_references(scn: sc.Scenario) -> list[Problem]:
                     else f"'{iv.zone}' is not a zone; the scenario defines no zones",
                 )
             )
+        if isinstance(iv, sc.PoliceStrategy):
+            for field in ("keep_clear", "tolerated"):
+                for j, zone in enumerate(getattr(iv, field)):
+                    if zone not in zones:
+                        add(Problem(f"{here}.{field}[{j}]", _choices(zone, zones, "zone")))
         if hasattr(iv, "service"):
             if iv.service not in services:
                 add(Problem(f"{here}.service", _choices(iv.service, list(services), "service")))

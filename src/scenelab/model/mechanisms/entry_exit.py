@@ -25,7 +25,7 @@ from scenelab.model.mechanisms.common import (
 )
 from scenelab.model.metrics import CD
 from scenelab.model.params import IDX
-from scenelab.model.rng import S_ENTRY, S_EXIT, poisson, uniform
+from scenelab.model.rng import S_DISCOVERY, S_ENTRY, S_EXIT, poisson, uniform
 from scenelab.model.state import (
     EXIT_HOUSED,
     EXIT_MOVED,
@@ -53,6 +53,7 @@ _K_STIGMA = IDX["k_stigma"]
 _EXIT_OAT = IDX["rate_exit_oat_per_year"]
 _EXIT_HOUSED = IDX["rate_exit_housed_per_year"]
 _DEMEANOUR_W = IDX["demeanour_shift_women"]
+_MAIN_KNOWN = IDX["main_scenes_known"]
 
 
 @njit(cache=True)
@@ -66,6 +67,29 @@ def visibility(W, X) -> float:  # noqa: ANN001
     if den <= 1e-9:
         return X.visibility0[0]
     return max(num / den, 1e-6)
+
+
+@njit(cache=True)
+def _learn_from_peer(day, i, keys, P, X) -> None:  # noqa: ANN001
+    """Newcomer ``i`` learns the places one active person (drawn at random) knows.
+
+    Used when the main scenes are not common knowledge (``main_scenes_known = 0``): the peer's most
+    familiar place enters with familiarity 0.3, the others with 0.1 (as the main scenes would).
+    """
+    n_used = X.counters[0]
+    start = int(uniform(keys[S_DISCOVERY], day, i, 0) * n_used)
+    for q in range(n_used):
+        j = (start + q) % n_used
+        if j == i or P.status[j] != STATUS_ACTIVE:
+            continue
+        best, best_fam = -1, -1.0
+        for k in range(P.known.shape[1]):
+            if P.known[j, k] >= 0 and P.fam[j, k] > best_fam:
+                best, best_fam = k, P.fam[j, k]
+        for k in range(P.known.shape[1]):
+            P.known[i, k] = P.known[j, k]
+            P.fam[i, k] = 0.0 if P.known[j, k] < 0 else (0.3 if k == best else 0.1)
+        return
 
 
 @njit(cache=True)
@@ -104,10 +128,13 @@ def step(t, day, hour, par, pop, keys, W, P, L, X, R):  # noqa: ANN001, ANN201 -
         P.trust[i] = trust
         P.trust0[i] = trust
         P.entry_day[i] = day
-        # A newcomer knows the current main scenes (word of mouth), most of all the largest.
-        for m in range(min(X.main.shape[0], P.known.shape[1])):
-            P.known[i, m] = X.main[m]
-            P.fam[i, m] = 0.3 if m == 0 else 0.1
+        if par[_MAIN_KNOWN] >= 0.5:
+            # A newcomer knows the current main scenes (word of mouth), most of all the largest.
+            for m in range(min(X.main.shape[0], P.known.shape[1])):
+                P.known[i, m] = X.main[m]
+                P.fam[i, m] = 0.3 if m == 0 else 0.1
+        else:
+            _learn_from_peer(day, i, keys, P, X)
         R.city_day[day, CD_ENTRIES] += 1
     # --- exit
     occ_extra = par[_EXIT_OCC] * (1.0 / max(rel_vis, 1e-3)) ** par[_K_STIGMA]

@@ -23,7 +23,8 @@ PHASE_REASON = (
 #: What the phase does every hour, and at a fixed hour of the day (for the ODD's timing table).
 TIMING = (
     "officers, control capacity, guardianship, outreach, drop-in pull and help per site",
-    "hour 0: draw the day's reactive raids; reset injection-room use",
+    "hour 0: allocate the police strategy's budget; draw the day's reactive raids; reset "
+    "injection-room use",
 )
 
 _CONTROLS = IDX["controls_per_officer_hour"]
@@ -43,11 +44,52 @@ _REACH = IDX["reach_service_km"]
 
 
 @njit(cache=True)
+def allocate_strategy(day, ep, W, X) -> None:  # noqa: ANN001
+    """Hot-spot allocation of the police strategy's daily officer-hours (hour 0).
+
+    What police saw ``lag_days`` ago (visible person-hours at each keep-clear site) sets each
+    site's share of the budget (Sherman & Weisburd 1995; Braga et al. 2019); with nothing seen
+    the budget is spread evenly over the open keep-clear sites. Officers per duty hour = share /
+    duty hours, so the day's officer-hours sum to the budget exactly.
+    """
+    n_sites = W.site_cap.shape[0]
+    slot = day % X.seen_days.shape[0]
+    for s in range(n_sites):
+        X.seen_days[slot, s] = X.seen_now[s]  # yesterday's observations (day - 1)
+        X.seen_now[s] = 0.0
+        X.strat_officers[s] = 0.0
+    budget = W.strat_ohpd[ep]
+    if budget <= 0.0:
+        return
+    n_hours = 0
+    for h in range(24):
+        n_hours += W.strat_hours[ep, h]
+    lag = W.strat_lag[ep]
+    seen_slot = (day - lag + 1) % X.seen_days.shape[0]  # the slot written lag days ago
+    total, n_keep = 0.0, 0
+    for s in range(n_sites):
+        if W.strat_site[ep, s]:
+            total += X.seen_days[seen_slot, s]
+            n_keep += 1 if W.site_open[ep, s] else 0
+    if n_hours == 0 or (total <= 0.0 and n_keep == 0):
+        return
+    for s in range(n_sites):
+        if not W.strat_site[ep, s]:
+            continue
+        if total > 0.0:
+            share = X.seen_days[seen_slot, s] / total
+        else:
+            share = 1.0 / n_keep if W.site_open[ep, s] else 0.0
+        X.strat_officers[s] = budget * share / n_hours
+
+
+@njit(cache=True)
 def step(t, day, hour, ep, par, keys, W, X):  # noqa: ANN001, ANN201 - compiled kernel
     """Set this hour's officers, control capacity, guardianship and service pull per site."""
     n_sites = W.site_cap.shape[0]
     dur = max(1, int(round(par[_DUR_RAID])))
     if hour == 0:
+        allocate_strategy(day, ep, W, X)
         for s in range(n_sites):
             X.raid_start[s] = -1
             if W.mode[ep, s] == MODE_RAIDS and W.raid_ohpd[ep, s] > 0.0:
@@ -73,6 +115,10 @@ def step(t, day, hour, ep, par, keys, W, X):  # noqa: ANN001, ANN201 - compiled 
     for s in range(n_sites):
         mode = W.mode[ep, s]
         plan = W.officers[ep, s, hour]
+        if W.strat_hours[ep, hour] and X.strat_officers[s] > 0.0:
+            plan = plan + X.strat_officers[s]
+        # What police can see: last hour's people at the site, less what the site conceals.
+        X.seen_now[s] += X.n_now[s] * (1.0 - W.site_conceal[s])
         raid = 0.0
         if X.raid_start[s] >= 0 and X.raid_start[s] <= hour < X.raid_start[s] + dur:
             raid = par[_RAID_OFFICERS]

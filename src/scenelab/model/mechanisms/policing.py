@@ -6,8 +6,10 @@ police capacity spread over more people means less risk per person (Kleiman 1993
 demeanour more (the Bergen researchers saw "masculine protest" draw attention), sellers more.
 A control may end in an expulsion order banning its zone for a period (Bergen: usually 24 h), a
 fine, confiscation (Werb et al. 2008: 34% had drugs confiscated; overdose risk doubles in the week
-after a seizure, Ray et al. 2023) or custody. Each control is a contact experienced as bad or good;
-bad ones lower trust 4-14x more than good ones raise it (Skogan 2006). Every enforcement event
+after a seizure, Ray et al. 2023) or custody. Whether an expelled person keeps out of the zone
+depends on their trust in the police when ``k_trust_comply`` is not 0 (Tyler 2003; Murphy 2005;
+off by default). Each control is a contact experienced as bad or good; bad ones lower trust 4-14x
+more than good ones raise it (Skogan 2006). Every enforcement event
 feeds the person's deterrence memory and the site's reputation (Sherman 1990).
 """
 
@@ -41,12 +43,25 @@ _DUR_CUSTODY = IDX["dur_custody_days"]
 _P_SELLER_ARREST = IDX["p_seller_arrest"]
 _DUR_SELLER_CUSTODY = IDX["dur_seller_custody_days"]
 _P_COMPLY = IDX["p_comply_ban"]
+_K_TRUST_COMPLY = IDX["k_trust_comply"]
+_TRUST_REF = IDX["trust_comply_ref"]
 _K_REP = IDX["k_reputation"]
 _REP_DECAY = IDX["rate_reputation_decay_per_day"]
 _W_EXPEL = IDX["w_memory_expulsion"]
 _W_FINE = IDX["w_memory_fine_per_10k_nok"]
 _D_BAD = IDX["d_trust_bad_contact"]
 _RATIO = IDX["ratio_bad_good"]
+
+
+@njit(cache=True)
+def comply_probability(p_comply: float, slope: float, ref: float, trust: float) -> float:
+    """Return the chance an expelled person keeps out of the zone, given their trust in police.
+
+    ``p_comply + slope x (trust - ref)``, kept within [0, 1]: people who trust the police more
+    comply more (procedural justice, Tyler 2003; Murphy 2005). With ``slope = 0`` it is
+    ``p_comply`` exactly.
+    """
+    return min(1.0, max(0.0, p_comply + slope * (trust - ref)))
 
 
 @njit(cache=True)
@@ -92,7 +107,10 @@ def step(t, day, hour, ep, par, keys, W, P, L, X, R):  # noqa: ANN001, ANN201 - 
             if uniform(key, t, i, 2) < W.expel_prop[ep, s]:
                 P.ban_zone[i] = W.expel_zone[ep, s]
                 P.ban_until[i] = t + int(round(W.expel_hours[ep, s]))
-                P.ban_comply[i] = 1 if uniform(key, t, i, 3) < par[_P_COMPLY] else 0
+                p_comply = comply_probability(
+                    par[_P_COMPLY], par[_K_TRUST_COMPLY], par[_TRUST_REF], P.trust[i]
+                )
+                P.ban_comply[i] = 1 if uniform(key, t, i, 3) < p_comply else 0
                 P.n_expulsions[i] += 1
                 R.site_day[day, s, SD_EXPULSIONS] += 1
                 weight += par[_W_EXPEL]

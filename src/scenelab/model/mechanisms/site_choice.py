@@ -52,6 +52,23 @@ _B_DIST = IDX["b_dist_per_km"]
 _B_STAY = IDX["b_stay"]
 _P_RECONSIDER = IDX["p_reconsider_per_hour"]
 _B_BAN = IDX["b_ban_defy"]
+_MAIN_KNOWN = IDX["main_scenes_known"]
+_K_TRUST_AVOID = IDX["k_trust_avoid_police"]
+_TRUST_REF = IDX["trust_comply_ref"]
+_K_FINES = IDX["k_fines_risk_per_10k_nok"]
+
+
+@njit(cache=True)
+def risk_weight(b_risk, k_dem, demeanour, k_trust, trust_ref, trust, k_fines, fines_owed):  # noqa: ANN001, ANN201, PLR0913
+    """Return a person's weight of perceived police risk in site choice.
+
+    ``b_risk x exp(-k_dem x demeanour) x max(0, 1 + k_trust x (trust_ref - trust) + k_fines x
+    fines_owed / 10,000)``: people who trust the police less avoid places with police more
+    (Tyler 2006); fines owed change it by a hypothesised ``k_fines`` (sign unknown, prior includes
+    0; Beckett & Herbert 2009). With both slopes 0 the factor is exactly 1.
+    """
+    factor = max(0.0, 1.0 + k_trust * (trust_ref - trust) + k_fines * fines_owed / 10_000.0)
+    return b_risk * math.exp(-k_dem * demeanour) * factor
 
 
 @njit(cache=True)
@@ -63,7 +80,8 @@ def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util):  # noqa: ANN001,
         if s >= 0:
             cand[n_c] = s
             n_c += 1
-    for m in range(X.main.shape[0] + X.service_sites.shape[0]):
+    m0 = 0 if par[_MAIN_KNOWN] >= 0.5 else X.main.shape[0]
+    for m in range(m0, X.main.shape[0] + X.service_sites.shape[0]):
         s = X.main[m] if m < X.main.shape[0] else X.service_sites[m - X.main.shape[0]]
         if s < 0:
             continue
@@ -81,7 +99,16 @@ def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util):  # noqa: ANN001,
             anchor, best = P.known[i, k], P.fam[i, k]
     banned = P.ban_zone[i] >= 0 and P.ban_until[i] > t
     w_rep = par[_W_REP]
-    b_risk = par[_B_RISK] * math.exp(-par[_K_RISK_DEM] * P.demeanour[i])
+    b_risk = risk_weight(
+        par[_B_RISK],
+        par[_K_RISK_DEM],
+        P.demeanour[i],
+        par[_K_TRUST_AVOID],
+        par[_TRUST_REF],
+        P.trust[i],
+        par[_K_FINES],
+        P.fines_owed[i],
+    )
     max_risk = 0.0
     n_ok = 0
     for c in range(n_c):

@@ -1,0 +1,169 @@
+"""Site knowledge that spreads and is found: word of mouth, scouting when displaced, forgetting.
+
+A person's known places (the habit slots of site choice) grow in two ways. By word of mouth: each
+hour a person present at a site may hear of one place known to someone present at the same site
+(Granovetter 1973; Valente 1996, diffusion through contacts). By search: a displaced person (their
+most familiar place closed, an expulsion order they keep covering it, or its perceived police risk
+above a threshold) scouts places near where they are, and finds a place ``d`` km away with
+probability ``exp(-d / scout_distance_km)`` per scouting hour (search near known places, Brantingham
+& Brantingham 1993; distance decay in location choice, Bernasco 2010). A place known but not used
+is forgotten once its familiarity (which decays daily without use) falls below a threshold. The
+lists stay bounded: a newly learned place replaces the least familiar slot only if that slot is
+less familiar than the new one. All rates default to 0 (switched off), so the built-in cities'
+results do not change until they are recalibrated with discovery on.
+"""
+
+from __future__ import annotations
+
+import math
+
+from scenelab.model.jit import njit
+from scenelab.model.mechanisms.common import km, memory_of
+from scenelab.model.params import IDX
+from scenelab.model.rng import S_DISCOVERY, uniform
+from scenelab.model.state import STATUS_ACTIVE
+
+#: Why this phase sits where it does in the tick (the order is ``phases.PHASE_ORDER``).
+PHASE_REASON = "people talk with whoever shares their site; policing has just displaced some"
+#: What the phase does every hour, and at a fixed hour of the day (for the ODD's timing table).
+TIMING = ("word of mouth at sites; scouting by displaced people", "hour 23: forget unused places")
+
+_WOM = IDX["rate_word_of_mouth_per_hour"]
+_SCOUT = IDX["rate_scout_per_hour"]
+_SCOUT_KM = IDX["scout_distance_km"]
+_RISK_SCOUT = IDX["risk_scout_threshold"]
+_FAM_NEW = IDX["fam_new_site"]
+_FORGET = IDX["fam_forget_below"]
+_W_REP = IDX["w_reputation"]
+
+
+@njit(cache=True)
+def knows(P, i, s) -> bool:  # noqa: ANN001
+    """Return True if person ``i`` has site ``s`` in their known places."""
+    for k in range(P.known.shape[1]):
+        if P.known[i, k] == s:
+            return True
+    return False
+
+
+@njit(cache=True)
+def learn_new(P, i, s, fam) -> bool:  # noqa: ANN001
+    """Add site ``s`` to person ``i``'s known places with familiarity ``fam``.
+
+    The new place takes the least familiar slot only if that slot is less familiar (an empty slot
+    has familiarity 0), so lists stay bounded and strong habits are not overwritten by hearsay.
+    Returns True if the place was added.
+    """
+    weakest, weakest_val = -1, math.inf
+    for k in range(P.known.shape[1]):
+        if P.known[i, k] == s:
+            return False
+        v = P.fam[i, k] if P.known[i, k] >= 0 else -1.0
+        if v < weakest_val:
+            weakest, weakest_val = k, v
+    if weakest < 0 or weakest_val >= fam:
+        return False
+    P.known[i, weakest] = s
+    P.fam[i, weakest] = fam
+    return True
+
+
+@njit(cache=True)
+def anchor_of(P, i) -> int:  # noqa: ANN001
+    """Return person ``i``'s most familiar known site, -1 if none."""
+    anchor, best = -1, -1.0
+    for k in range(P.known.shape[1]):
+        if P.known[i, k] >= 0 and P.fam[i, k] > best:
+            anchor, best = P.known[i, k], P.fam[i, k]
+    return anchor
+
+
+@njit(cache=True)
+def displaced(t, ep, par, W, P, X, i, anchor) -> bool:  # noqa: ANN001
+    """Return True if person ``i`` is displaced from their anchor site.
+
+    Displaced: no known place, the anchor closed, an expulsion order the person keeps covers it,
+    or its perceived police risk exceeds ``risk_scout_threshold``.
+    """
+    if anchor < 0 or not W.site_open[ep, anchor]:
+        return True
+    if (
+        P.ban_zone[i] >= 0
+        and P.ban_until[i] > t
+        and P.ban_comply[i]
+        and W.zone_member[P.ban_zone[i], anchor]
+    ):
+        return True
+    w_rep = par[_W_REP]
+    risk = w_rep * X.reputation[anchor] + (1.0 - w_rep) * memory_of(
+        P.mem_site, P.mem_risk, i, anchor
+    )
+    return risk > par[_RISK_SCOUT]
+
+
+@njit(cache=True)
+def scout(t, ep, par, key, W, P, i, origin) -> None:  # noqa: ANN001
+    """Person ``i`` scouts from site ``origin`` and learns the nearest place found.
+
+    Each open site the person does not know, ``d`` km away, is found with probability
+    ``exp(-d / scout_distance_km)``.
+    """
+    scale = par[_SCOUT_KM]
+    best, best_d = -1, math.inf
+    for s in range(W.site_cap.shape[0]):
+        if s == origin or not W.site_open[ep, s] or knows(P, i, s):
+            continue
+        d = km(W.site_lat[origin], W.site_lon[origin], W.site_lat[s], W.site_lon[s])
+        if uniform(key, t, i, 16 + s) < math.exp(-d / scale) and d < best_d:
+            best, best_d = s, d
+    if best >= 0:
+        learn_new(P, i, best, par[_FAM_NEW])
+
+
+@njit(cache=True)
+def step(t, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compiled kernel
+    """Word of mouth among people sharing a site, scouting by displaced people, forgetting."""
+    p_wom = par[_WOM]
+    p_scout = par[_SCOUT]
+    forget = par[_FORGET]
+    if p_wom <= 0.0 and p_scout <= 0.0 and forget <= 0.0:
+        return
+    key = keys[S_DISCOVERY]
+    n_sites = W.site_cap.shape[0]
+    fam_new = par[_FAM_NEW]
+    n_k = P.known.shape[1]
+    if p_wom > 0.0:
+        for s in range(n_sites):
+            a, b = X.offsets[s], X.offsets[s + 1]
+            if b - a < 2:
+                continue
+            for q in range(a, b):
+                i = X.order[q]
+                if P.site[i] != s or uniform(key, t, i, 0) >= p_wom:
+                    continue
+                j = X.order[a + min(b - a - 1, int(uniform(key, t, i, 1) * (b - a)))]
+                if j == i or P.site[j] != s:
+                    continue
+                site = P.known[j, min(n_k - 1, int(uniform(key, t, i, 2) * n_k))]
+                if site >= 0 and W.site_open[ep, site]:
+                    learn_new(P, i, site, fam_new)
+    if p_scout > 0.0:
+        for i in range(X.counters[0]):
+            if P.status[i] != STATUS_ACTIVE or P.away_until[i] > t:
+                continue
+            if uniform(key, t, i, 3) >= p_scout:
+                continue
+            anchor = anchor_of(P, i)
+            if not displaced(t, ep, par, W, P, X, i, anchor):
+                continue
+            origin = P.site[i] if P.site[i] >= 0 else anchor
+            if origin >= 0:
+                scout(t, ep, par, key, W, P, i, origin)
+    if forget > 0.0 and hour == 23:
+        for i in range(X.counters[0]):
+            if P.status[i] != STATUS_ACTIVE:
+                continue
+            for k in range(n_k):
+                if P.known[i, k] >= 0 and P.fam[i, k] < forget:
+                    P.known[i, k] = -1
+                    P.fam[i, k] = 0.0
