@@ -84,6 +84,7 @@ _PHRASES = {
     "close_service": "{service} closes",
     "resize_service": "{service} changed",
     "outreach": "Outreach at {places}",
+    "police_strategy": "Police keep {keep_clear} clear",
 }
 
 
@@ -98,6 +99,9 @@ def intervention_label(iv: sc.Intervention, scn: sc.Scenario) -> str:
         "zone": next((z.name or z.id for z in scn.zones if z.id == getattr(iv, "zone", "")), ""),
         "service": next((s.name for s in scn.services if s.id == getattr(iv, "service", "")), ""),
         "mode": _MODE_WORDS.get(getattr(iv, "mode", ""), "").capitalize(),
+        "keep_clear": ", ".join(
+            z.name or z.id for z in scn.zones if z.id in getattr(iv, "keep_clear", [])
+        ),
     }
     phrase = _PHRASES.get(iv.type, iv.type.replace("_", " "))
     return phrase.format(**names)
