@@ -191,3 +191,29 @@ def test_validating_a_scenario_loads_no_numba():
         "assert 'numba' not in sys.modules, 'numba was imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, env={"PYTHONPATH": str(SRC)})
+
+
+def test_a_mechanism_declares_its_own_people_state(tmp_path):
+    import pytest
+
+    from scenelab.model.phases import PHASE_ORDER
+    from scenelab.model.state import declared_people_fields
+
+    module = PHASE_ORDER[0]
+    (tmp_path / f"{module}.toml").write_text(
+        "[state.people]\n"
+        'shelter_nights = { dtype = "int32", fill = 0, text = "nights in a shelter" }\n'
+    )
+    fields = declared_people_fields(tmp_path)
+    assert list(fields) == ["shelter_nights"]
+    assert fields["shelter_nights"][2] == "nights in a shelter"
+    (tmp_path / f"{module}.toml").write_text(
+        '[state.people]\nsex = { dtype = "int8", fill = 0, text = "again" }\n'
+    )
+    with pytest.raises(ValueError, match="declared twice"):
+        declared_people_fields(tmp_path)
+    (tmp_path / f"{module}.toml").write_text(
+        '[state.people]\nx = { dtype = "complex", fill = 0, text = "?" }\n'
+    )
+    with pytest.raises(ValueError, match="needs dtype"):
+        declared_people_fields(tmp_path)

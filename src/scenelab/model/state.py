@@ -8,7 +8,9 @@ positions of synthetic people.
 
 from __future__ import annotations
 
+import tomllib
 from collections import namedtuple
+from pathlib import Path
 
 import numpy as np
 
@@ -78,6 +80,49 @@ PEOPLE_FIELDS: dict[str, tuple[type, float, str]] = {
         "0 none, 1 moved/other, 2 overdose death, 3 OAT, 4 housed, 5 occasional",
     ),
 }
+_DTYPES = {"int8": np.int8, "int32": np.int32, "int64": np.int64, "float64": np.float64}
+
+
+def declared_people_fields(directory: Path | None = None) -> dict[str, tuple[type, float, str]]:
+    """Per-person state that mechanisms declare in their own files, in tick order.
+
+    A mechanism that needs an attribute of its own declares it beside its parameters, in its
+    ``mechanisms/<name>.toml``::
+
+        [state.people]
+        times_moved = { dtype = "int32", fill = 0, text = "scene moves this person made" }
+
+    and reads it in its kernel as ``P.times_moved``; nothing else needs an edit. Attributes many
+    mechanisms share stay in :data:`PEOPLE_FIELDS` above.
+
+    Raises:
+        ValueError: For an unknown dtype, a missing key, or a name declared twice.
+    """
+    from scenelab.model.params import MECHANISM_DIR
+    from scenelab.model.phases import PHASE_ORDER
+
+    folder = directory or MECHANISM_DIR
+    out: dict[str, tuple[type, float, str]] = {}
+    for module in PHASE_ORDER:
+        path = folder / f"{module}.toml"
+        if not path.exists():
+            continue
+        table = tomllib.loads(path.read_text("utf-8")).get("state", {}).get("people", {})
+        for name, row in table.items():
+            if set(row) != {"dtype", "fill", "text"} or row["dtype"] not in _DTYPES:
+                raise ValueError(
+                    f"{path.name}: state.people.{name} needs dtype (one of "
+                    f"{', '.join(_DTYPES)}), fill and text"
+                )
+            if name in _CORE_PEOPLE_FIELDS or name in out:
+                raise ValueError(f"{path.name}: state.people.{name} is declared twice")
+            out[name] = (_DTYPES[row["dtype"]], float(row["fill"]), str(row["text"]))
+    return out
+
+
+_CORE_PEOPLE_FIELDS = dict(PEOPLE_FIELDS)
+PEOPLE_FIELDS.update(declared_people_fields())
+
 #: Per-person matrices (one row per person): name -> (columns, meaning).
 PEOPLE_MATRICES: dict[str, tuple[int, str]] = {
     "known": (K_KNOWN, "sites the person knows (habit slots), -1 for an empty slot"),
