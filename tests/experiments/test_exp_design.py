@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 
 from scenelab.experiments import make_design, plan_experiment, replicate_seeds, run_key
-from scenelab.experiments.spec import ResolvedParameter
+from scenelab.experiments.ranges import ParamRange
 
-P3 = [ResolvedParameter(n, 0.0, 2.0) for n in ("a", "b", "c")]
+P3 = [ParamRange(n, 0.0, 2.0) for n in ("a", "b", "c")]
 
 
 @pytest.mark.parametrize(
@@ -25,7 +25,7 @@ def test_salib_designs_have_salib_shapes_and_bounds(kind, n, rows):
 
 
 def test_lhs_is_stratified():
-    d = make_design("lhs", [ResolvedParameter("a", 0.0, 1.0)], n=20, seed=1)
+    d = make_design("lhs", [ParamRange("a", 0.0, 1.0)], n=20, seed=1)
     strata = np.floor(d.points[:, 0] * 20).astype(int)
     assert sorted(strata) == list(range(20))
 

@@ -98,11 +98,11 @@ def test_sensitivity_indices_is_a_pure_computation_with_known_answers():
     Var(2a) = 4/12 and Var(b) = 1/12, so S1 = 0.8 and 0.2, and ST = S1 (no interaction).
     """
     from scenelab.experiments.design import make_design
+    from scenelab.experiments.ranges import ParamRange
     from scenelab.experiments.sensitivity import sensitivity_indices
-    from scenelab.experiments.spec import ResolvedParameter
 
     design = make_design(
-        "sobol", [ResolvedParameter("a", 0.0, 1.0), ResolvedParameter("b", 0.0, 1.0)], n=1024,
+        "sobol", [ParamRange("a", 0.0, 1.0), ParamRange("b", 0.0, 1.0)], n=1024,
         seed=3,
     )  # fmt: skip
     y = 2 * design.points[:, 0] + design.points[:, 1]

@@ -43,10 +43,10 @@ from scenelab.experiments.models import Model, PreparedScenario, builtin_model
 from scenelab.experiments.plan import RunTask, run_key
 from scenelab.experiments.plots import write_html_page
 from scenelab.experiments.posterior import predictive_check, summarize_posterior
+from scenelab.experiments.ranges import ParamRange
 from scenelab.experiments.runner import execute_runs
 from scenelab.experiments.spec import (
     CalibrationSpec,
-    ResolvedParameter,
     SpecError,
     check_overrides,
     check_values,
@@ -385,7 +385,7 @@ def _check_targets(
     model: Model,
     prepared: PreparedScenario,
     spec: CalibrationSpec,
-    params: Sequence[ResolvedParameter],
+    params: Sequence[ParamRange],
 ) -> None:
     """One pilot run on the client (prior midpoints) so unknown target names fail early."""
     pilot = {**spec.fixed, **{p.name: 0.5 * (p.low + p.high) for p in params}}
@@ -444,7 +444,7 @@ def _posterior_predictive(
 def write_calibration_html(
     path: str | Path,
     spec: CalibrationSpec,
-    params: Sequence[ResolvedParameter],
+    params: Sequence[ParamRange],
     posterior: pd.DataFrame,
     summary: pd.DataFrame,
     predictive: pd.DataFrame,

@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from scenelab.experiments.spec import ResolvedParameter
+from scenelab.experiments.ranges import ParamRange
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ class ParameterDesign:
 
 def make_design(
     kind: str,
-    parameters: Sequence[ResolvedParameter],
+    parameters: Sequence[ParamRange],
     *,
     n: int | None = None,
     levels: int = 4,

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
-from scenelab.experiments.spec import CalibrationSpec, ResolvedParameter
+from scenelab.experiments.ranges import ParamRange
+from scenelab.experiments.spec import CalibrationSpec
 
 
 def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
@@ -30,9 +31,7 @@ def weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> floa
     return float(np.interp(q, cdf, v))
 
 
-def summarize_posterior(
-    posterior: pd.DataFrame, parameters: Sequence[ResolvedParameter]
-) -> pd.DataFrame:
+def summarize_posterior(posterior: pd.DataFrame, parameters: Sequence[ParamRange]) -> pd.DataFrame:
     """Weighted summaries of a posterior sample.
 
     Args:

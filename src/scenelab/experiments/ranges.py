@@ -20,6 +20,8 @@ class ParamRange:
         default: Value the model uses when the parameter is not overridden.
         unit: Canonical unit, for labels only.
         description: One line for humans.
+        values: For a grid design, the values the design takes (``low``/``high`` are their
+            extremes); ``None`` for a continuous range.
     """
 
     name: str
@@ -28,3 +30,4 @@ class ParamRange:
     default: float | None = None
     unit: str = ""
     description: str = ""
+    values: tuple[float, ...] | None = None

@@ -14,7 +14,6 @@ import datetime as dt
 import difflib
 import typing
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
@@ -392,14 +391,9 @@ def load_calibration(path: str | Path) -> CalibrationSpec:
 # --------------------------------------------------------------------------- model-aware checks
 
 
-@dataclass(frozen=True)
-class ResolvedParameter:
-    """A varied parameter with its range settled (file value or model default)."""
-
-    name: str
-    low: float
-    high: float
-    values: tuple[float, ...] | None = None
+# A varied parameter with its range settled (file value or model default) is a ``ParamRange``
+# (``values`` set for grid designs): one name for a parameter range across the layer.
+ResolvedParameter = ParamRange  # the name older code and notebooks used
 
 
 def _unknown(name: str, valid: Iterable[str]) -> str:
@@ -468,7 +462,7 @@ def resolve_parameters(
     known: Mapping[str, ParamRange],
     file: str | Path | None,
     path: str,
-) -> list[ResolvedParameter]:
+) -> list[ParamRange]:
     """Settle each varied parameter's range, falling back to the model's.
 
     Args:
@@ -484,7 +478,7 @@ def resolve_parameters(
         SpecError: For unknown names, missing ranges or an empty range.
     """
     problems: list[tuple[str, str]] = []
-    out: list[ResolvedParameter] = []
+    out: list[ParamRange] = []
     for name, p in wanted.items():
         key = f"{path}.{name}"
         if known and name not in known:
@@ -492,7 +486,7 @@ def resolve_parameters(
             continue
         values = getattr(p, "values", None)
         if values is not None:
-            out.append(ResolvedParameter(name, min(values), max(values), tuple(values)))
+            out.append(ParamRange(name, min(values), max(values), values=tuple(values)))
             continue
         low = p.low if p.low is not None else (known[name].low if name in known else None)
         high = p.high if p.high is not None else (known[name].high if name in known else None)
@@ -507,7 +501,7 @@ def resolve_parameters(
         if levels is not None:
             step = (high - low) / (levels - 1)
             grid = tuple(low + i * step for i in range(levels))
-        out.append(ResolvedParameter(name, float(low), float(high), grid))
+        out.append(ParamRange(name, float(low), float(high), values=grid))
     if problems:
         raise SpecError(file, problems)
     return out
