@@ -97,12 +97,13 @@ def test_p6_police_counts_within_factor_two_in_every_seed(measured):
     "the model has no restoring force once habits and a site's pull have moved (see issue note)",
 )
 def test_p8_1989_clearance_and_return():
-    from scenelab.patterns import p8_return
+    from scenelab.patterns import load_patterns, measure
 
-    scn = scenelab.load_scenario("bergen-1989")
+    p8 = next(p for p in load_patterns(scenelab.load_scenario("bergen")) if p.id == "P8")
+    scn = scenelab.load_scenario(p8.run)
     failing = {}
     for seed in (1, 2):
-        p = p8_return(scenelab.run(scn, seed=seed).site_day)
+        p = measure(p8, scenelab.run(scn, seed=seed), scn)
         if not p.holds:
             failing[seed] = p.measured
     assert not failing, f"P8 fails in seeds {failing}"

@@ -6,12 +6,14 @@ Each history is a ``site_day`` table written by hand (no model run); the harm fo
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pandas as pd
 import pytest
 
 import scenelab
 from scenelab.observe.tables import SITE_DAY_COLUMNS, neighbourhood_month
-from scenelab.patterns import bergen_patterns
+from scenelab.patterns import load_patterns, measure
 
 SCN = scenelab.load_scenario("bergen")
 CENTRE = [n.id for n in SCN.neighbourhoods if n.centre]
@@ -41,10 +43,13 @@ def _bergen_like(date, after_closure=None, late=None):
     return late or {"strax_tunnel": 48.0, "vagsbunnen": 2.0}
 
 
+WHERE_PATTERNS = [p for p in load_patterns(SCN) if p.id in ("P1", "P2", "P3", "P3b", "P4")]
+
+
 def _measure(where) -> dict[str, bool]:
     sd = _history(where)
-    nm = neighbourhood_month(sd, SCN, {})
-    return {p.pattern: p.holds for p in bergen_patterns(sd, nm, CENTRE, DEPRIVATION)}
+    results = SimpleNamespace(site_day=sd, neighbourhood_month=neighbourhood_month(sd, SCN, {}))
+    return {p.id: measure(p, results, SCN).holds for p in WHERE_PATTERNS}
 
 
 def test_a_bergen_like_history_meets_every_pattern():

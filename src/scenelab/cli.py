@@ -225,20 +225,16 @@ def _cmd_odd(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-_PATTERN_SITES = ("nygardsparken", "vagsbunnen", "strax_tunnel", "torgallmenningen")
-
-
 def _cmd_patterns(args: argparse.Namespace) -> int:
-    from scenelab.patterns import pattern_table
+    from scenelab.patterns import load_patterns, pattern_table
     from scenelab.scenario.loader import load_scenario
 
     scn = load_scenario(args.scenario)
-    missing = sorted(set(_PATTERN_SITES) - set(scn.site_ids()))
-    if missing:
+    if not load_patterns(scn):
+        stem = Path(scn.source).stem
         raise ArgumentError(
-            f"{scn.source} defines no observed patterns: the patterns scenelab knows (P1-P8) are "
-            f"Bergen's and need its places ({', '.join(missing)} missing here); compare your "
-            "own observations with `scenelab run` outputs, or calibrate to them"
+            f"{scn.source} defines no observed patterns: write them in {stem}.patterns.toml "
+            "beside it (the format: docs/calibration-bergen.md, 'Pattern files')"
         )
     table = pattern_table(scn, list(range(1, args.seeds + 1)))
     print(f"{'pattern':8s} {'figure':28s} {'mean':>9s} {'min':>9s} {'max':>9s}  holds")

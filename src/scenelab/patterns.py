@@ -1,18 +1,111 @@
-"""Bergen's calibration patterns (P1-P8, ``docs/calibration-bergen.md``) measured on a run.
+"""Observed patterns, defined with the city and measured on its runs.
 
-Each pattern is a function of one run's tables returning the measured figures and whether the
-pattern holds; the pattern tests and ``scenelab patterns`` use the same definitions. Each checks
-something the model could get wrong; the calibration page says, per pattern, how it could fail.
+A city's patterns (what was observed: where the scene went and how fast, who carried the harm,
+what the police counted) live beside its scenario, not in library code: the built-in Bergen
+patterns are ``scenario/builtin/patterns/bergen.toml``; a user's city ``mytown.toml`` may have
+``mytown.patterns.toml`` beside it. Each pattern names *figures* measured on a run's tables (a
+closed set of kinds, below) and *conditions* on them that must all hold. Nothing in a pattern
+file is evaluated as code. ``scenelab patterns`` and the tests use the same definitions.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Annotated, Any, Literal
 
 import pandas as pd
+import pydantic
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from scenelab.observe.equity import concentration_index
-from scenelab.observe.harm import HarmWeights, harm_by_neighbourhood_month
+from scenelab import tomlfile
+from scenelab.pydantic_errors import problems as formatted
+from scenelab.scenario.errors import Problem, ScenarioError
+
+_PATTERNS_PACKAGE = "scenelab.scenario.builtin.patterns"
+Window = Annotated[list[dt.date], Field(min_length=2, max_length=2)]
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+
+
+class Figure(_Closed):
+    """One number measured on a run (see the module docstring for the kinds)."""
+
+    kind: Literal[
+        "mean", "share", "sum", "first_month_above", "harm_share_centre", "harm_concentration",
+        "survey",
+    ]  # fmt: skip
+    table: Literal["site_day", "city_day"] = "site_day"
+    column: str = "people_present"
+    sites: list[str] | None = None
+    site: str | None = None
+    other: str | None = None
+    window: Window | None = None
+    start: dt.date | None = None
+    item: str | None = None
+    group: str | None = None
+
+    @model_validator(mode="after")
+    def _needs(self) -> Figure:
+        need = {
+            "mean": ("window",),
+            "share": ("site", "window"),
+            "sum": ("window",),
+            "first_month_above": ("site", "other", "start"),
+            "harm_share_centre": ("window",),
+            "harm_concentration": ("window",),
+            "survey": ("item", "group"),
+        }[self.kind]
+        missing = [k for k in need if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"a {self.kind} figure needs {', '.join(missing)}")
+        return self
+
+
+class Condition(_Closed):
+    """``left op factor * right + offset``, or ``left op value``; false if a figure is NaN."""
+
+    left: str
+    op: Literal["<", "<=", ">", ">="]
+    right: str | None = None
+    value: float | None = None
+    factor: float = 1.0
+    offset: float = 0.0
+
+    @model_validator(mode="after")
+    def _one_side(self) -> Condition:
+        if (self.right is None) == (self.value is None):
+            raise ValueError("give exactly one of right (a figure) or value (a number)")
+        return self
+
+
+class Pattern(_Closed):
+    """One observed pattern: figures and the conditions that must all hold."""
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", max_length=32)
+    target: str = Field(max_length=2_000)
+    run: str | None = Field(None, description="measure on this scenario's runs (same seeds)")
+    figures: dict[str, Figure] = Field(min_length=1, max_length=50)
+    holds: list[Condition] = Field(min_length=1, max_length=50)
+
+    @model_validator(mode="after")
+    def _names(self) -> Pattern:
+        for c in self.holds:
+            for name in (c.left, c.right):
+                if name is not None and name not in self.figures:
+                    raise ValueError(f"condition names '{name}', not a figure of {self.id}")
+        return self
+
+
+class PatternFile(_Closed):
+    """A city's pattern file."""
+
+    patterns: list[Pattern] = Field(min_length=1, max_length=100)
 
 
 @dataclass(frozen=True)
@@ -25,273 +118,180 @@ class PatternResult:
     holds: bool
 
 
-def _mean(sd: pd.DataFrame, sites: list[str] | None, start: str, end: str, col: str) -> float:
-    """Daily mean of ``col`` summed over ``sites`` (all sites if None) from start to end."""
-    mask = (sd["date"] >= start) & (sd["date"] <= end)
+# -- where a city's patterns are -------------------------------------------------------------
+
+
+def pattern_source(scenario: Any) -> tuple[str, str] | None:  # noqa: ANN401 - a Scenario
+    """Return ``(name for messages, text)`` of the scenario's pattern file, or None."""
+    name = scenario.source
+    if name.endswith(".toml") and scenario.folder is None:  # a built-in
+        res = resources.files(_PATTERNS_PACKAGE).joinpath(name)
+        return (f"patterns/{name}", res.read_text("utf-8")) if res.is_file() else None
+    if scenario.folder is None:
+        return None
+    path = Path(scenario.folder) / (Path(name).stem + ".patterns.toml")
+    if not path.is_file():
+        return None
+    try:
+        return path.name, tomlfile.decode(path.read_bytes())
+    except tomlfile.TomlProblem as exc:
+        raise ScenarioError(path.name, [Problem(exc.path, exc.message)]) from None
+
+
+def load_patterns(scenario: Any) -> list[Pattern]:  # noqa: ANN401 - a Scenario
+    """Return the patterns defined for ``scenario`` (empty if it defines none).
+
+    Raises:
+        ScenarioError: If its pattern file is not valid (naming the file and key).
+    """
+    found = pattern_source(scenario)
+    if found is None:
+        return []
+    source, text = found
+    try:
+        data = tomlfile.loads(text)
+        return PatternFile.model_validate(data).patterns
+    except tomlfile.TomlProblem as exc:
+        raise ScenarioError(source, [Problem(exc.path, exc.message)]) from None
+    except pydantic.ValidationError as exc:
+        raise ScenarioError(
+            source, [Problem(p, m) for p, m in formatted(PatternFile, exc)]
+        ) from None
+
+
+# -- measuring ---------------------------------------------------------------------------------
+
+
+def _between(frame: pd.DataFrame, key: str, window: list[dt.date]) -> pd.Series:
+    return (frame[key] >= pd.Timestamp(window[0])) & (frame[key] <= pd.Timestamp(window[1]))
+
+
+def _daily_mean(
+    sd: pd.DataFrame, sites: list[str] | None, window: list[dt.date], col: str
+) -> float:
+    mask = _between(sd, "date", window)
     if sites is not None:
         mask &= sd["site"].isin(sites)
-    days = pd.date_range(start, end).size
-    return float(sd.loc[mask, col].sum()) / days
+    return float(sd.loc[mask, col].sum()) / pd.date_range(window[0], window[1]).size
 
 
-def _share(sd: pd.DataFrame, site: str, start: str, end: str) -> float:
-    """Share of all scene presence (person-hours) at ``site`` from start to end."""
-    total = _mean(sd, None, start, end, "people_present")
-    return _mean(sd, [site], start, end, "people_present") / total if total else 0.0
-
-
-def _overtake_month(sd: pd.DataFrame, site: str, other: str, start: str) -> float:
-    """Months from ``start`` to the first month in which ``site`` holds more than ``other``."""
-    part = sd[sd["date"] >= start]
+def _first_month_above(sd: pd.DataFrame, site: str, other: str, start: dt.date) -> float:
+    part = sd[sd["date"] >= pd.Timestamp(start)]
     monthly = (
         part.groupby([pd.Grouper(key="date", freq="MS"), "site"])["people_present"].mean().unstack()
     )
+    if site not in monthly or other not in monthly:
+        return math.nan
     ahead = monthly.index[monthly[site] > monthly[other]]
     if len(ahead) == 0:
-        return float("nan")
-    first, origin = ahead.min(), pd.Timestamp(start)
-    return float((first.year - origin.year) * 12 + first.month - origin.month)
+        return math.nan
+    first = ahead.min()
+    return float((first.year - start.year) * 12 + first.month - start.month)
 
 
-def bergen_patterns(
-    sd: pd.DataFrame,
-    nm: pd.DataFrame,
-    centre: list[str],
-    deprivation: dict[str, float],
-    weights: HarmWeights | None = None,
-) -> list[PatternResult]:
-    """Measure P1-P4 on one Bergen run (tables of one replicate).
-
-    Every check is on a quantity the model produces and could get wrong: where the displaced
-    people went (absolute shares of the whole scene) and how fast, and where the harm went with the
-    documented weights (``observe.harm.HarmWeights``, off-scene harm included). How each could
-    fail is in ``docs/calibration-bergen.md``.
-
-    Args:
-        sd: ``site_day`` of one run.
-        nm: ``neighbourhood_month`` of the same run (with the off-scene columns).
-        centre: Ids of the city-centre neighbourhoods.
-        deprivation: Deprivation per neighbourhood id.
-        weights: Harm-days per event (the scenario's; defaults if None).
-    """
-    out = []
-    before = _mean(sd, None, "2014-06-01", "2014-08-24", "people_present")
-    after = _mean(sd, None, "2014-09-01", "2014-10-31", "people_present")
-    park_share = _share(sd, "nygardsparken", "2014-09-01", "2014-10-31")
-    out.append(
-        PatternResult(
-            "P1",
-            "the closure displaces the scene, it does not disperse it: scene presence in "
-            "Sep-Oct 2014 is 70-130% of the 12 weeks before; the park holds <5% of it",
-            {"scene_before": before, "scene_after": after, "park_share_after": park_share},
-            0.7 * before <= after <= 1.3 * before and park_share < 0.05,
-        )
-    )
-    vag_week2 = _share(sd, "vagsbunnen", "2014-09-01", "2014-09-07")
-    vag_year = _share(sd, "vagsbunnen", "2014-09-01", "2015-05-31")
-    out.append(
-        PatternResult(
-            "P2",
-            "Vagsbunnen is the main scene within two weeks of the closure (>50% of presence in "
-            "1-7 Sep 2014) and over its first year (>50%, Sep 2014-May 2015)",
-            {"vagsbunnen_share_week2": vag_week2, "vagsbunnen_share_first_year": vag_year},
-            vag_week2 > 0.5 and vag_year > 0.5,
-        )
-    )
-    tun_share = _share(sd, "strax_tunnel", "2016-01-01", "2016-12-31")
-    overtake = _overtake_month(sd, "strax_tunnel", "vagsbunnen", "2015-06-01")
-    out.append(
-        PatternResult(
-            "P3",
-            "the tunnel is the main scene in 2016 (>50% of presence); figure only: months from "
-            "June 2015 until it first holds more than Vagsbunnen",
-            {"tunnel_share_2016": tun_share, "tunnel_overtakes_after_months": overtake},
-            tun_share > 0.5,
-        )
-    )
-    vag_late = _mean(sd, ["vagsbunnen"], "2016-07-01", "2016-12-31", "people_present")
-    out.append(
-        PatternResult(
-            "P3b",
-            "a residual scene stays in Vagsbunnen: >= 1 person a day on average, Jul-Dec 2016",
-            {"vagsbunnen_people_2016h2": vag_late},
-            vag_late >= 1.0,
-        )
-    )
-    harm = harm_by_neighbourhood_month(nm, weights)
-
-    def spread(start: str, end: str) -> tuple[float, float]:
-        part = harm[(harm["month"] >= start) & (harm["month"] <= end)]
-        per = part.groupby("neighbourhood")["harm"].sum()
-        total = float(per.sum())
-        centre_share = float(per[per.index.isin(centre)].sum()) / total if total else 0.0
-        residents = part.groupby("neighbourhood")["residents"].first().reindex(per.index)
-        index = concentration_index(
-            per.to_numpy(), [deprivation[n] for n in per.index], residents.to_numpy()
-        )
-        return centre_share, index
-
-    c0, ci0 = spread("2013-01-01", "2014-05-31")
-    c1, ci1 = spread("2015-09-01", "2016-12-31")
-    out.append(
-        PatternResult(
-            "P4",
-            "harm (documented weights, off-scene included) leaves the centre and moves to more "
-            "deprived areas: the centre's share of all harm falls below half its pre-closure "
-            "share and the concentration index over deprivation rises by >= 0.1",
-            {
-                "centre_share_before": c0,
-                "centre_share_after": c1,
-                "concentration_before": ci0,
-                "concentration_after": ci1,
-            },
-            c1 < 0.5 * c0 and ci1 - ci0 >= 0.1,
-        )
-    )
-    return out
-
-
-def p6_police_counts(sd: pd.DataFrame) -> PatternResult:
-    """P6: expulsions and fines per year within a factor of 2 of the police's figures."""
-    year = sd["date"].dt.year
-    exp15 = float(sd.loc[year == 2015, "expulsions"].sum())
-    exp16 = float(
-        sd.loc[(sd["date"] >= "2016-01-01") & (sd["date"] <= "2016-12-15"), "expulsions"].sum()
-    )
-    fin1415 = float(sd.loc[year.isin([2014, 2015]), "fines"].sum())
-    fin16 = float(sd.loc[year == 2016, "fines"].sum())
-    within = (
-        (650 <= exp15 <= 2600)
-        and (173 <= exp16 <= 694)
-        and (136 <= fin1415 <= 546)
-        and (21 <= fin16 <= 86)
-    )
-    return PatternResult(
-        "P6",
-        "within a factor 2 of: >1300 expulsions 2015, 347 in 2016 (to mid-Dec), 273 fines "
-        "2014-15, 43 fines 2016",
-        {
-            "expulsions_2015": exp15,
-            "expulsions_2016": exp16,
-            "fines_2014_2015": fin1415,
-            "fines_2016": fin16,
-        },
-        within,
-    )
-
-
-def p5_smaller_scene(cd: pd.DataFrame) -> PatternResult:
-    """P5: the scene is a bit smaller, with fewer travelling sellers and occasional buyers."""
-
-    def mean(col: str, start: str, end: str) -> float:
-        mask = (cd["date"] >= start) & (cd["date"] <= end)
-        return float(cd.loc[mask, col].mean())
-
-    before = {
-        c: mean(c, "2013-06-01", "2014-05-31")
-        for c in ("population", "sellers_travelling", "occasional")
-    }
-    after = {c: mean(c, "2016-01-01", "2016-12-31") for c in before}
-    measured = {f"{c}_before": v for c, v in before.items()}
-    measured.update({f"{c}_after": v for c, v in after.items()})
-    holds = (
-        0.6 * before["population"] <= after["population"] < before["population"]
-        and after["sellers_travelling"] < before["sellers_travelling"]
-        and after["occasional"] < before["occasional"]
-    )
-    return PatternResult(
-        "P5",
-        "population 0-40% smaller in 2016 than before the closure; fewer "
-        "travelling sellers and occasional buyers",
-        measured,
-        holds,
-    )
-
-
-def p7_trust(survey: pd.DataFrame | None) -> PatternResult:
-    """P7: about 62% low trust in the survey; more negative with more police contact."""
-    if survey is None:
-        return PatternResult("P7", "survey needed", {}, False)
-    rows = survey[survey["item"] == "trust_low"].set_index("group")["percent"]
-    measured = {
-        "trust_low_all": float(rows["all"]),
-        "trust_low_contact_low": float(rows["police_contact_low"]),
-        "trust_low_contact_high": float(rows["police_contact_high"]),
-    }
-    holds = abs(measured["trust_low_all"] - 62.0) <= 10.0 and (
-        measured["trust_low_contact_high"] > measured["trust_low_contact_low"]
-    )
-    return PatternResult(
-        "P7", "62% +-10 points report low trust; more among high police contact", measured, holds
-    )
-
-
-def all_patterns(results: object, scenario: object) -> list[PatternResult]:
-    """Measure every Bergen pattern (except P8, on its own scenario) on one run's Results."""
-    centre = [n.id for n in scenario.neighbourhoods if n.centre]
-    deprivation = {n.id: n.deprivation for n in scenario.neighbourhoods}
+def _harm(results: Any, scenario: Any, window: list[dt.date]) -> tuple[pd.Series, pd.DataFrame]:  # noqa: ANN401
+    from scenelab.observe.harm import harm_by_neighbourhood_month
     from scenelab.observe.outcomes import scenario_weights
 
-    weights = scenario_weights(scenario)  # the one weight set of every other output
-    out = bergen_patterns(
-        results.site_day, results.neighbourhood_month, centre, deprivation, weights
+    harm = harm_by_neighbourhood_month(results.neighbourhood_month, scenario_weights(scenario))
+    part = harm[_between(harm, "month", window)]
+    return part.groupby("neighbourhood")["harm"].sum(), part
+
+
+def measure_figure(fig: Figure, results: Any, scenario: Any) -> float:  # noqa: ANN401
+    """Measure one figure on one run's :class:`~scenelab.api.Results` (NaN if undefined)."""
+    sd = results.site_day
+    if fig.kind == "mean":
+        if fig.table == "city_day":
+            cd = results.city_day
+            return float(cd.loc[_between(cd, "date", fig.window), fig.column].mean())
+        return _daily_mean(sd, fig.sites, fig.window, fig.column)
+    if fig.kind == "share":
+        total = _daily_mean(sd, None, fig.window, "people_present")
+        here = _daily_mean(sd, [fig.site], fig.window, "people_present")
+        return here / total if total else 0.0
+    if fig.kind == "sum":
+        return float(sd.loc[_between(sd, "date", fig.window), fig.column].sum())
+    if fig.kind == "first_month_above":
+        return _first_month_above(sd, fig.site, fig.other, fig.start)
+    if fig.kind == "survey":
+        survey = results.survey
+        if survey is None:
+            return math.nan
+        rows = survey[(survey["item"] == fig.item) & (survey["group"] == fig.group)]
+        return float(rows["percent"].iloc[0]) if len(rows) else math.nan
+    per, part = _harm(results, scenario, fig.window)
+    total = float(per.sum())
+    if fig.kind == "harm_share_centre":
+        centre = [n.id for n in scenario.neighbourhoods if n.centre]
+        return float(per[per.index.isin(centre)].sum()) / total if total else 0.0
+    from scenelab.observe.equity import concentration_index
+
+    deprivation = {n.id: n.deprivation for n in scenario.neighbourhoods}
+    residents = part.groupby("neighbourhood")["residents"].first().reindex(per.index)
+    return concentration_index(
+        per.to_numpy(), [deprivation[n] for n in per.index], residents.to_numpy()
     )
-    out.append(p5_smaller_scene(results.city_day))
-    out.append(p6_police_counts(results.site_day))
-    out.append(p7_trust(results.survey))
-    return out
 
 
-def pattern_table(scenario: object, seeds: list[int]) -> pd.DataFrame:
-    """Run ``scenario`` once per seed and tabulate each pattern's figures and pass rate.
+_OPS = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+}
 
-    P8 is measured on the ``bergen-1989`` variant with the same seeds.
+
+def holds(condition: Condition, figures: dict[str, float]) -> bool:
+    """Whether one condition holds for measured figures (never when a figure is NaN)."""
+    left = figures[condition.left]
+    right = (
+        condition.value
+        if condition.right is None
+        else condition.factor * figures[condition.right] + condition.offset
+    )
+    if math.isnan(left) or math.isnan(right):
+        return False
+    return bool(_OPS[condition.op](left, right))
+
+
+def measure(pattern: Pattern, results: Any, scenario: Any) -> PatternResult:  # noqa: ANN401
+    """Measure a pattern on one run of the scenario it is measured on."""
+    figures = {name: measure_figure(f, results, scenario) for name, f in pattern.figures.items()}
+    ok = all(holds(c, figures) for c in pattern.holds)
+    return PatternResult(pattern.id, pattern.target, figures, ok)
+
+
+def all_patterns(results: Any, scenario: Any) -> list[PatternResult]:  # noqa: ANN401
+    """Measure every pattern of ``scenario`` that is measured on its own runs."""
+    return [measure(p, results, scenario) for p in load_patterns(scenario) if p.run is None]
+
+
+def pattern_table(scenario: Any, seeds: list[int]) -> pd.DataFrame:  # noqa: ANN401
+    """Run ``scenario`` (and any scenario a pattern names) once per seed; tabulate every figure.
+
+    Raises:
+        ScenarioError: If the scenario defines no patterns, or its pattern file is invalid.
     """
     from scenelab.api import run
-    from scenelab.scenario.loader import builtin_names, load_scenario
+    from scenelab.scenario.loader import load_scenario
 
-    episode = load_scenario("bergen-1989") if "bergen-1989" in builtin_names() else None
+    patterns = load_patterns(scenario)
+    if not patterns:
+        raise ScenarioError(
+            scenario.source,
+            [Problem("", "defines no observed patterns (put them in a .patterns.toml beside it)")],
+        )
+    others = {p.run: load_scenario(p.run) for p in patterns if p.run is not None}
     rows = []
     for seed in seeds:
-        res = run(scenario, seed=seed)
-        found = all_patterns(res, scenario)
-        if episode is not None:
-            found.append(p8_return(run(episode, seed=seed).site_day))
-        for p in found:
-            for key, value in p.measured.items():
+        runs = {None: run(scenario, seed=seed)}
+        runs |= {name: run(scn, seed=seed) for name, scn in others.items()}
+        for p in patterns:
+            found = measure(p, runs[p.run], others.get(p.run, scenario))
+            for key, value in found.measured.items():
                 rows.append(
-                    {
-                        "pattern": p.pattern,
-                        "target": p.target,
-                        "seed": seed,
-                        "figure": key,
-                        "value": value,
-                        "holds": p.holds,
-                    }
-                )
+                    {"pattern": p.id, "target": p.target, "seed": seed, "figure": key,
+                     "value": value, "holds": found.holds}
+                )  # fmt: skip
     return pd.DataFrame(rows)
-
-
-def p8_return(sd: pd.DataFrame) -> PatternResult:
-    """P8 (on the bergen-1989 scenario): displaced to Torgallmenningen, back in the park by 1994."""
-
-    def share(site: str, start: str, end: str) -> float:
-        part = sd[(sd["date"] >= start) & (sd["date"] <= end)]
-        total = float(part["people_present"].sum())
-        return (
-            float(part.loc[part["site"] == site, "people_present"].sum()) / total if total else 0.0
-        )
-
-    measured = {
-        "torgallmenningen_share_1990": share("torgallmenningen", "1989-07-01", "1990-12-31"),
-        "park_share_1990": share("nygardsparken", "1989-07-01", "1990-12-31"),
-        "park_share_1994": share("nygardsparken", "1994-01-01", "1994-12-31"),
-    }
-    holds = measured["torgallmenningen_share_1990"] > 0.5 and measured["park_share_1994"] > 0.5
-    return PatternResult(
-        "P8",
-        "after the 1989 clearance most of the scene at Torgallmenningen; "
-        "back in the park (>50%) by 1994",
-        measured,
-        holds,
-    )

@@ -214,6 +214,7 @@ def parse_text(text: str, source: str, folder: Path | None = None) -> Scenario:
     if problems:
         raise ScenarioError(source, problems)
     scn._source = source
+    scn._folder = str(folder) if folder is not None else None
     canonical = json.dumps(scn.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     scn._hash = hashlib.sha256(canonical.encode()).hexdigest()
     return scn

@@ -447,6 +447,7 @@ class Scenario(_Closed):
 
     _source: str = PrivateAttr("<memory>")
     _hash: str = PrivateAttr("")
+    _folder: str | None = PrivateAttr(None)
 
     @property
     def name(self) -> str:
@@ -457,6 +458,11 @@ class Scenario(_Closed):
     def source(self) -> str:
         """The file (or built-in name) the scenario came from."""
         return self._source
+
+    @property
+    def folder(self) -> str | None:
+        """The folder of the file it came from (None for a built-in or text)."""
+        return self._folder
 
     @property
     def scenario_hash(self) -> str:
