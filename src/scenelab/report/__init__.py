@@ -5,10 +5,11 @@ The report reads only the run tables of ``docs/CONTRACT.md`` and plain scenario 
 both open offline.
 """
 
-from scenelab.report.charts import site_colours, strategy_outcomes
+from scenelab.report.charts import site_colours
 from scenelab.report.html import expected_chart_ids, write_report
 from scenelab.report.inputs import ReportInputs, RunTables, collect_tables
 from scenelab.report.stats import displacement_flows, site_period_presence
+from scenelab.report.strategies import strategy_outcomes
 
 __all__ = [
     "ReportInputs",

@@ -24,18 +24,17 @@ from scenelab.observe.equity import equity_by_period, normalise_periods
 from scenelab.observe.harm import COMPONENT_LABELS, WEIGHT_SOURCES, HarmWeights
 from scenelab.outputs import atomic_text
 from scenelab.report.charts import (
-    comparison_figure,
     composite_harm_figure,
     harm_components_figure,
     neighbourhood_harm_figure,
     scene_size_figure,
     site_colours,
-    site_map_figure,
-    strategy_outcomes,
     survey_figure,
 )
 from scenelab.report.inputs import ReportInputs, collect_tables
+from scenelab.report.map import site_map_figure
 from scenelab.report.stats import BAND_HIGH, BAND_LOW, replicate_column
+from scenelab.report.strategies import comparison_figure, strategy_outcomes
 
 __all__ = ["PLOTLY_JS", "expected_chart_ids", "write_report"]
 
@@ -321,7 +320,7 @@ def write_report(
             :data:`PLOTLY_JS` is written into the same directory.
         comparison: Strategies to compare: a mapping of strategy name to results/tables, or a
             DataFrame with columns ``strategy``, ``size``, ``harm`` per replicate (see
-            :func:`scenelab.report.charts.strategy_outcomes`). The section is omitted if None.
+            :func:`scenelab.report.strategies.strategy_outcomes`). The section is omitted if None.
         weights: Harm-days per event for the composite harm; defaults if None.
 
     Returns:
