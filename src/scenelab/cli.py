@@ -121,10 +121,8 @@ def _run_options(p: argparse.ArgumentParser, replicates_default: str) -> None:
 # -- commands ----------------------------------------------------------------------------------
 
 
-def _print_advice(scn: object, until: dt.date | None = None) -> None:
-    from scenelab.scenario.advice import advise
-
-    for item in advise(scn, until):  # type: ignore[arg-type]
+def _print_advice(scn: object, advice: list) -> None:
+    for item in advice:
         print(item.line(scn.source), file=sys.stderr)  # type: ignore[attr-defined]
 
 
@@ -151,7 +149,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     scn = load_scenario(args.file)
     print(f"{scn.source}: valid ({len(scn.sites)} sites, {len(scn.interventions)} interventions)")
-    _print_advice(scn)
+    from scenelab.scenario.advice import advise
+
+    _print_advice(scn, advise(scn))
     return EXIT_OK
 
 

@@ -171,7 +171,9 @@ def _write_comparison(
             atomic_text(pd.concat(surveys, ignore_index=True).to_csv(index=False),
                         staging / "survey.csv")  # fmt: skip
         from scenelab.provenance import git_revision, version
-        from scenelab.scenario.advice import advise
+        from scenelab.scenario.advice import advise, records
+
+        advice = {s.name: advise(s, until) for s in loaded}
 
         summary = {
             "schema": "scenelab-compare-summary/1",
@@ -184,17 +186,14 @@ def _write_comparison(
             "until": until.isoformat() if until else None,
             "overrides": overrides or {},
             "common_random_numbers": True,
-            "warnings": {
-                s.name: [{"path": a.path, "message": a.message} for a in advise(s, until)]
-                for s in loaded
-            },
+            "warnings": {name: records(items) for name, items in advice.items()},
             "differences": json.loads(table.to_json(orient="records")),
         }
         atomic_text(dump_json(summary), staging / "summary.json")
         from scenelab.report import write_report
         from scenelab.runs import report_inputs
 
-        inputs = report_inputs(loaded[0], until)
+        inputs = report_inputs(loaded[0], until, advice[names[0]])
         inputs.title = f"Strategies compared: {', '.join(names)}"
         from scenelab.observe.outcomes import scenario_weights
 

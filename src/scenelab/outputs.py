@@ -24,11 +24,12 @@ import datetime as dt
 import errno
 import fcntl
 import json
+import math
 import os
 import re
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -85,28 +86,33 @@ def atomic_text(text: str, path: Path) -> None:
 
 
 def strict_json(value: object) -> object:
-    """Return ``value`` with every NaN or infinite float replaced by ``None`` (JSON ``null``).
+    """Return ``value`` as plain JSON data: NaN and infinite floats become ``None`` (``null``).
 
     ``summary.json`` must be strict JSON: an undefined quantity (a share of nobody, a mean over
-    no days) is written as ``null``, never as the non-standard ``NaN``.
+    no days) is written as ``null``, never as the non-standard ``NaN``. Mapping keys become
+    strings, dates ISO text, NumPy scalars Python numbers, anything else its ``str``.
     """
     if isinstance(value, float):
-        return value if value == value and value not in (float("inf"), float("-inf")) else None
-    if isinstance(value, dict):
-        return {k: strict_json(v) for k, v in value.items()}
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): strict_json(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
         return [strict_json(v) for v in value]
+    if isinstance(value, dt.date):  # datetime and pandas.Timestamp too
+        return value.isoformat()
     if hasattr(value, "item") and callable(value.item):  # NumPy scalars
         try:
             return strict_json(value.item())
         except (TypeError, ValueError):
-            return str(value)
-    return value
+            pass
+    return str(value)
 
 
 def dump_json(value: object) -> str:
     """Serialise ``value`` as strict, indented JSON (NaN/inf -> null; dates as ISO text)."""
-    return json.dumps(strict_json(value), indent=2, default=str, allow_nan=False) + "\n"
+    return json.dumps(strict_json(value), indent=2, allow_nan=False) + "\n"
 
 
 def read_marker(directory: Path) -> dict[str, object] | None:
@@ -133,6 +139,18 @@ def _refuse_special(resolved: Path, shown: str) -> None:
             f"{shown}: refusing to write into the working directory or a folder that holds it; "
             "name a new folder, e.g. out/run1"
         )
+
+
+def _refuse_foreign(folder: Path, shown: str, allowed: bool, whose: str) -> None:
+    """Refuse a non-empty ``folder`` unless ``allowed`` (it is ours, or the user said --force)."""
+    entries = sorted(p.name for p in folder.iterdir())
+    if not entries or allowed:
+        return
+    listed = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
+    raise OutputError(
+        f"{shown}: holds files {whose} ({len(entries)} entries: {listed}); choose a new or empty "
+        "folder, or pass --force to write beside them (nothing already there is deleted)"
+    )
 
 
 def _nearest_existing(path: Path) -> Path:
@@ -185,15 +203,8 @@ class OutputDirectory:
             _probe_writable(_nearest_existing(self.resolved.parent), self.shown)
 
     def _check_foreign(self) -> None:
-        entries = sorted(p.name for p in self.resolved.iterdir())
-        if not entries or read_marker(self.resolved) is not None or self.force:
-            return
-        shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
-        raise OutputError(
-            f"{self.shown}: holds files scenelab did not write ({len(entries)} entries: {shown}); "
-            "choose a new or empty folder, or pass --force to add scenelab's files beside them "
-            "(nothing already there is deleted)"
-        )
+        ours = read_marker(self.resolved) is not None
+        _refuse_foreign(self.resolved, self.shown, ours or self.force, "scenelab did not write")
 
     # -- locking -------------------------------------------------------------------------------
 
@@ -369,13 +380,8 @@ def check_workspace(out: str | Path, own: tuple[str, ...], force: bool = False) 
     if resolved.exists():
         if not resolved.is_dir():
             raise OutputError(f"{out}: exists and is not a directory; choose a folder")
-        entries = sorted(p.name for p in resolved.iterdir())
-        if entries and not force and not any((resolved / name).exists() for name in own):
-            shown = ", ".join(entries[:3]) + (", ..." if len(entries) > 3 else "")
-            raise OutputError(
-                f"{out}: holds files this command did not write ({len(entries)} entries: {shown}); "
-                "choose a new or empty folder, or pass --force to write beside them"
-            )
+        ours = any((resolved / name).exists() for name in own)
+        _refuse_foreign(resolved, str(out), ours or force, "this command did not write")
         _probe_writable(resolved, str(out))
     else:
         _probe_writable(_nearest_existing(resolved.parent), str(out))

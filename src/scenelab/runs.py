@@ -17,13 +17,18 @@ from scenelab.api import Results, check_overrides, check_seed, check_until, peri
 from scenelab.errors import ArgumentError
 from scenelab.outputs import OutputDirectory, atomic_parquet, atomic_text, dump_json
 from scenelab.scenario import schema as sc
+from scenelab.scenario.advice import Advice, advise, records
 from scenelab.scenario.loader import load_scenario
 
 
-def report_inputs(scn: sc.Scenario, until: dt.date | None = None) -> object:
-    """Return the plain-data scenario facts the HTML report draws on."""
+def report_inputs(
+    scn: sc.Scenario, until: dt.date | None = None, advice: list[Advice] | None = None
+) -> object:
+    """Return the plain-data scenario facts the HTML report draws on.
+
+    ``advice`` is the scenario's warnings for this window, if the caller has them already.
+    """
     from scenelab.report import ReportInputs
-    from scenelab.scenario.advice import advise
 
     sites = pd.DataFrame(
         [
@@ -59,7 +64,9 @@ def report_inputs(scn: sc.Scenario, until: dt.date | None = None) -> object:
         title=scn.scenario.title,
         scenario_name=scn.name,
         notes=scn.scenario.description or None,
-        warnings=[f"{a.path}: {a.message}" for a in advise(scn, until)],
+        warnings=[
+            f"{a.path}: {a.message}" for a in (advise(scn, until) if advice is None else advice)
+        ],
     )
 
 
@@ -161,11 +168,11 @@ def run_to_directory(
     report: bool = True,
     force: bool = False,
     overrides: dict[str, float] | None = None,
-    on_start: Callable[[sc.Scenario, dt.date | None], None] | None = None,
+    on_start: Callable[[sc.Scenario, list[Advice]], None] | None = None,
 ) -> list[Results]:
     """Run ``replicates`` replicates and write tables, summary.json and report.html to ``out``.
 
-    ``on_start(scenario, until)`` is called once everything is checked, before the first
+    ``on_start(scenario, warnings)`` is called once everything is checked, before the first
     simulated hour (the command line prints the scenario's warnings there).
 
     Every argument and the output directory are checked before anything is simulated (see
@@ -184,14 +191,15 @@ def run_to_directory(
     until = check_until(scn, until)
     check_overrides(overrides)
     target = OutputDirectory(out, force=force, command="run")
+    advice = advise(scn, until)
     with target:
         if on_start is not None:
-            on_start(scn, until)
+            on_start(scn, advice)
         results = [
             run(scn, seed=seed, replicate=r, until=until, progress=progress, overrides=overrides)
             for r in range(replicates)
         ]
-        _write_run(target, results, scn, seed, replicates, until, report)
+        _write_run(target, results, scn, replicates, until, advice, report)
     return results
 
 
@@ -199,9 +207,9 @@ def _write_run(
     target: OutputDirectory,
     results: list[Results],
     scn: sc.Scenario,
-    seed: int,
     replicates: int,
     until: dt.date | None,
+    advice: list[Advice],
     report: bool,
 ) -> None:
     with target.staged() as staging:
@@ -222,10 +230,8 @@ def _write_run(
         summary["periods_by_replicate"] = [r.summary["periods"] for r in results]
         summary.pop("periods", None)
         summary["outcomes"] = summarise_replicates(results)
-        from scenelab.scenario.advice import advise
-
-        summary["warnings"] = [{"path": a.path, "message": a.message} for a in advise(scn, until)]
-        _add_optional_sections(summary, results, scn, until, staging, report)
+        summary["warnings"] = records(advice)
+        _add_optional_sections(summary, results, scn, until, advice, staging, report)
         atomic_text(dump_json(summary), staging / "summary.json")
 
 
@@ -234,6 +240,7 @@ def _add_optional_sections(
     results: list[Results],
     scn: sc.Scenario,
     until: dt.date | None,
+    advice: list[Advice],
     staging: Path,
     report: bool,
 ) -> None:
@@ -242,7 +249,7 @@ def _add_optional_sections(
     from scenelab.observe.outcomes import scenario_weights
 
     nm = pd.concat([r.neighbourhood_month for r in results], ignore_index=True)
-    inputs = report_inputs(scn, until)
+    inputs = report_inputs(scn, until, advice)
     residents = inputs.neighbourhoods.set_index("id")["residents"]
     weights = scenario_weights(scn)  # the scenario's [harm_weights], defaults filling the rest
     equity = equity_by_period(nm, inputs.periods, weights=weights, residents=residents)

@@ -338,6 +338,7 @@ class ScenelabModel(Model):
             and the summary.
         """
         import scenelab
+        from scenelab.outputs import strict_json
 
         res = scenelab.run(
             scenario.payload,
@@ -357,27 +358,7 @@ class ScenelabModel(Model):
         city_day = getattr(res, "city_day", None)  # beyond docs/CONTRACT.md; kept when present
         if city_day is not None:
             tables["city_day"] = city_day
-        return RunOutput(outcomes=outcomes, tables=tables, summary=_jsonable(res.summary))
-
-
-def _jsonable(obj: Any) -> Any:  # noqa: ANN401 - JSON-shaped data of any kind
-    """Turn a summary into plain JSON types (dates to ISO, numpy scalars to Python)."""
-    if isinstance(obj, Mapping):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, dt.date | dt.datetime | pd.Timestamp):
-        return obj.isoformat()
-    if hasattr(obj, "item") and callable(obj.item):
-        try:
-            obj = obj.item()
-        except (TypeError, ValueError):
-            return str(obj)
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if obj is None or isinstance(obj, bool | int | float | str):
-        return obj
-    return str(obj)
+        return RunOutput(outcomes=outcomes, tables=tables, summary=strict_json(res.summary))
 
 
 def builtin_model_names() -> tuple[str, ...]:

@@ -40,7 +40,7 @@ World = namedtuple(
 )  # fmt: skip
 
 
-def _km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
+def km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     """Great-circle distance in km (haversine)."""
     p1, p2 = math.radians(lat1), math.radians(lat2)
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
@@ -253,7 +253,7 @@ def compile_world(scn: sc.Scenario) -> World:
         out = np.full((n_sites, max(1, len(by_kind[kind]))), np.inf)
         for j, svc in enumerate(by_kind[kind]):
             for i, s in enumerate(sites):
-                out[i, j] = _km(s.lat, s.lon, svc.lat, svc.lon)
+                out[i, j] = km(s.lat, s.lon, svc.lat, svc.lon)
         return out
 
     return World(

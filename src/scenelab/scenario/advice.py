@@ -8,9 +8,9 @@ valid, but nobody will use it.
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass
 
+from scenelab.model.world import km
 from scenelab.scenario import schema as sc
 
 CAPACITY_SHARE = 0.1
@@ -29,12 +29,9 @@ class Advice:
         return f"{source}: warning: {self.path}: {self.message}"
 
 
-def km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in km (haversine)."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(lon2 - lon1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * 6371.0 * math.asin(math.sqrt(a))
+def records(items: list[Advice]) -> list[dict[str, str]]:
+    """Return warnings as ``{"path", "message"}`` records (``summary.json``)."""
+    return [{"path": a.path, "message": a.message} for a in items]
 
 
 def advise(scn: sc.Scenario, until: dt.date | None = None) -> list[Advice]:

@@ -87,7 +87,7 @@ def _resolve_base(base_name: object, source: str, folder: Path | None) -> tuple[
     if base_name in builtin_names():
         text = builtin_text(base_name)
         raw = _parse_raw(text, f"{base_name}.toml")
-        parse_text(text, f"{base_name}.toml")
+        _validate(dict(raw), f"{base_name}.toml", None)
         return raw, f"{base_name}.toml", Path.cwd()
     candidate = Path(base_name)
     if candidate.is_absolute() or candidate.suffix.lower() != ".toml":
@@ -116,13 +116,8 @@ def _resolve_base(base_name: object, source: str, folder: Path | None) -> tuple[
     raw = _read_file(path, path.name)
     if "variant" in raw:
         raise ScenarioError(source, [Problem("variant.base", "a base may not itself be a variant")])
-    parse_text(tomlfile_text(path), path.name, path.parent)  # type-checked like any file
+    _validate(dict(raw), path.name, path.parent)  # type-checked like any file
     return raw, path.name, path.parent
-
-
-def tomlfile_text(path: Path) -> str:
-    """Return a file's text decoded as UTF-8 (see :func:`scenelab.tomlfile.decode`)."""
-    return tomlfile.decode(path.read_bytes())
 
 
 def _apply_variant(raw: dict, source: str, folder: Path | None) -> dict:
@@ -203,7 +198,11 @@ def parse_text(text: str, source: str, folder: Path | None = None) -> Scenario:
     Raises:
         ScenarioError: With one problem per line if the text is not a valid scenario.
     """
-    raw = _parse_raw(text, source)
+    return _validate(_parse_raw(text, source), source, folder)
+
+
+def _validate(raw: dict, source: str, folder: Path | None) -> Scenario:
+    """Validate parsed TOML (merging a variant with its base first) into a Scenario."""
     if "variant" in raw:
         raw = _apply_variant(raw, source, folder)
     try:
@@ -237,7 +236,7 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
             f"(built-ins: {', '.join(builtin_names())})"
         )
     try:
-        text = tomlfile_text(path)
+        text = tomlfile.decode(path.read_bytes())
     except tomlfile.TomlProblem as exc:
         raise ScenarioError(path.name, [Problem(exc.path, exc.message)]) from None
     except OSError as exc:
