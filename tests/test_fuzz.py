@@ -274,7 +274,7 @@ def test_cli_argument_sets_run_or_fail_with_one_line(tmp_path_factory, until, se
     with pytest.MonkeyPatch.context() as mp:
         # Simulation and writing are stubbed: this property is about arguments, and every
         # check of them runs before the first simulated hour.
-        mp.setattr(runs, "run", lambda *a, **k: calls.append(k))
+        mp.setattr(runs, "run_replicates", lambda *a, **k: calls.append(k))
         mp.setattr(runs, "_write_run", lambda *a, **k: None)
         with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
             try:

@@ -112,7 +112,7 @@ def test_folder_holding_the_working_directory_is_refused(tmp_path, monkeypatch, 
 
 def test_out_that_is_a_file_or_under_a_file_fails_before_simulating(tmp_path, capsys, monkeypatch):
     simulated = []
-    monkeypatch.setattr(runs, "run", lambda *a, **k: simulated.append(1))
+    monkeypatch.setattr(runs, "run_replicates", lambda *a, **k: simulated.append(1))
     afile = tmp_path / "afile"
     afile.write_text("x")
     _one_line_error(capsys, _run(afile), pattern="not a directory")
@@ -137,7 +137,7 @@ def test_unwritable_parent_fails_before_simulating(tmp_path, capsys, monkeypatch
 
     simulated = []
     monkeypatch.setattr(tempfile, "mkstemp", refuse)
-    monkeypatch.setattr(runs, "run", lambda *a, **k: simulated.append(1))
+    monkeypatch.setattr(runs, "run_replicates", lambda *a, **k: simulated.append(1))
     _one_line_error(capsys, _run(parent / "out"), pattern="cannot write.*Permission denied")
     assert simulated == [] and list(parent.iterdir()) == []
 
@@ -223,7 +223,7 @@ def test_odd_does_not_overwrite_a_foreign_file(tmp_path, capsys):
 )
 def test_bad_run_arguments_get_one_line_and_exit_2(tmp_path, capsys, monkeypatch, args, pattern):
     simulated = []
-    monkeypatch.setattr(runs, "run", lambda *a, **k: simulated.append(1))
+    monkeypatch.setattr(runs, "run_replicates", lambda *a, **k: simulated.append(1))
     code = main(["run", "bergen", "--out", str(tmp_path / "o"), "--quiet", *args])
     _one_line_error(capsys, code, pattern=pattern)
     assert simulated == []
@@ -247,7 +247,7 @@ def test_internal_error_prints_one_line_and_saves_the_trace(tmp_path, capsys, mo
     def broken(*args, **kwargs):
         raise ZeroDivisionError("an internal bug")
 
-    monkeypatch.setattr(runs, "run", broken)
+    monkeypatch.setattr(runs, "run_replicates", broken)
     err = _one_line_error(capsys, _run(tmp_path / "o"), expected=1, pattern="internal error")
     saved = list((tmp_path / "crashes").iterdir())
     assert len(saved) == 1 and str(saved[0]) in err
