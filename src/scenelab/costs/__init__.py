@@ -8,6 +8,7 @@ and price years are in ``unit_costs.toml`` and ``docs/strategy-lab.md``.
 from scenelab.costs.model import (
     ITEMS,
     UnitCost,
+    cost_summary,
     cost_table,
     daily_costs,
     daily_quantities,
@@ -19,6 +20,7 @@ from scenelab.costs.model import (
 __all__ = [
     "ITEMS",
     "UnitCost",
+    "cost_summary",
     "cost_table",
     "daily_costs",
     "daily_quantities",

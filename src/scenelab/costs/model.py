@@ -28,6 +28,7 @@ from scenelab.scenario import schema as sc
 __all__ = [
     "ITEMS",
     "UnitCost",
+    "cost_summary",
     "cost_table",
     "daily_costs",
     "daily_quantities",
@@ -37,6 +38,8 @@ __all__ = [
 ]
 
 DAYS_PER_YEAR = 365.0
+#: Days in an average month, for amounts per month.
+DAYS_PER_MONTH = 365.25 / 12
 
 #: Cost items in table order, each with the quantity it counts.
 ITEMS: tuple[str, ...] = (
@@ -260,3 +263,40 @@ def total_cost(
             cost = cost[cost["date"] >= pd.Timestamp(since)]
         totals.append(float(cost[list(ITEMS)].to_numpy().sum()))
     return float(np.mean(totals))
+
+
+def cost_summary(scn: sc.Scenario, results: Sequence[object]) -> dict[str, object]:
+    """The costs section of ``summary.json``: total, per month, per period and item, unit costs.
+
+    Amounts are means over replicates, in NOK of each unit cost's own price year.
+    """
+    table = cost_table(scn, results)
+    per = table.groupby(["period", "start", "end", "days", "item"], sort=False)["cost_nok"]
+    mean = per.mean().reset_index()
+    periods = []
+    for (label, first, end, days), part in mean.groupby(
+        ["period", "start", "end", "days"], sort=False
+    ):
+        periods.append(
+            {
+                "period": label,
+                "start": first,
+                "end": end,
+                "days": int(days),
+                "cost_nok": float(part["cost_nok"].sum()),
+                "by_item": {r.item: float(r.cost_nok) for r in part.itertuples()},
+            }
+        )
+    total = float(sum(p["cost_nok"] for p in periods))
+    days = sum(p["days"] for p in periods)
+    return {
+        "currency": "NOK",
+        "note": "each unit cost in its own price year; no inflation adjustment",
+        "total_nok": total,
+        "per_month_nok": total / (days / DAYS_PER_MONTH) if days else None,
+        "by_period": periods,
+        "unit_costs": {
+            name: {"nok": u.nok, "unit": u.unit, "price_year": u.price_year, "source": u.source}
+            for name, u in unit_costs(scn).items()
+        },
+    }
