@@ -103,13 +103,7 @@ def sentences(v: Verdict, detail: dict[str, dict[str, float]]) -> list[str]:
     women = rows["harm_women"]
     out.append("It " + _change(women, "raised", "lowered", "harm to women") + ".")
     cost = rows["cost"]
-    out.append(
-        "It "
-        + _change(cost, "cost more", "cost less", "cost")
-        .replace("cost more cost", "cost more")
-        .replace("cost less cost", "cost less")
-        + "."
-    )
+    out.append("It " + _change(cost, "raised", "lowered", "the cost") + ".")
     ratio = rows["cost_per_harm_day_averted"]
     if _clear(harm.ci_low, harm.ci_high) and harm.difference < 0:
         if cost.difference <= 0:
