@@ -323,10 +323,11 @@ def verdict(
     """
     n = _check_pairs(reference, arm)
     diverged = divergence_date(ref_scn, arm_scn)
-    start = since or diverged or ref_scn.run.start
     until = pd.Timestamp(reference[0].city_day["date"].max()).date()
-    if start > until:
-        raise ValueError(f"since {start} is after the last simulated day {until}")
+    if since is not None and since > until:
+        raise ValueError(f"since {since} is after the last simulated day {until}")
+    late = since is None and diverged is not None and diverged > until
+    start = since or (None if late else diverged) or ref_scn.run.start
     ref = pd.DataFrame([_measure(r, ref_scn, start) for r in reference])
     alt = pd.DataFrame([_measure(a, arm_scn, start) for a in arm])
     diff = alt - ref
@@ -359,4 +360,10 @@ def verdict(
     }
     out = Verdict(ref_scn.name, arm_scn.name, start, until, diverged, n, table)
     out.sentences = sentences(out, detail)
+    if late:
+        out.sentences.insert(
+            1,
+            f"Their schedules first differ on {diverged}, after the last simulated day: the "
+            "whole window is compared.",
+        )
     return out
