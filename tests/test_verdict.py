@@ -112,7 +112,8 @@ def test_closing_the_park_without_services_is_a_clear_difference(runs):
     assert harm["ci_low"] > 0
     assert harm["difference"] == pytest.approx(harm["arm_mean"] - harm["reference_mean"])
     assert "closed_park raised total harm by" in v.sentences[1]
-    assert "most of it in" in v.sentences[1]
+    assert "of the change)" in v.sentences[1]  # the component that changed most
+    assert v.sentences[2].startswith("The largest rise by neighbourhood was in")
     for name, row in table.iterrows():  # every interval inside the quantity's range
         if name in ("concentration_index", "share_most_deprived") and np.isfinite(row["ci_low"]):
             lo, hi = (-1.0, 1.0) if name == "concentration_index" else (0.0, 1.0)
@@ -175,6 +176,10 @@ def test_compare_prints_the_verdict_and_writes_it(tmp_path, capsys):
         assert (out / name).is_file(), name
     page = (out / "report.html").read_text()
     assert page.index("Verdict: each strategy") < page.index("Key figures by period")
+    # the verdict in brief is the first thing on the page, above the contents
+    brief = page.index("class='verdict-brief'")
+    assert brief < page.index("<h2")
+    assert "total harm" in page[brief : page.index("</div>", brief)]
     assert "chart-verdict-series" in page
 
 

@@ -39,6 +39,7 @@ from scenelab.report.strategies import (
     costs_html,
     diverged_series_figure,
     strategy_outcomes,
+    verdict_brief_html,
     verdict_html,
 )
 
@@ -83,6 +84,8 @@ window.addEventListener("unhandledrejection", function (e) {
   .meta { color: var(--muted); font-size: 13px; }
   .meta span { margin-right: 18px; white-space: nowrap; }
   p.lead { font-size: 16px; max-width: 78ch; }
+  .verdict-brief { border-left: 4px solid var(--accent); background: #eef6fb; padding: 4px 12px;
+                   margin: 12px 0; max-width: 980px; }
   .warnings { border-left: 4px solid #b8860b; background: #fff8e1; padding: 4px 12px;
               max-width: 90ch; font-size: 14px; }
   p.explain, ul.explain { max-width: 90ch; color: #333; margin: 4px 0 10px; }
@@ -471,6 +474,8 @@ def write_report(
 
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     notes = f"<p class='lead'>{_esc(scenario_info.notes)}</p>" if scenario_info.notes else ""
+    if verdicts:  # the verdict in brief opens the page, above notes and warnings
+        notes = verdict_brief_html(verdicts) + notes
     if scenario_info.warnings:
         items = "".join(f"<li>{_esc(w)}</li>" for w in scenario_info.warnings)
         notes += (

@@ -38,6 +38,7 @@ __all__ = [
     "costs_html",
     "diverged_series_figure",
     "strategy_outcomes",
+    "verdict_brief_html",
     "verdict_html",
 ]
 
@@ -225,6 +226,29 @@ def verdict_html(verdicts: Sequence[Any]) -> str:
         "quantity can be. Bold rows' intervals leave out zero. Harm to women counts each "
         "woman's own victimisations, overdoses, deaths and enforcement over the whole run (the "
         "strategies are identical before they diverge). Costs: see the costs table.</p>"
+    )
+
+
+def verdict_brief_html(verdicts: Sequence[Any]) -> str:
+    """The verdict in brief for the top of the page: each strategy's harm and cost sentences.
+
+    Args:
+        verdicts: :class:`scenelab.verdict.Verdict` objects.
+
+    Returns:
+        An HTML fragment linking to the full verdict section.
+    """
+    items = []
+    for v in verdicts:
+        harm = next(s for s in v.sentences if s.startswith(f"{v.arm} ") and "total harm" in s)
+        cost = next((s for s in v.sentences if "the cost" in s), "")
+        items.append(
+            f"<li>{_esc(harm)} {_esc(cost)} <span class='note'>(from {v.since})</span></li>"
+        )
+    return (
+        "<div class='verdict-brief'><p><strong>Verdict</strong> (each strategy against the "
+        "reference, after their schedules diverge; details, intervals and every quantity in "
+        f"<a href='#verdict'>section 1</a>):</p><ul>{''.join(items)}</ul></div>"
     )
 
 
