@@ -18,10 +18,10 @@ def fmt_number(x: float | None) -> str:
     """About three significant figures, thousands separated; ``n/a`` for a missing number."""
     if x is None or not math.isfinite(x):
         return "n/a"
-    if x == 0:
-        return "0"
-    digits = max(0, 2 - int(math.floor(math.log10(abs(x)))))
-    return f"{x:,.{min(digits, 3)}f}"
+    digits = 3 if x == 0 else min(3, max(0, 2 - int(math.floor(math.log10(abs(x))))))
+    if round(x, digits) == 0:
+        return "0"  # not "-0.000"
+    return f"{x:,.{digits}f}"
 
 
 def _interval(low: float, high: float) -> str:
