@@ -181,6 +181,7 @@ def test_compare_prints_the_verdict_and_writes_it(tmp_path, capsys):
     assert brief < page.index("<h2")
     assert "total harm" in page[brief : page.index("</div>", brief)]
     assert "chart-verdict-series" in page
+    assert "the days from 2020-06-01, when the strategies diverge" in page  # size against harm
 
 
 def test_a_window_ending_before_the_divergence_compares_identical_runs():

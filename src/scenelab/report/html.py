@@ -441,8 +441,11 @@ def write_report(
         )
     add("survey", "Virtual survey against the field survey", survey_body)
     if comparison is not None:
-        outcomes = strategy_outcomes(comparison, scenario_info, weights)
-        window = scenario_info.evaluation_period or "the whole run"
+        since = min(v.since for v in verdicts) if verdicts else None
+        outcomes = strategy_outcomes(comparison, scenario_info, weights, since=since)
+        window = scenario_info.evaluation_period or (
+            f"the days from {since}, when the strategies diverge" if since else "the whole run"
+        )
         add(
             "strategies",
             "Strategies compared: size against harm",

@@ -5,6 +5,7 @@ Split from :mod:`scenelab.report.charts` (which holds the shared palette and lay
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import math
 from collections.abc import Mapping, Sequence
@@ -47,6 +48,7 @@ def strategy_outcomes(
     comparison: pd.DataFrame | Mapping[str, Any],
     inputs: ReportInputs,
     weights: HarmWeights | None = None,
+    since: dt.date | None = None,
 ) -> pd.DataFrame:
     """Scene size and harm per strategy and replicate.
 
@@ -59,9 +61,11 @@ def strategy_outcomes(
             composite harm-days in all neighbourhoods, and the concentration index and
             most-deprived-fifth share of the harm summed over the window (neighbourhoods weighted
             by ``residents`` when ``inputs.neighbourhoods`` has that column). The window is
-            ``inputs.evaluation_period`` or the whole run.
+            ``inputs.evaluation_period``, else from ``since`` on, else the whole run.
         inputs: The report inputs.
         weights: Harm-days per event; defaults if None.
+        since: First day of the window (the day the strategies diverge) when
+            ``inputs.evaluation_period`` is None.
 
     Returns:
         ``strategy``, ``replicate``, ``size``, ``harm`` (+ ``concentration_index``,
@@ -91,6 +95,9 @@ def strategy_outcomes(
         sd = tables.site_day
         if inputs.evaluation_period is not None:
             window = next(p for p in all_periods if p[0] == inputs.evaluation_period)
+        elif since is not None:
+            end = sd["date"].max() + pd.Timedelta(days=1)
+            window = (f"from {since}", pd.Timestamp(since), end)
         else:
             window = ("whole run", sd["date"].min(), sd["date"].max() + pd.Timedelta(days=1))
         sd = sd[(sd["date"] >= window[1]) & (sd["date"] < window[2])].copy()
