@@ -285,8 +285,12 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         until=args.until,
         force=args.force,
         overrides=dict(args.overrides) or None,
+        workers=_worker_count(args),
     )
-    print(f"wrote {args.out}")
+    summary = json.loads((Path(args.out) / "summary.json").read_text(encoding="utf-8"))
+    for item in summary.get("verdicts", []):
+        print("\n".join(item["sentences"]) + "\n")
+    print(f"wrote {args.out} (the verdict opens report.html)")
     return EXIT_OK
 
 
@@ -315,6 +319,7 @@ def build_parser() -> argparse.ArgumentParser:
         "scenarios", nargs="+", help="built-in names or scenario files; the first is the reference"
     )
     _run_options(p, "5")
+    _workers_option(p)
     p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("validate", help="check a scenario file without running it")
