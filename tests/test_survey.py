@@ -59,24 +59,20 @@ def test_survey_table_shape(bergen):
 
 
 def test_survey_under_represents_people_helped_out_of_the_scene(bergen):
-    """Housed people spend fewer hours in the scenes, so fieldwork finds them less often."""
+    """Housed people spend fewer hours in the scenes, so fieldwork finds them less often.
+
+    The population share is of the people in the scene population on their interview day.
+    """
     par = parameter_vector(bergen)
     housed_in_sample, n_sample, in_population = 0, 0, []
     for seed in (1, 2, 3):
         raw = run_model(bergen, par, seed=seed, until=bergen.survey.end)
-        end = raw.snapshots["survey_end"]
-        t_end = ((bergen.survey.end - bergen.run.start).days + 1) * 24
-        _, sample = run_survey(
-            end,
-            raw.snapshots.get("intervention"),
-            t_end,
-            bergen.survey.target_n,
-            survey_generator(seed, 0),
-        )
-        active = end["status"] == 1
-        housed_in_sample += int(end["housed"][sample].sum())
+        _, sample = run_survey(raw.snapshots, bergen.survey.target_n, survey_generator(seed, 0))
+        interview = raw.snapshots["interview"]
+        active = interview["status"] == 1
+        housed_in_sample += int(interview["housed"][sample].sum())
         n_sample += len(sample)
-        in_population.append(end["housed"][active].mean())
+        in_population.append(interview["housed"][active].mean())
     # Without selection bias the housed in the sample would be Binomial(n, population share);
     # one-sided test at alpha = 0.001.
     p_pop = float(np.mean(in_population))

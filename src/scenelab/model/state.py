@@ -61,7 +61,11 @@ PEOPLE_FIELDS: dict[str, tuple[type, float, str]] = {
     "survey_hours": (np.float64, 0.0, "hours present at scenes within the survey window"),
     "survey_controls": (np.int32, 0, "police controls up to the survey window's end"),
     "victim_tick": (np.int64, -1, "tick of the last violent victimisation, -1 never"),
-    "victim_public": (np.int8, 0, "1 if the last victimisation was at a scene site"),
+    "victim_public": (
+        np.int8,
+        0,
+        "1 if the last victimisation was in public (scene site or street)",
+    ),
     "n_victim": (np.int32, 0, "violent victimisations"),
     "sexual_ever": (np.int8, 0, "1 if ever subjected to sexual violence in the milieu"),
     "witness_tick": (np.int64, -1, "tick of the last violence witnessed, -1 never"),
