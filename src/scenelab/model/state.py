@@ -71,7 +71,11 @@ PEOPLE_FIELDS: dict[str, tuple[type, float, str]] = {
     "witness_tick": (np.int64, -1, "tick of the last violence witnessed, -1 never"),
     "n_overdoses": (np.int32, 0, "overdoses"),
     "seizure_until": (np.int64, -1, "tick until which overdose risk is raised by a confiscation"),
-    "days_needing_help": (np.int32, 0, "days at the scene while unhoused or untreated"),
+    "days_needing_help": (
+        np.int32,
+        0,
+        "days at the scene while unhoused, or using opioids and not in OAT",
+    ),
     "days_helped": (np.int32, 0, "of those, days with help from a service"),
     "helped_today": (np.int8, 0, "scratch: helped by a service today"),
     "programme_housed": (np.int8, 0, "1 if housed by a scenario housing service"),
