@@ -119,3 +119,40 @@ def test_off_scene_sexual_violence_is_weighed_once():
     assert out.loc[0, "harm_off_scene"] == pytest.approx(
         2 * w.violence_incidents + 2 * w.sexual_violence_incidents
     )
+
+
+def test_private_violence_rate_and_client_share_known_answer(tmp_path):
+    """With violence at sites and on the street off, and no extra risk for the unhoused, women are
+    victimised in private places at ``rate_private_violence_women_per_year`` per year active (men
+    at theirs), and a share ``p_private_client_women`` of women's private victimisations are by
+    clients. Counts are Poisson/binomial: 4.5 sd tolerances (the active days are exact to about a
+    day per person, under 1% here)."""
+    rate_w, rate_m, p_client = 5.0, 2.0, 0.3
+    path = tmp_path / "private.toml"
+    path.write_text(
+        '[variant]\nbase = "bergen"\n[scenario]\nname = "private"\ntitle = "private"\n'
+        "[parameters]\nrate_violence_per_person_hour = 0.0\nrate_street_violence_per_year = 0.0\n"
+        f"rel_private_violence_unhoused = 1.0\nrate_private_violence_women_per_year = {rate_w}\n"
+        f"rate_private_violence_men_per_year = {rate_m}\np_private_client_women = {p_client}\n"
+    )
+    until = dt.date(2012, 12, 31)
+    res = scenelab.run(scenelab.load_scenario(path), seed=3, until=until)
+    people, cd = res.people, res.city_day
+    n_days = len(cd)
+    end = np.where(people["exit_day"] >= 0, people["exit_day"], n_days)
+    days = (end - people["entry_day"]).clip(lower=0)
+    for sex, rate, col in (
+        (1, rate_w, "victims_women_private"),
+        (0, rate_m, "victims_men_private"),
+    ):
+        expected = rate / 365.25 * days[people["sex"] == sex].sum()
+        observed = cd[col].sum()
+        assert abs(observed - expected) < 4.5 * np.sqrt(expected) + 0.01 * expected, (
+            col,
+            observed,
+            expected,
+        )
+    assert cd["victims_women_scene"].sum() == cd["victims_men_street"].sum() == 0
+    n_women = cd["victims_women_private"].sum()
+    clients = cd["violence_by_client"].sum()
+    assert abs(clients - p_client * n_women) < 4.5 * np.sqrt(n_women * p_client * (1 - p_client))
