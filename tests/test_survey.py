@@ -70,6 +70,14 @@ def test_survey_under_represents_people_helped_out_of_the_scene(bergen):
         _, sample = run_survey(raw.snapshots, bergen.survey.target_n, survey_generator(seed, 0))
         interview = raw.snapshots["interview"]
         active = interview["status"] == 1
+        # each copy is the state at the start of the person's interview day, not later
+        start = interview["day"] * 24
+        assert (interview["victim_tick"] < start).all() and (
+            interview["witness_tick"] < start
+        ).all()
+        month = raw.snapshots["interview_month"]
+        assert (month["hours_present"] <= interview["hours_present"]).all()
+        assert (month["victim_tick"] < start - 30 * 24).all()
         housed_in_sample += int(interview["housed"][sample].sum())
         n_sample += len(sample)
         in_population.append(interview["housed"][active].mean())
