@@ -74,6 +74,7 @@ _MUST_BE_ZERO: tuple[str, ...] = (
     "rate_travelling_seller_entry_per_day",
     "rate_private_violence_women_per_year",
     "rate_private_violence_men_per_year",
+    "rate_street_violence_per_year",
     "rate_oat_application_per_year",
     "rate_oat_dropout_per_year",
     "rate_housing_application_per_year",
@@ -185,7 +186,8 @@ class Site(mesa.Agent):
         n_incidents = int(m.rng.poisson(lam))
         if n_incidents == 0:
             return
-        p_witness = 1.0 - math.exp(-p.k_witness * n_here / self.capacity)
+        near = min(1.0, p.people_in_sight / n_here)  # within sight: violence.p_in_sight
+        p_witness = near * max(0.0, 1.0 - p.k_sight_concealment * self.concealment)
         weights = [p.rel_victim_women if x.sex else 1.0 for x in here]
         for _ in range(n_incidents):
             victim = self.random.choices(here, weights=weights)[0]

@@ -41,6 +41,7 @@ DOCKING_PARAMETERS: dict[str, float] = {
     "rate_travelling_seller_entry_per_day": 0.0,
     "rate_private_violence_women_per_year": 0.0,
     "rate_private_violence_men_per_year": 0.0,
+    "rate_street_violence_per_year": 0.0,
     "rate_oat_application_per_year": 0.0,
     "rate_oat_dropout_per_year": 0.0,
     "rate_housing_application_per_year": 0.0,

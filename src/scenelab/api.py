@@ -228,14 +228,11 @@ def run(
     }
     outcomes = named_outcomes(sd, cd, nm, scn)
     survey = None
-    if scn.survey is not None and "survey_end" in raw.snapshots:
+    if scn.survey is not None and "interview" in raw.snapshots:
         from scenelab.observe.survey import run_survey, survey_generator
 
-        t_end = ((scn.survey.end - scn.run.start).days + 1) * 24
         survey, sample = run_survey(
-            raw.snapshots["survey_end"],
-            raw.snapshots.get("intervention"),
-            t_end,
+            raw.snapshots,
             scn.survey.target_n,
             survey_generator(seed, replicate),
             scn.survey.field_percent,

@@ -242,3 +242,23 @@ def test_intervention_lines_are_shapes_on_every_subplot(inputs):
     assert ("x", "y domain") in refs and ("x10", "y10 domain") in refs
     assert all(s.line.dash == "dot" and (s.y0, s.y1) == (0, 1) for s in fig.layout.shapes)
     assert all(t.mode == "lines" for t in fig.data)
+
+
+def test_harm_charts_show_off_scene_harm_per_component(inputs):
+    """Each component with events off the sites gets a dashed line of their count; the composite
+    chart a line of the off-scene harm-days (the strategy that pushes people off the scene)."""
+    from scenelab.report.charts import composite_harm_figure, harm_components_figure
+
+    nm = make_tables(replicates=1, start="2014-06-01", end="2014-09-30")["neighbourhood_month"]
+    nm["private_violence"] = 2.0
+    nm["street_violence"] = 1.0
+    nm["offscene_overdose_deaths"] = 0.5
+    fig = harm_components_figure(nm, inputs)
+    dashed = {t.name: t for t in fig.data if t.line.dash == "dash"}
+    assert set(dashed) == {"Violence, off the scene sites", "Overdose deaths, off the scene sites"}
+    per_month = nm.groupby("month")["private_violence"].sum() * 1.5  # private + street
+    assert np.allclose(dashed["Violence, off the scene sites"].y, per_month.to_numpy())
+    comp = composite_harm_figure(nm, inputs)
+    (off,) = [t for t in comp.data if t.name == "Of which off the scene sites"]
+    n_hoods = nm.groupby("month").size().to_numpy()
+    assert np.allclose(off.y, n_hoods * (3.0 * 182.0 + 0.5 * 5475.0))

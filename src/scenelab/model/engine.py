@@ -25,6 +25,7 @@ import numpy as np
 from tqdm import tqdm
 
 from scenelab.model import state as st
+from scenelab.model.interviews import InterviewCopies, interview_days
 from scenelab.model.jit import njit
 from scenelab.model.mechanisms import record
 from scenelab.model.mechanisms.common import (
@@ -43,6 +44,8 @@ from scenelab.model.rng import init_generator, stream_keys
 from scenelab.model.world import World, compile_world
 from scenelab.scenario.schema import Scenario
 
+#: Days before the survey's reference date from which its "before" period is counted.
+REFERENCE_YEAR = 365
 SIGNATURE = "t0, t1, par, pop, keys, W, P, L, X, R, survey_t0, survey_t1"
 
 
@@ -177,14 +180,28 @@ def run_model(
     if scn.survey is not None:
         survey_t0 = (scn.survey.start - scn.run.start).days * 24
         survey_t1 = ((scn.survey.end - scn.run.start).days + 1) * 24
-    # Days at whose start the people's state is copied (the survey's reference points).
-    snap_days: dict[int, str] = {}
+    # Days at whose start the people's state is copied (the survey's reference points), and each
+    # person's interview and recall-start days (``interviews``).
+    snap_days: dict[int, list[str]] = {}
+    copies = None
     if scn.survey is not None:
-        snap_days[(scn.survey.end - scn.run.start).days + 1] = "survey_end"
+        first = (scn.survey.start - scn.run.start).days
+        snap_days.setdefault((scn.survey.end - scn.run.start).days + 1, []).append("survey_end")
         if scn.survey.after_intervention is not None:
-            snap_days[(scn.survey.after_intervention - scn.run.start).days] = "intervention"
+            ref = (scn.survey.after_intervention - scn.run.start).days
+            snap_days.setdefault(ref, []).append("intervention")
+            snap_days.setdefault(ref - REFERENCE_YEAR, []).append("intervention_year")
+        days = interview_days(
+            seed,
+            replicate,
+            scn.population.max_people,
+            first,
+            (scn.survey.end - scn.survey.start).days + 1,
+        )
+        copies = InterviewCopies(days, st.PEOPLE_FIELDS)
     snapshots: dict[str, dict[str, np.ndarray]] = {}
-    bounds = sorted({*range(0, n_days, chunk_days), *(d for d in snap_days if 0 < d < n_days)})
+    stops = {*snap_days, *(copies.days_needed() if copies is not None else ())}
+    bounds = sorted({*range(0, n_days, chunk_days), *(d for d in stops if 0 < d < n_days)})
     bounds.append(n_days)
     # A live bar on a terminal; in a log file (batch jobs, CI) one line per run instead of a
     # carriage-return stream that grows to megabytes.
@@ -192,10 +209,16 @@ def run_model(
     live = progress and sys.stderr.isatty()
     bar = tqdm(total=n_days, unit="day", desc=label, disable=not live, file=sys.stderr)
     t_start = time.perf_counter()
+
+    def copy_state(d: int) -> None:
+        for name in snap_days.get(d, []):
+            snapshots[name] = _snapshot(people, int(sites.counters[0]))
+        if copies is not None:
+            copies.take(d, people)
+
     with bar:
         for d0, d1 in zip(bounds[:-1], bounds[1:], strict=True):
-            if d0 in snap_days:
-                snapshots[snap_days[d0]] = _snapshot(people, int(sites.counters[0]))
+            copy_state(d0)
             simulate(
                 d0 * 24, d1 * 24, par, pop, keys, world, people, sellers_, sites, out,
                 survey_t0, survey_t1,
@@ -206,8 +229,9 @@ def run_model(
         last = scn.run.start + dt.timedelta(days=n_days - 1)
         took = time.perf_counter() - t_start
         print(f"{label}: simulated {scn.run.start}..{last} in {took:.1f} s", file=sys.stderr)
-    if n_days in snap_days:
-        snapshots[snap_days[n_days]] = _snapshot(people, int(sites.counters[0]))
+    copy_state(n_days)
+    if copies is not None and "survey_end" in snapshots:
+        snapshots.update(copies.snapshots(int(sites.counters[0])))
     return RawRun(world, people, sellers_, sites, out, n_days, scn.run.start, snapshots)
 
 

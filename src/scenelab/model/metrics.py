@@ -253,10 +253,35 @@ METRICS: tuple[Metric, ...] = (
     _city("waiting_oat", "people waiting for OAT", "record"),
     _city(
         "private_violence",
-        "violent victimisations in private places",
+        "violent victimisations in private places (own or others' home, shelter)",
         "violence",
         harm_as="violence_incidents",
     ),
+    _city(
+        "street_violence",
+        "violent victimisations of unhoused people in public places off the scene sites",
+        "violence",
+        harm_as="violence_incidents",
+    ),
+    _city(
+        "offscene_sexual_violence",
+        "of the victimisations off the scene sites (street and private), sexual violence",
+        "violence",
+        harm_as="sexual_violence_incidents",
+    ),
+    _city("shelter_violence", "of the private-place victimisations, in a shelter", "violence"),
+    _city("victims_women_scene", "victimisations of women at scene sites", "violence"),
+    _city(
+        "victims_women_street", "victimisations of women on the street, off the sites", "violence"
+    ),
+    _city("victims_women_private", "victimisations of women in private places", "violence"),
+    _city("victims_men_scene", "victimisations of men at scene sites", "violence"),
+    _city("victims_men_street", "victimisations of men on the street off the scene", "violence"),
+    _city("victims_men_private", "victimisations of men in private places", "violence"),
+    _city("violence_by_acquaintance", "victimisations by an acquaintance or partner", "violence"),
+    _city("violence_by_client", "victimisations by a sex-trade client", "violence"),
+    _city("violence_by_stranger", "victimisations by a stranger", "violence"),
+    _city("violence_by_police", "victimisations by the police", "violence"),
     _city(
         "offscene_public_injections",
         "public injections off the scene sites",

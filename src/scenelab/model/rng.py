@@ -33,6 +33,8 @@ STREAMS: dict[str, str] = {
     "private_violence": "daily violence in private places",
     "services": "help at sites, OAT and housing applications, dropout, loss, random allocation",
     "discovery": "word of mouth about places and scouting for new places by displaced people",
+    "offender": "the offender type of each incident at a site",
+    "street_violence": "violence against unhoused people in public off the scene sites",
 }
 S_INIT = 0
 S_ENTRY = 1
@@ -49,6 +51,8 @@ S_WITNESS = 11
 S_PRIVATE = 12
 S_SERVICES = 13
 S_DISCOVERY = 14
+S_OFFENDER = 15
+S_STREET = 16
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)

@@ -197,13 +197,19 @@ def _weighted_parts(frame: pd.DataFrame, weights: HarmWeights) -> dict[str, pd.S
     off = pd.Series(0.0, index=frame.index)
     for name in HARM_COMPONENTS:
         n = count(name)
-        if name in _EXCLUDES:  # the subset is weighed as its own component
-            n = (n - count(_EXCLUDES[name])).clip(lower=0.0)
+        excluded = _EXCLUDES.get(name)
+        if excluded:  # the subset is weighed as its own component
+            n = (n - count(excluded)).clip(lower=0.0)
+        n_off = pd.Series(0.0, index=frame.index)
         for col, comp in OFF_SCENE_COMPONENTS.items():
-            if comp == name and col in frame.columns:
-                n = n + count(col)
-                off = off + count(col) * w[name]
-        parts[name] = n * w[name]
+            if col in frame.columns and comp == name:
+                n_off = n_off + count(col)
+            elif col in frame.columns and excluded and comp == excluded:
+                n_off = n_off - count(col)  # off-scene sexual violence: weighed once, there
+        n_off = n_off.clip(lower=0.0)
+        parts[name] = (n + n_off) * w[name]
+        parts[f"off_scene_{name}"] = n_off * w[name]
+        off = off + n_off * w[name]
     parts["off_scene"] = off
     return parts
 

@@ -1,28 +1,40 @@
 """The virtual survey: re-run the Bergen researchers' instrument on the synthetic people.
 
-Recruitment follows fieldwork: people are found *in the scenes*, so each person is included with
-probability proportional to their hours present at scene sites during the survey window (Poisson
-sampling, pi_i = min(1, n x h_i / sum h), so the expected sample size is the target n). People the
-services moved out of the scene are seldom found: the fieldwork's selection bias is reproduced, not
-hidden.
+Recruitment follows fieldwork: interviews are spread over the survey window (each person has an
+interview day, ``model.interviews``) and people are found *in the scenes*, so a person in the scene
+population on their interview day is included with probability proportional to their hours present
+at scene sites in the 30 days before it (Poisson sampling, pi_i = min(1, n x h_i / sum h), so the
+expected sample size is the target n). People the services moved out of the scene are seldom found:
+the fieldwork's selection bias is reproduced, not hidden.
 
-Measurement rules (agent state at the end of the window; "last month" = the window's last 30 days):
+Each respondent answers from their own history up to their interview day (the engine copies their
+state at the start of that day, 30 days and 365 days before it, and at the survey's reference date
+and a year before it). The question each item mimics is in ``docs/harm-and-equity.md`` (section
+"The virtual survey"); the rules:
 
-- ``trust_low``: trust in the police below 0.4 on the 0-1 scale.
+- ``trust_low``: trust in the police below 0.4 (0-1 scale) on the interview day.
 - ``police_safety_effort_low``: rates the police's safety-creating effort low: trust below 0.5
-  and either more bad than good police contacts or a victimisation in the last month.
-- ``respect_low``: treated respectfully "to a small degree": among people with a police contact,
-  at least half of their contacts were experienced as bad.
-- ``victim_last_month``: victim of violence in the last month.
-- ``witness_last_month``: witnessed violence in the last month.
-- ``last_victimisation_public``: among people ever victimised, the last time was at a scene site.
+  and either more bad than good police contacts in the last 12 months or a victimisation in the
+  last 30 days.
+- ``respect_low``: treated respectfully by the police "to a small degree": among people with a
+  police contact in the last 12 months, most of their own contacts (whose chance of being bad
+  depends on the police mode where they happened) were bad.
+- ``victim_last_month``: victim of violence (any setting) in the 30 days before the interview.
+- ``witness_last_month``: saw violence in the 30 days before the interview (an incident at a site
+  within their sight, ``violence.p_in_sight``).
+- ``last_victimisation_public``: among people ever victimised, the last time was in public (a scene
+  site or the street), not in a home or a shelter.
 - ``sexual_violence_ever``: ever subjected to sexual violence in the milieu.
-- ``help_less_than_needed``: among people who needed help (days at the scene unhoused or untreated),
-  helped on fewer than half of those days.
-- ``help_not_easier``: disagrees that help got easier after the intervention: the share of needed
-  days with help since the intervention is not higher than before it.
-- ``health_not_improved``: disagrees that health and life situation improved since the
-  intervention: neither housed nor started OAT since, or an overdose or victimisation since.
+- ``help_less_than_needed``: among people with a need on the interview day (unhoused, or using
+  opioids and not in OAT), help from a service on fewer than half of the days they spent at the
+  scene with that need in the last 30 days.
+- ``help_not_easier``: disagrees that help got easier after the reference date: neither housed
+  nor entered OAT since then, and the share of needed days with help at the scene between the
+  reference date and the interview is not higher than in the year before the reference date.
+- ``health_not_improved``: disagrees that health and life situation improved since the reference
+  date: counting housing gained (+1) or lost (-1), OAT entered (+1) or left (-1), and harms
+  (victimisations and overdoses) in the last 12 months fewer (+1) or more (-1) than in the 12
+  months before the reference date, the total is not positive.
 """
 
 from __future__ import annotations
@@ -32,6 +44,8 @@ import math
 
 import numpy as np
 import pandas as pd
+
+from scenelab.model.state import OAT_IN
 
 ITEMS: tuple[str, ...] = (
     "trust_low",
@@ -53,7 +67,6 @@ GROUPS: tuple[str, ...] = (
     "police_contact_mid",
     "police_contact_high",
 )
-MONTH_TICKS = 30 * 24
 
 
 def survey_generator(seed: int, replicate: int) -> np.random.Generator:
@@ -83,85 +96,135 @@ def wilson(k: int, n: int, z: float = 1.959963984540054) -> tuple[float, float]:
     return (min(100 * (centre - half), 100 * p), max(100 * (centre + half), 100 * p))
 
 
+def _get(snap: dict[str, np.ndarray] | None, name: str, n: int, fill: float = 0) -> np.ndarray:
+    """Return a snapshot's column padded to ``n`` people (slots not used then get ``fill``)."""
+    if snap is None:
+        return np.full(n, fill)
+    col = snap[name]
+    return np.concatenate([col, np.full(max(0, n - col.size), fill, dtype=col.dtype)])[:n]
+
+
+def _share(k: np.ndarray, n: np.ndarray) -> np.ndarray:
+    return k / np.maximum(n, 1)
+
+
 def item_answers(
-    end: dict[str, np.ndarray], before: dict[str, np.ndarray] | None, t_end: int
+    snaps: dict[str, dict[str, np.ndarray]],
 ) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """Return, per item, (answered mask, yes mask) over all people in the ``end`` snapshot."""
-    n = end["trust"].size
+    """Return, per item, (answered mask, yes mask) over every person slot, as of their interview.
+
+    Args:
+        snaps: The run's snapshots: ``interview`` (each person on their interview day, with its
+            run day index ``day``), ``interview_month`` and ``interview_year`` (30 and 365 days
+            before it), and, with a reference date, ``intervention`` and ``intervention_year``.
+    """
+    iv = snaps["interview"]
+    n = iv["trust"].size
     everyone = np.ones(n, dtype=bool)
-    last_month = t_end - MONTH_TICKS
-    victim_recent = end["victim_tick"] >= last_month
-    contacts = end["n_bad_contacts"] + end["n_good_contacts"]
+
+    def now(name: str) -> np.ndarray:
+        return iv[name]
+
+    def month(name: str) -> np.ndarray:
+        return _get(snaps.get("interview_month"), name, n)
+
+    def year(name: str) -> np.ndarray:
+        return _get(snaps.get("interview_year"), name, n)
+
+    month_start = (iv["day"].astype(np.int64) - 30) * 24
+    victim_month = now("victim_tick") >= month_start
+    bad = now("n_bad_contacts") - year("n_bad_contacts")
+    good = now("n_good_contacts") - year("n_good_contacts")
+    need_now = (now("housed") == 0) | ((now("substance") != 1) & (now("oat") != OAT_IN))
+    need_days = now("days_needing_help") - month("days_needing_help")
+    helped_days = now("days_helped") - month("days_helped")
     answers = {
-        "trust_low": (everyone, end["trust"] < 0.4),
+        "trust_low": (everyone, now("trust") < 0.4),
         "police_safety_effort_low": (
             everyone,
-            (end["trust"] < 0.5)
-            & ((end["n_bad_contacts"] > end["n_good_contacts"]) | victim_recent),
+            (now("trust") < 0.5) & ((bad > good) | victim_month),
         ),
-        "respect_low": (contacts > 0, 2 * end["n_bad_contacts"] >= np.maximum(contacts, 1)),
-        "victim_last_month": (everyone, victim_recent),
-        "witness_last_month": (everyone, end["witness_tick"] >= last_month),
-        "last_victimisation_public": (end["victim_tick"] >= 0, end["victim_public"] == 1),
-        "sexual_violence_ever": (everyone, end["sexual_ever"] == 1),
+        "respect_low": (bad + good > 0, bad > good),
+        "victim_last_month": (everyone, victim_month),
+        "witness_last_month": (everyone, now("witness_tick") >= month_start),
+        "last_victimisation_public": (now("victim_tick") >= 0, now("victim_public") == 1),
+        "sexual_violence_ever": (everyone, now("sexual_ever") == 1),
         "help_less_than_needed": (
-            end["days_needing_help"] > 0,
-            2 * end["days_helped"] < end["days_needing_help"],
+            need_now & (need_days > 0),
+            2 * helped_days < need_days,
         ),
     }
-    if before is not None:
-        m = before["trust"].size
-        pad = n - m
-
-        def was(name: str, fill: float = 0) -> np.ndarray:
-            return np.concatenate([before[name], np.full(pad, fill, dtype=before[name].dtype)])
-
-        need_before, helped_before = was("days_needing_help"), was("days_helped")
-        need_after = end["days_needing_help"] - need_before
-        helped_after = end["days_helped"] - helped_before
-        rate_before = helped_before / np.maximum(need_before, 1)
-        rate_after = helped_after / np.maximum(need_after, 1)
-        answers["help_not_easier"] = (
-            (need_before > 0) & (need_after > 0),
-            rate_after <= rate_before,
-        )
-        improved = ((end["housed"] == 1) & (was("housed") == 0)) | (
-            (end["oat"] == 2) & (was("oat") != 2)
-        )
-        worse = (end["n_overdoses"] > was("n_overdoses")) | (end["n_victim"] > was("n_victim"))
-        answers["health_not_improved"] = (was("status") == 1, ~improved | worse)
-    else:
+    ref = snaps.get("intervention")
+    if ref is None:
         none = np.zeros(n, dtype=bool)
         answers["help_not_easier"] = (none, none)
         answers["health_not_improved"] = (none, none)
+        return answers
+
+    def was(name: str) -> np.ndarray:
+        return _get(ref, name, n)
+
+    def was_year(name: str) -> np.ndarray:
+        return _get(snaps.get("intervention_year"), name, n)
+
+    need_before = was("days_needing_help") - was_year("days_needing_help")
+    helped_before = was("days_helped") - was_year("days_helped")
+    need_after = now("days_needing_help") - was("days_needing_help")
+    helped_after = now("days_helped") - was("days_helped")
+    housed_now, housed_then = now("housed") == 1, was("housed") == 1
+    oat_now, oat_then = now("oat") == OAT_IN, was("oat") == OAT_IN
+    easier = (
+        (_share(helped_after, need_after) > _share(helped_before, need_before))
+        | (housed_now & ~housed_then)
+        | (oat_now & ~oat_then)
+    )
+    answers["help_not_easier"] = ((need_before > 0) & (need_after > 0), ~easier)
+    harms_before = (was("n_victim") + was("n_overdoses")) - (
+        was_year("n_victim") + was_year("n_overdoses")
+    )
+    harms_year = (now("n_victim") + now("n_overdoses")) - (year("n_victim") + year("n_overdoses"))
+    score = (
+        (housed_now & ~housed_then).astype(int)
+        - (housed_then & ~housed_now)
+        + (oat_now & ~oat_then)
+        - (oat_then & ~oat_now)
+        + np.sign(harms_before - harms_year)
+    )
+    answers["health_not_improved"] = (was("status") == 1, score <= 0)
     return answers
 
 
 def run_survey(
-    end: dict[str, np.ndarray],
-    before: dict[str, np.ndarray] | None,
-    t_end: int,
+    snaps: dict[str, dict[str, np.ndarray]],
     target_n: int,
     rng: np.random.Generator,
     field_percent: dict[str, float] | None = None,
 ) -> tuple[pd.DataFrame, np.ndarray]:
     """Recruit a sample and tabulate every item by group.
 
+    Args:
+        snaps: The run's snapshots (see :func:`item_answers`).
+        target_n: Expected sample size.
+        rng: The survey's own random stream (:func:`survey_generator`).
+        field_percent: The real survey's figures, per item, shown beside the ``all`` rows.
+
     Returns:
         The survey table (item, group, n, percent, ci_low, ci_high, field_percent) and the
         indices of the people recruited.
     """
-    active = end["status"] == 1
-    hours = np.where(active, end["survey_hours"], 0.0)
+    iv = snaps["interview"]
+    month = snaps.get("interview_month")
+    hours_month = iv["hours_present"] - _get(month, "hours_present", iv["trust"].size)
+    hours = np.where(iv["status"] == 1, hours_month, 0).astype(float)
     sample = recruit(hours, target_n, rng)
-    answers = item_answers(end, before, t_end)
-    controls = end["survey_controls"][sample]
+    answers = item_answers(snaps)
+    controls = iv["n_controls"][sample]
     ranks = pd.Series(controls).rank(method="first").to_numpy()
     tertile = np.ceil(3 * ranks / max(len(sample), 1)).astype(int) if len(sample) else ranks
     members = {
         "all": np.ones(len(sample), dtype=bool),
-        "women": end["sex"][sample] == 1,
-        "men": end["sex"][sample] == 0,
+        "women": iv["sex"][sample] == 1,
+        "men": iv["sex"][sample] == 0,
         "police_contact_low": tertile == 1,
         "police_contact_mid": tertile == 2,
         "police_contact_high": tertile == 3,

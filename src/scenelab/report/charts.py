@@ -18,21 +18,16 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from scenelab.observe.equity import (
-    harm_by_period,
-    normalise_periods,
-)
+from scenelab.observe.equity import harm_by_period, normalise_periods
 from scenelab.observe.harm import (
     COMPONENT_LABELS,
     HARM_COMPONENTS,
+    OFF_SCENE_COMPONENTS,
     HarmWeights,
     harm_by_neighbourhood_month,
 )
 from scenelab.report.inputs import ReportInputs
-from scenelab.report.stats import (
-    replicate_column,
-    replicate_summary,
-)
+from scenelab.report.stats import replicate_column, replicate_summary
 
 __all__ = [
     "composite_harm_figure",
@@ -319,6 +314,9 @@ def harm_components_figure(
 ) -> go.Figure:
     """Each harm component as a monthly count (all neighbourhoods), one small panel each.
 
+    A dashed line in a panel counts the same kind of event off the scene sites (the off-scene
+    columns of ``neighbourhood_month`` that carry the component's weight).
+
     Args:
         neighbourhood_month: The ``neighbourhood_month`` table.
         inputs: The report inputs (interventions).
@@ -328,7 +326,15 @@ def harm_components_figure(
         The figure.
     """
     del weights
-    per_rep, _, n_rep = _monthly_totals(neighbourhood_month, HARM_COMPONENTS)
+    nm = neighbourhood_month.copy()
+    off = {
+        c: [k for k, v in OFF_SCENE_COMPONENTS.items() if v == c and k in nm]
+        for c in HARM_COMPONENTS
+    }
+    off = {c: cols for c, cols in off.items() if cols}
+    for comp, cols in off.items():
+        nm[f"off_{comp}"] = nm[cols].sum(axis=1)
+    per_rep, _, n_rep = _monthly_totals(nm, [*HARM_COMPONENTS, *(f"off_{c}" for c in off)])
     titles = [f"{COMPONENT_LABELS[c]}" for c in HARM_COMPONENTS]
     ncols = 2
     nrows = math.ceil(len(HARM_COMPONENTS) / ncols)
@@ -367,11 +373,21 @@ def harm_components_figure(
             row=r,
             col=c,
         )
+        if comp in off:
+            o = replicate_summary(per_rep, ["month"], f"off_{comp}")
+            label = f"{COMPONENT_LABELS[comp]}, off the scene sites"
+            fig.add_trace(
+                go.Scatter(x=o["month"], y=o["mean"], mode="lines", name=label,
+                           line=dict(color=colour, width=1.5, dash="dash"),
+                           hovertemplate="%{x|%b %Y}: %{y:.1f}<extra>" + label + "</extra>"),
+                row=r, col=c,
+            )  # fmt: skip
         fig.update_yaxes(rangemode="tozero", row=r, col=c, title_text="per month" if c == 1 else "")
     for c in range(1, ncols + 1):
         fig.update_xaxes(title_text="Month", row=nrows, col=c)
     mean_of = f"mean of {n_rep} replicates" if n_rep > 1 else "one run"
-    _base_layout(fig, f"Harm components, count per month, all neighbourhoods ({mean_of})", 1100)
+    title = f"Harm components per month, all neighbourhoods ({mean_of}; dashed: off the sites)"
+    _base_layout(fig, title, 1100)
     fig.update_layout(legend=dict(title=dict(text="Component"), orientation="v"))
     _mark_interventions(fig, inputs.interventions, per_rep["month"], labels=False)
     return fig
@@ -392,7 +408,7 @@ def composite_harm_figure(
     """
     weights = weights or HarmWeights()
     table = harm_by_neighbourhood_month(neighbourhood_month, weights)
-    cols = [f"harm_{c}" for c in HARM_COMPONENTS] + ["harm"]
+    cols = [f"harm_{c}" for c in HARM_COMPONENTS] + ["harm", "harm_off_scene"]
     per_rep, _, n_rep = _monthly_totals(table, cols)
     fig = go.Figure()
     w = weights.as_dict()
@@ -438,6 +454,12 @@ def composite_harm_figure(
             hovertemplate="%{y:,.0f} harm-days<extra>Total</extra>",
         )
     )
+    off = replicate_summary(per_rep, ["month"], "harm_off_scene")
+    fig.add_trace(
+        go.Scatter(x=off["month"], y=off["mean"], mode="lines", name="Of which off the scene sites",
+                   line=dict(color="#000", width=1.5, dash="dot"),
+                   hovertemplate="%{y:,.0f} harm-days<extra>Off the scene sites</extra>")
+    )  # fmt: skip
     _base_layout(fig, "Composite harm per month, stacked by component", 540)
     fig.update_xaxes(title_text="Month")
     fig.update_yaxes(title_text="Harm-days per month", rangemode="tozero")

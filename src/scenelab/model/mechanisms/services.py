@@ -37,7 +37,8 @@ def _close_day(P, n_used) -> None:  # noqa: ANN001
     """Count yesterday's help needed and received, then clear the day's flags."""
     for i in range(n_used):
         if P.at_scene_today[i] and P.status[i] == STATUS_ACTIVE:
-            if not P.housed[i] or P.oat[i] != OAT_IN:
+            # A need: unhoused, or using opioids (alone or with stimulants) and not in OAT.
+            if not P.housed[i] or (P.substance[i] != 1 and P.oat[i] != OAT_IN):
                 P.days_needing_help[i] += 1
                 if P.helped_today[i]:
                     P.days_helped[i] += 1

@@ -1,13 +1,15 @@
-"""Violence from routine-activity factors, with victims, witnesses and where it happened.
+"""Violence by setting, victim's sex and offender, with victims and witnesses.
 
 Incidents at a site arrive as a Poisson process whose rate grows with the people present, their
 density relative to the site's capacity, the market (sellers; Caulkins & Reuter 2010) and
 concealment, and falls with capable guardians: officers (by mode) and staff (Cohen & Felson 1979).
-Victims differ by sex (Marshall et al. 2008: women attacked mainly by partners and clients, with
-sexual violence; men by strangers and police): the model draws victims, not perpetrators, with a
-relative weight for women and sex-specific shares of sexual violence; others present witness it,
-more so in a cramped place. Violence in private places (partners, clients) happens off the
-scene at a daily rate.
+Off the scene sites, unhoused people in public are victimised on the street at an hourly rate, and
+everyone in a private place (own or others' home, or a shelter for the unhoused) at a daily rate.
+Victims differ by sex and each victimisation has an offender type (acquaintance or partner, client,
+stranger, police) drawn from sex- and setting-specific shares (Marshall et al. 2008: women attacked
+mainly by acquaintances, partners and clients, men by strangers and police). People present at a
+site witness an incident only if it happens within their sight: a share of the people present
+that falls with the crowd and with the site's concealment.
 """
 
 from __future__ import annotations
@@ -19,16 +21,45 @@ import numpy as np
 from scenelab.model.jit import njit
 from scenelab.model.metrics import CD, SD
 from scenelab.model.params import IDX
-from scenelab.model.rng import S_PRIVATE, S_VIOLENCE, S_WITNESS, poisson, uniform
+from scenelab.model.rng import (
+    S_OFFENDER,
+    S_PRIVATE,
+    S_STREET,
+    S_VIOLENCE,
+    S_WITNESS,
+    poisson,
+    uniform,
+)
 from scenelab.model.state import STATUS_ACTIVE
 
 #: Why this phase sits where it does in the tick (the order is ``phases.PHASE_ORDER``).
 PHASE_REASON = "incidents depend on the crowd, market and guardians left after policing"
 CD_PRIVATE_VIOLENCE = CD["private_violence"]
+CD_STREET_VIOLENCE = CD["street_violence"]
+CD_SHELTER_VIOLENCE = CD["shelter_violence"]
+CD_OFF_SEXUAL = CD["offscene_sexual_violence"]
+CD_WOMEN_SCENE = CD["victims_women_scene"]
+CD_WOMEN_STREET = CD["victims_women_street"]
+CD_WOMEN_PRIVATE = CD["victims_women_private"]
+CD_MEN_SCENE = CD["victims_men_scene"]
+CD_MEN_STREET = CD["victims_men_street"]
+CD_MEN_PRIVATE = CD["victims_men_private"]
+CD_BY_ACQUAINTANCE = CD["violence_by_acquaintance"]
+CD_BY_CLIENT = CD["violence_by_client"]
+CD_BY_STRANGER = CD["violence_by_stranger"]
+CD_BY_POLICE = CD["violence_by_police"]
 SD_SEXUAL = SD["sexual_violence_incidents"]
 SD_VIOLENCE = SD["violence_incidents"]
 #: What the phase does every hour, and at a fixed hour of the day (for the ODD's timing table).
-TIMING = ("incidents at sites, victims, witnesses", "hour 12: violence in private places")
+TIMING = (
+    "incidents at sites, victims, witnesses; street violence off the scene",
+    "hour 12: violence in private places",
+)
+
+#: Settings of a victimisation (``P.victim_setting``).
+SETTING_SCENE, SETTING_STREET, SETTING_SHELTER, SETTING_HOME = 0, 1, 2, 3
+#: Offender types (``P.victim_offender``).
+OFFENDER_ACQUAINTANCE, OFFENDER_CLIENT, OFFENDER_STRANGER, OFFENDER_POLICE = 0, 1, 2, 3
 
 _RATE = IDX["rate_violence_per_person_hour"]
 _K_CROWD = IDX["k_violence_crowding"]
@@ -41,8 +72,17 @@ _P_SEX_W = IDX["p_sexual_women"]
 _P_SEX_M = IDX["p_sexual_men"]
 _PRIV_W = IDX["rate_private_violence_women_per_year"]
 _PRIV_M = IDX["rate_private_violence_men_per_year"]
-_K_WITNESS = IDX["k_witness"]
 _REL_UNHOUSED = IDX["rel_private_violence_unhoused"]
+_SIGHT = IDX["people_in_sight"]
+_SIGHT_CONCEAL = IDX["k_sight_concealment"]
+_STREET = IDX["rate_street_violence_per_year"]
+_SHELTER = IDX["p_shelter_private_unhoused"]
+_PRIV_CLIENT_W = IDX["p_private_client_women"]
+_PUB_ACQ_W = IDX["p_public_acquaintance_women"]
+_PUB_CLIENT_W = IDX["p_public_client_women"]
+_PUB_POLICE_W = IDX["p_public_police_women"]
+_PUB_ACQ_M = IDX["p_public_acquaintance_men"]
+_PUB_POLICE_M = IDX["p_public_police_men"]
 
 
 @njit(cache=True)
@@ -57,13 +97,74 @@ def site_rate(s, n, par, W, X) -> float:  # noqa: ANN001
 
 
 @njit(cache=True)
-def step(t, day, hour, par, keys, W, P, X, R):  # noqa: ANN001, ANN201 - compiled kernel
-    """Draw incidents at each site and in private places, and record victims and witnesses.
+def p_in_sight(n, conceal, par) -> float:  # noqa: ANN001
+    """Return the chance that one incident happens within sight of a person present.
 
-    Cost is linear in the people present: victims are found by binary search in cumulative
-    weights, and each bystander makes one witness draw for all the incidents they did not
-    suffer (P(witness >= 1 of k) = 1 - (1 - p)^k), not one per incident.
+    About ``people_in_sight`` of the ``n`` people present are near enough to see any one incident
+    (everyone in a small group), and concealment (corners, pillars, darkness) hides a share
+    ``k_sight_concealment x c`` of what would be seen.
     """
+    near = min(1.0, par[_SIGHT] / max(n, 1))
+    return near * max(0.0, 1.0 - par[_SIGHT_CONCEAL] * conceal)
+
+
+@njit(cache=True)
+def public_offender(sex, police_near, u, par) -> int:  # noqa: ANN001
+    """Return the offender type of a victimisation in public, from the victim's sex's shares.
+
+    Strangers take the share the others leave; the police can be the offender only where
+    officers are present (``police_near``), their share going to the others in proportion.
+    """
+    if sex == 1:
+        acq, client, police = par[_PUB_ACQ_W], par[_PUB_CLIENT_W], par[_PUB_POLICE_W]
+    else:
+        acq, client, police = par[_PUB_ACQ_M], 0.0, par[_PUB_POLICE_M]
+    stranger = max(0.0, 1.0 - acq - client - police)
+    if not police_near:
+        police = 0.0
+    x = u * (acq + client + stranger + police)
+    if x < acq:
+        return OFFENDER_ACQUAINTANCE
+    if x < acq + client:
+        return OFFENDER_CLIENT
+    if x < acq + client + stranger:
+        return OFFENDER_STRANGER
+    return OFFENDER_POLICE
+
+
+@njit(cache=True)
+def _victimise(i, t, day, setting, offender, sexual, P, R) -> None:  # noqa: ANN001
+    """Record a victimisation of person ``i`` on them and in the city's tables."""
+    P.victim_tick[i] = t
+    P.victim_public[i] = 1 if setting <= SETTING_STREET else 0
+    P.victim_setting[i] = setting
+    P.victim_offender[i] = offender
+    P.n_victim[i] += 1
+    if sexual:
+        P.sexual_ever[i] = 1
+    city = R.city_day[day]
+    if P.sex[i] == 1:
+        col = CD_WOMEN_SCENE if setting == SETTING_SCENE else CD_WOMEN_STREET
+        col = CD_WOMEN_PRIVATE if setting >= SETTING_SHELTER else col
+    else:
+        col = CD_MEN_SCENE if setting == SETTING_SCENE else CD_MEN_STREET
+        col = CD_MEN_PRIVATE if setting >= SETTING_SHELTER else col
+    city[col] += 1
+    if offender == OFFENDER_ACQUAINTANCE:
+        city[CD_BY_ACQUAINTANCE] += 1
+    elif offender == OFFENDER_CLIENT:
+        city[CD_BY_CLIENT] += 1
+    elif offender == OFFENDER_STRANGER:
+        city[CD_BY_STRANGER] += 1
+    else:
+        city[CD_BY_POLICE] += 1
+    if setting != SETTING_SCENE and sexual:
+        city[CD_OFF_SEXUAL] += 1
+
+
+@njit(cache=True)
+def _sites(t, day, par, keys, W, P, X, R) -> None:  # noqa: ANN001
+    """Incidents at each site, their victims and offenders, and who saw them."""
     for s in range(W.site_cap.shape[0]):
         a, b = X.offsets[s], X.offsets[s + 1]
         # People removed by police this hour are still in the index; keep those still here.
@@ -83,20 +184,22 @@ def step(t, day, hour, par, keys, W, P, X, R):  # noqa: ANN001, ANN201 - compile
             continue
         cum = X.weight_cum[a : a + n_here]
         victims = np.empty(n_inc, dtype=np.int64)
+        police_near = X.officers_now[s] > 0.0
         for m in range(n_inc):
             u = uniform(keys[S_VIOLENCE], t, s, 1 + 2 * m) * w_sum
             j = min(np.searchsorted(cum, u, side="right"), n_here - 1)
             victim = X.members[a + j]
             victims[m] = victim
             R.site_day[day, s, SD_VIOLENCE] += 1
-            P.victim_tick[victim] = t
-            P.victim_public[victim] = 1
-            P.n_victim[victim] += 1
             p_sex = par[_P_SEX_W] if P.sex[victim] == 1 else par[_P_SEX_M]
-            if uniform(keys[S_VIOLENCE], t, s, 2 + 2 * m) < p_sex:
-                P.sexual_ever[victim] = 1
+            sexual = uniform(keys[S_VIOLENCE], t, s, 2 + 2 * m) < p_sex
+            if sexual:
                 R.site_day[day, s, SD_SEXUAL] += 1
-        p_miss = math.exp(-par[_K_WITNESS] * n_here / W.site_cap[s])  # misses one incident
+            who = public_offender(
+                P.sex[victim], police_near, uniform(keys[S_OFFENDER], t, s, m), par
+            )
+            _victimise(victim, t, day, SETTING_SCENE, who, sexual, P, R)
+        p_miss = 1.0 - p_in_sight(n_here, W.site_conceal[s], par)  # misses one incident
         p_seen_all = 1.0 - p_miss**n_inc  # a bystander who suffered none of them
         victims.sort()
         for j in range(n_here):
@@ -107,20 +210,60 @@ def step(t, day, hour, par, keys, W, P, X, R):  # noqa: ANN001, ANN201 - compile
                 p_seen = 1.0 - p_miss ** (n_inc - own)
             if uniform(keys[S_WITNESS], t, i, 0) < p_seen:
                 P.witness_tick[i] = t
-    if hour != 12:
+
+
+@njit(cache=True)
+def _street(t, day, par, keys, P, X, R) -> None:  # noqa: ANN001
+    """Violence against unhoused people in public places off the scene sites, this hour."""
+    p_hour = par[_STREET] / 8766.0
+    if p_hour <= 0.0:
         return
-    # Private places: once a day, for everyone in the population.
+    key = keys[S_STREET]
+    for i in range(X.counters[0]):
+        if P.status[i] != STATUS_ACTIVE or P.site[i] >= 0 or P.housed[i] or P.away_until[i] > t:
+            continue
+        if uniform(key, t, i, 0) >= p_hour:
+            continue
+        p_sex = par[_P_SEX_W] if P.sex[i] == 1 else par[_P_SEX_M]
+        sexual = uniform(key, t, i, 1) < p_sex
+        who = public_offender(P.sex[i], True, uniform(key, t, i, 2), par)
+        R.city_day[day, CD_STREET_VIOLENCE] += 1
+        _victimise(i, t, day, SETTING_STREET, who, sexual, P, R)
+
+
+@njit(cache=True)
+def _private(t, day, par, keys, P, X, R) -> None:  # noqa: ANN001
+    """Violence in private places (own or others' home, shelter), once a day for everyone."""
     for i in range(X.counters[0]):
         if P.status[i] != STATUS_ACTIVE:
             continue
         rate = par[_PRIV_W] if P.sex[i] == 1 else par[_PRIV_M]
         if not P.housed[i]:
             rate *= par[_REL_UNHOUSED]  # Kennedy et al. 2017: eviction/homelessness
-        if uniform(keys[S_PRIVATE], day, i, 0) < rate / 365.25:
-            P.victim_tick[i] = t
-            P.victim_public[i] = 0
-            P.n_victim[i] += 1
-            R.city_day[day, CD_PRIVATE_VIOLENCE] += 1
-            p_sex = par[_P_SEX_W] if P.sex[i] == 1 else par[_P_SEX_M]
-            if uniform(keys[S_PRIVATE], day, i, 1) < p_sex:
-                P.sexual_ever[i] = 1
+        if uniform(keys[S_PRIVATE], day, i, 0) >= rate / 365.25:
+            continue
+        R.city_day[day, CD_PRIVATE_VIOLENCE] += 1
+        p_sex = par[_P_SEX_W] if P.sex[i] == 1 else par[_P_SEX_M]
+        sexual = uniform(keys[S_PRIVATE], day, i, 1) < p_sex
+        who = OFFENDER_ACQUAINTANCE
+        if P.sex[i] == 1 and uniform(keys[S_PRIVATE], day, i, 2) < par[_PRIV_CLIENT_W]:
+            who = OFFENDER_CLIENT
+        setting = SETTING_HOME
+        if not P.housed[i] and uniform(keys[S_PRIVATE], day, i, 3) < par[_SHELTER]:
+            setting = SETTING_SHELTER
+            R.city_day[day, CD_SHELTER_VIOLENCE] += 1
+        _victimise(i, t, day, setting, who, sexual, P, R)
+
+
+@njit(cache=True)
+def step(t, day, hour, par, keys, W, P, X, R):  # noqa: ANN001, ANN201 - compiled kernel
+    """Draw incidents at each site, on the street and in private places; record victims.
+
+    Cost is linear in the people present: victims are found by binary search in cumulative
+    weights, and each bystander makes one witness draw for all the incidents they did not
+    suffer (P(witness >= 1 of k) = 1 - (1 - p)^k), not one per incident.
+    """
+    _sites(t, day, par, keys, W, P, X, R)
+    _street(t, day, par, keys, P, X, R)
+    if hour == 12:
+        _private(t, day, par, keys, P, X, R)
