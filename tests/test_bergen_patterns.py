@@ -1,8 +1,9 @@
 """Bergen patterns (docs/calibration-bergen.md) on full 2012-2017 runs of the defaults, seeds 1-4.
 
 P1, P3 and P4 must hold in every seed; P2, and P6 and P7 on average, are strict xfails since
-issue 11 (the Bergen file without hindsight does not reproduce them, docs/calibration-bergen.md); P3b (a residual scene in Vagsbunnen in late 2016) is a strict
-xfail: the model has no lasting residual scene. P5, P6 and P7 are judged on the mean over the
+issue 11 (the Bergen file without hindsight does not reproduce them, docs/calibration-bergen.md);
+P3b (a residual scene in Vagsbunnen in late 2016) is a strict xfail: the model has no lasting
+residual scene. P5, P6 and P7 are judged on the mean over the
 seeds (population and survey shares and police counts, noisy per run): P5 population 0-40%
 smaller with fewer travelling sellers and occasional buyers; P6 expulsions and fines per year
 within a factor of 2 of the police figures; P7 62% +- 10 points low trust, and more among the
