@@ -101,9 +101,7 @@ def test_p3b_residual_scene_in_vagsbunnen(measured):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="2016 counts depend on when the scene leaves Vagsbunnen: seeds that move by December "
-    "2015 have ~100-200 expulsions in 2016, seeds that linger to March 2016 ~600 (police: 347); "
-    "no seed keeps a lasting residual scene there (see issue note)",
+    reason=NOT_REPRODUCED_11,
 )
 def test_p6_police_counts_within_factor_two_in_every_seed(measured):
     failing = {s: m["P6"].measured for s, m in measured.items() if not m["P6"].holds}
