@@ -9,6 +9,10 @@ which phase grows fastest. Memory per person is the bytes of the people arrays p
 and of all model state (people, sellers, sites, compiled scenario) per person, outputs excluded.
 
     python benchmarks/bench_scaling.py
+    python benchmarks/bench_scaling.py --places --sites 10 50 200 800 --fixed-people 3000
+
+``--places`` runs only the places sweep (issue 11): cost per agent-tick against the number of
+places, with site discovery off and on, side by side in one table.
 """
 
 from __future__ import annotations
@@ -128,6 +132,28 @@ def sweep(
     }
 
 
+def places(sites: Sequence[int], people: int, days: int, repeats: int) -> list[dict[str, Any]]:
+    """Return cost per agent-tick against the number of places, discovery off and on.
+
+    The same synthetic city (``people`` people, ``sites`` places) is run with the built-in
+    discovery rates and without them; ``x_smallest`` is the cost with discovery on relative to
+    the smallest city's, so a flat cost shows as ~1 down the column.
+    """
+    rows = []
+    for s in sites:
+        row: dict[str, Any] = {"places": s, "people": people}
+        for label, flag in (("off", False), ("on", True)):
+            scn = synthetic_city(people, s, days=days, discovery=flag)
+            row[f"ns_per_agent_tick_discovery_{label}"] = cost_per_tick(scn, repeats)[
+                "ns_per_agent_tick"
+            ]
+        rows.append(row)
+    base = rows[0]["ns_per_agent_tick_discovery_on"]
+    for row in rows:
+        row["x_smallest"] = row["ns_per_agent_tick_discovery_on"] / base
+    return rows
+
+
 def render(result: dict[str, Any]) -> str:
     """Return the sweep as tables: cost and memory per size, fitted exponents, phase slopes."""
     cols = ("axis", "people", "sites", "s_per_tick", "ns_per_agent_tick", "compile_world_s",
@@ -184,8 +210,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--fixed-people", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=4)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--places",
+        action="store_true",
+        help="only the places sweep: cost per agent-tick vs --sites at --fixed-people, "
+        "discovery off and on side by side",
+    )
     args = parser.parse_args(argv)
     print(machine())
+    if args.places:
+        warm = synthetic_city(100, 10, days=2, discovery=True)
+        run_model(warm, parameter_vector(warm), seed=0)  # compile or load the engine, untimed
+        rows = places(args.sites, args.fixed_people, args.days, args.repeats)
+        title = (
+            f"cost per agent-tick vs number of places: synthetic cities of {args.fixed_people} "
+            f"people, {args.days} days, median of {args.repeats}"
+        )
+        print(table(rows, title))
+        return 0
     result = sweep(
         args.people, args.sites, args.fixed_sites, args.fixed_people, args.days, args.repeats
     )

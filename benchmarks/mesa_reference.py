@@ -66,6 +66,10 @@ _COL = {name: k for k, name in enumerate(METRICS)}
 
 # Processes this implementation leaves out; a scenario must switch them off.
 _MUST_BE_ZERO: tuple[str, ...] = (
+    "rate_word_of_mouth_per_hour",
+    "rate_scout_per_hour",
+    "fam_forget_below",
+    "b_shelter",
     "rate_entry_per_day",
     "rate_exit_per_year",
     "rate_exit_occasional_per_year",
@@ -457,6 +461,10 @@ class SceneModel(mesa.Model):
             or scenario.sellers.initial_travelling
         ):
             offending.append("services or sellers")
+        if self.p.main_scenes_known != 1.0:
+            offending.append("main_scenes_known (must be 1)")
+        if any(iv.type == "police_strategy" for iv in scenario.interventions):
+            offending.append("police_strategy")
         if offending:
             raise ValueError(
                 "the Mesa reference does not implement entry/exit, sellers, services or private "

@@ -46,6 +46,11 @@ DOCKING_PARAMETERS: dict[str, float] = {
     "rate_oat_dropout_per_year": 0.0,
     "rate_housing_application_per_year": 0.0,
     "rate_housing_loss_per_year": 0.0,
+    # Site discovery (issue 11) is not in the reference: main scenes known to all, as before.
+    "rate_word_of_mouth_per_hour": 0.0,
+    "rate_scout_per_hour": 0.0,
+    "fam_forget_below": 0.0,
+    "main_scenes_known": 1.0,
 }
 
 
@@ -159,7 +164,8 @@ def docking_data(
     sellers["initial_local"] = 0
     sellers["initial_travelling"] = 0
     sellers["max_sellers"] = 0
-    service_types = {"open_service", "close_service", "resize_service"}
+    # Services and the police strategy (issue 11) are not in the reference.
+    service_types = {"open_service", "close_service", "resize_service", "police_strategy"}
     data["services"] = []
     data["interventions"] = [iv for iv in data["interventions"] if iv["type"] not in service_types]
     clip_to_window(data, start, end)

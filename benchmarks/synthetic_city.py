@@ -28,6 +28,15 @@ from scenelab.scenario import Scenario, parse_text
 KM_PER_DEG_LAT = 110.57
 CENTRE = (60.0, 10.0)
 KM2_PER_SITE = 0.25
+DISCOVERY = {
+    "main_scenes_known": 0.0,
+    "rate_word_of_mouth_per_hour": 0.05,
+    "rate_scout_per_hour": 0.05,
+    "scout_distance_km": 0.5,
+    "risk_scout_threshold": 1.0,
+    "fam_forget_below": 0.02,
+}
+"""Discovery switched on as in the built-in Bergen file (``synthetic_data(discovery=True)``)."""
 
 
 def synthetic_data(
@@ -36,8 +45,13 @@ def synthetic_data(
     days: int = 14,
     seed: int = 0,
     start: dt.date = dt.date(2020, 1, 6),
+    discovery: bool = False,
 ) -> dict[str, Any]:
-    """Return the data of a synthetic city's scenario (see the module docstring)."""
+    """Return the data of a synthetic city's scenario (see the module docstring).
+
+    With ``discovery``, site knowledge spreads and is found as in the built-in Bergen file (word
+    of mouth, scouting when displaced, forgetting; nobody is told the main scenes).
+    """
     if n_people < 10 or n_sites < 4 or days < 2:
         raise ValueError(
             f"need at least 10 people, 4 sites and 2 days, got {n_people}, {n_sites}, {days}"
@@ -196,11 +210,14 @@ def synthetic_data(
         "services": services,
         "interventions": interventions,
         # Recruitment in proportion to the city, as Bergen's 0.35 a day is to its 600 people.
-        "parameters": {"rate_entry_per_day": 0.35 * n_people / 600.0},
+        "parameters": {"rate_entry_per_day": 0.35 * n_people / 600.0}
+        | (DISCOVERY if discovery else {}),
     }
 
 
-def synthetic_city(n_people: int, n_sites: int, days: int = 14, seed: int = 0) -> Scenario:
+def synthetic_city(
+    n_people: int, n_sites: int, days: int = 14, seed: int = 0, discovery: bool = False
+) -> Scenario:
     """Return a validated synthetic city of ``n_people`` people and ``n_sites`` sites."""
-    data = synthetic_data(n_people, n_sites, days, seed)
+    data = synthetic_data(n_people, n_sites, days, seed, discovery=discovery)
     return parse_text(to_toml(data), f"{data['scenario']['name']}.toml")

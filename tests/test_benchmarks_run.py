@@ -107,6 +107,17 @@ def test_scaling_prints_exponents_and_memory(capsys):
 
 
 @pytest.mark.slow
+def test_places_sweep_prints_discovery_off_and_on_side_by_side(capsys):
+    args = ["--places", "--sites", "5", "40", "--fixed-people", "100", "--days", "2",
+            "--repeats", "1"]  # fmt: skip
+    assert bench_scaling.main(args) == 0
+    out = capsys.readouterr().out
+    assert "cost per agent-tick vs number of places" in out
+    assert "ns_per_agent_tick_discovery_off" in out and "ns_per_agent_tick_discovery_on" in out
+    assert "x_smallest" in out
+
+
+@pytest.mark.slow
 def test_startup_prints_its_table(capsys):
     assert bench_startup.main(["--cold", "0", "--cached", "1"]) == 0
     out = capsys.readouterr().out

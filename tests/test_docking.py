@@ -46,10 +46,12 @@ def test_docking_variant_switches_off_what_the_reference_lacks():
     assert scn.services == []
     assert scn.sellers.initial_local == scn.sellers.initial_travelling == 0
     par = parameter_vector(scn)
-    for name in DOCKING_PARAMETERS:
-        assert par[IDX[name]] == 0.0, name
+    for name, value in DOCKING_PARAMETERS.items():
+        assert par[IDX[name]] == value, name
+    assert par[IDX["rate_scout_per_hour"]] == 0.0 and par[IDX["main_scenes_known"]] == 1.0
     types = {iv.type for iv in scn.interventions}
     assert {"close_site", "police_operation", "expulsion_policy", "police_plan"} <= types
+    assert "police_strategy" not in types
 
 
 def test_reference_refuses_a_scenario_with_mechanisms_it_lacks():

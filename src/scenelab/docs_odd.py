@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from scenelab.model import state as st
+from scenelab.model import world as wd
 from scenelab.model.metrics import CITY_DAY, SITE_DAY, metrics
 from scenelab.model.params import MECHANISM_DIR, PARAMETERS, ParamSpec, parameter_readers
 from scenelab.model.phases import phases
@@ -145,7 +146,7 @@ def _fill(text: str) -> str:
     """Replace the ``<CONSTANT>`` placeholders in prose with the model's current constants."""
     for name in ("K_KNOWN", "M_MEMORY", "N_SERVICE_SITES"):
         text = text.replace(f"<{name}>", str(getattr(st, name)))
-    return text
+    return text.replace("<K_NEAR>", str(wd.K_NEAR))
 
 
 def submodel_text(module: str) -> str:

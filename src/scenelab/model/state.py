@@ -21,7 +21,7 @@ from scenelab.scenario import schema as sc
 
 K_KNOWN = 6  # sites a person knows (habit slots); the choice set adds the main scenes
 M_MEMORY = 3  # sites a person remembers police encounters at
-N_SERVICE_SITES = 4  # sites by open drop-in centres, known to everyone (they use the services)
+N_SERVICE_SITES = 8  # the site nearest each open drop-in, known to everyone (they use the services)
 SEEN_DAYS = 32  # days of police observations kept (police_strategy lag_days is at most 30)
 
 STATUS_EMPTY, STATUS_ACTIVE, STATUS_EXITED = 0, 1, 2
@@ -168,7 +168,7 @@ SITE_FIELDS: dict[str, str] = {
     "p_arrest_now": "per site: chance a control this hour ends in custody",
     "pull_now": "per site: number of open drop-in centres within reach this hour",
     "help_now": "per site: 1 if help (drop-in within reach or outreach) is available this hour",
-    "service_sites": "sites beside open drop-in centres this hour (in everyone's choice set)",
+    "service_sites": "open site nearest each open drop-in, within reach (in everyone's choice set)",
     "main": "the city's current main scenes, largest first (known to everyone)",
     "raid_start": "per site: start hour of today's reactive raid, -1 none",
     "seen_now": "per site: visible person-hours police have seen so far today (police_strategy)",

@@ -26,7 +26,7 @@ World = namedtuple(
     [
         "n_days", "start_weekday", "month_of_day",
         "site_lat", "site_lon", "site_cap", "site_conceal", "site_hygiene", "site_footfall",
-        "site_resid", "site_attr0", "site_nbhd",
+        "site_resid", "site_shelter", "site_attr0", "site_nbhd", "site_near",
         "zone_member",
         "epoch_of_day", "site_open",
         "officers", "mode", "raid_ohpd", "raid_window", "op_officers",
@@ -46,6 +46,34 @@ def km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * 6371.0 * math.asin(math.sqrt(a))
+
+
+K_NEAR = 32
+"""Places a scout can find from a site: its K_NEAR nearest others (bounded search, issue 11)."""
+
+
+def nearest_sites(lat: np.ndarray, lon: np.ndarray, k: int = K_NEAR) -> np.ndarray:
+    """Return each site's ``k`` nearest other sites, nearest first (-1 pads a short row).
+
+    Computed in blocks of rows, so memory stays ``block x n_sites`` even for thousands of sites.
+    """
+    n = lat.shape[0]
+    k_eff = min(k, n - 1)
+    out = np.full((n, k), -1, dtype=np.int32)
+    if k_eff <= 0:
+        return out
+    p, lam = np.radians(lat), np.radians(lon)
+    for a in range(0, n, 256):
+        b = min(n, a + 256)
+        dp = p[None, :] - p[a:b, None]
+        dl = lam[None, :] - lam[a:b, None]
+        h = np.sin(dp / 2) ** 2 + np.cos(p[a:b, None]) * np.cos(p[None, :]) * np.sin(dl / 2) ** 2
+        h[np.arange(b - a), np.arange(a, b)] = np.inf  # not itself
+        part = np.argpartition(h, k_eff - 1, axis=1)[:, :k_eff]
+        rows = np.arange(b - a)[:, None]
+        order = np.argsort(h[rows, part], axis=1, kind="stable")
+        out[a:b, :k_eff] = part[rows, order]
+    return out
 
 
 def _end(iv: sc.Intervention, run_end: dt.date) -> dt.date:
@@ -273,8 +301,10 @@ def compile_world(scn: sc.Scenario) -> World:
         site_hygiene=np.array([s.hygiene for s in sites]),
         site_footfall=np.array([s.footfall for s in sites]),
         site_resid=np.array([s.residential_exposure for s in sites]),
+        site_shelter=np.array([s.shelter for s in sites]),
         site_attr0=np.array([s.attractiveness for s in sites]),
         site_nbhd=np.array([nbhd_index[s.neighbourhood] for s in sites], dtype=np.int32),
+        site_near=nearest_sites(np.array([s.lat for s in sites]), np.array([s.lon for s in sites])),
         zone_member=zone_member,
         epoch_of_day=epoch_of_day,
         site_open=site_open,

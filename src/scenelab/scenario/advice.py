@@ -41,7 +41,9 @@ def advise(scn: sc.Scenario, until: dt.date | None = None) -> list[Advice]:
     par = {name: value for name, (value, _, _) in resolved_parameters(scn).items()}
     out: list[Advice] = []
     out += _services_out_of_reach(scn, par["reach_service_km"])
-    out += _unknown_places(scn, par["reach_service_km"], int(round(par["n_main_scenes"])))
+    if par["rate_scout_per_hour"] <= 0.0:  # with scouting on, unknown places can be found
+        out += _unknown_places(scn, par["reach_service_km"], int(round(par["n_main_scenes"])))
+    out += _uncaused_attractiveness(scn)
     out += _capacity(scn)
     out += _no_op_interventions(scn)
     out += _cut_windows(scn, until)
@@ -95,6 +97,21 @@ def _unknown_places(scn: sc.Scenario, reach: float, n_main: int) -> list[Advice]
                 )
             )
     return out
+
+
+def _uncaused_attractiveness(scn: sc.Scenario) -> list[Advice]:
+    """Static pull given without a stated cause (issue 11: no hindsight constants)."""
+    return [
+        Advice(
+            f"sites[{i}].attractiveness",
+            f"'{site.id}' has a static attractiveness of {site.attractiveness:g} without an "
+            "attractiveness_cause: the model already derives pull from sellers there, services "
+            "in reach and past use (initial_activity); say why this place draws people, or "
+            "leave it at 0",
+        )
+        for i, site in enumerate(scn.sites)
+        if site.attractiveness != 0.0 and not site.attractiveness_cause.strip()
+    ]
 
 
 def _capacity(scn: sc.Scenario) -> list[Advice]:

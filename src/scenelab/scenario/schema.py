@@ -39,7 +39,9 @@ NonNegative = Annotated[float, Field(ge=0.0)]
 Weight = Annotated[float, Field(ge=0.0, le=MAX_WEIGHT)]
 Hour = Annotated[int, Field(ge=0, le=24)]
 StartHour = Annotated[int, Field(ge=0, le=23)]
-SiteKind = Literal["park", "street", "square", "station", "underpass", "service_hub"]
+SiteKind = Literal[
+    "park", "street", "square", "station", "underpass", "service_hub", "quay", "disused_building"
+]
 Substance = Literal["opioids", "stimulants", "poly"]
 PoliceMode = Literal["continuous_patrol", "reactive_raids", "non_enforcement", "dialogue"]
 Days = Literal["all", "weekdays"]
@@ -115,7 +117,14 @@ class Neighbourhood(_Closed):
 
 
 class Site(_Closed):
-    """A place where an open scene can exist."""
+    """A candidate place where an open scene can exist (whether or not one ever formed there).
+
+    The attributes are what a person could measure on a visit: concealment, hygiene, footfall,
+    homes nearby (``residential_exposure``), shelter from weather; distances to services follow
+    from the coordinates. ``attractiveness`` is a user's explicit static pull: the model derives
+    pull from stated causes (sellers there, services in reach, past use), so a non-zero value
+    should say why in ``attractiveness_cause`` (``scenelab validate`` advises when it does not).
+    """
 
     id: Id
     name: str
@@ -128,7 +137,9 @@ class Site(_Closed):
     hygiene: Fraction
     footfall: Fraction
     residential_exposure: Fraction = 0.0
+    shelter: Fraction = Field(0.0, description="Cover from rain and wind, 0 = none, 1 = indoors.")
     attractiveness: float = Field(0.0, ge=-10.0, le=10.0)
+    attractiveness_cause: str = Field("", max_length=2_000)
     initial_activity: Annotated[float, Field(ge=0.0, le=float(MAX_PEOPLE))] = 0.0
     open_at_start: bool = True
 

@@ -106,12 +106,16 @@ def scout(t, ep, par, key, W, P, i, origin) -> None:  # noqa: ANN001
     """Person ``i`` scouts from site ``origin`` and learns the nearest place found.
 
     Each open site the person does not know, ``d`` km away, is found with probability
-    ``exp(-d / scout_distance_km)``.
+    ``exp(-d / scout_distance_km)``. Only the origin's ``K_NEAR`` nearest places are searched
+    (``W.site_near``), so a scouting hour costs the same in a city of 20 or 2,000 places.
     """
     scale = par[_SCOUT_KM]
     best, best_d = -1, math.inf
-    for s in range(W.site_cap.shape[0]):
-        if s == origin or not W.site_open[ep, s] or knows(P, i, s):
+    for k in range(W.site_near.shape[1]):
+        s = W.site_near[origin, k]
+        if s < 0:
+            break
+        if not W.site_open[ep, s] or knows(P, i, s):
             continue
         d = km(W.site_lat[origin], W.site_lon[origin], W.site_lat[s], W.site_lon[s])
         if uniform(key, t, i, 16 + s) < math.exp(-d / scale) and d < best_d:

@@ -147,7 +147,21 @@ def step(t, day, hour, ep, par, keys, W, X):  # noqa: ANN001, ANN201 - compiled 
                     pull += 1.0
                     helped = True
         X.pull_now[s] = pull
-        if pull > 0.0 and n_svc < X.service_sites.shape[0]:
-            X.service_sites[n_svc] = s
-            n_svc += 1
         X.help_now[s] = 1 if helped else 0
+    # Everyone knows the place right by each open drop-in (they use the services): the nearest
+    # open site within reach of it, so the set does not depend on the order of sites in the file.
+    for j in range(W.dropin_hours.shape[1]):
+        if n_svc >= X.service_sites.shape[0]:
+            break
+        if not W.dropin_hours[ep, j, hour] or (not weekday and W.dropin_weekdays[ep, j]):
+            continue
+        near, near_d = -1, par[_REACH]
+        for s in range(n_sites):
+            if W.site_open[ep, s] and W.dist_site_dropin[s, j] <= near_d:
+                near, near_d = s, W.dist_site_dropin[s, j]
+        dup = False
+        for k in range(n_svc):
+            dup = dup or X.service_sites[k] == near
+        if near >= 0 and not dup:
+            X.service_sites[n_svc] = near
+            n_svc += 1
