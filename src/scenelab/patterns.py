@@ -62,8 +62,10 @@ class Figure(_Closed):
             "survey": ("item", "group"),
         }[self.kind]
         missing = [k for k in need if getattr(self, k) is None]
-        if self.kind == "share" and (self.site is None) == (self.sites is None):
-            missing.append("exactly one of site or sites")
+        if self.kind == "share" and self.site is None and self.sites is None:
+            missing.append("site (or sites, a list)")
+        if self.kind == "share" and self.site is not None and self.sites is not None:
+            raise ValueError("a share figure takes site or sites, not both")
         if missing:
             raise ValueError(f"a {self.kind} figure needs {', '.join(missing)}")
         return self
