@@ -2,8 +2,8 @@
 
 Known answers: (1) a toy runner whose regime is a known function of the shifted concealment, with
 a coin flip (by seed) in the middle column: only that column is bistable, the others are 0 or 1
-exactly; (2) a tiny two-site city where, with a strong preference for hidden places (b_conceal),
-the more concealed site holds most of the scene in every replicate.
+exactly; (2) a tiny two-site city, equally policed, where with a strong preference for hidden places
+under police risk (b_conceal) the more concealed site holds most of the scene in every replicate.
 """
 
 from __future__ import annotations
@@ -270,6 +270,14 @@ initial_local = 0
 initial_travelling = 0
 max_sellers = 10
 initial_sites = { a = 1.0, b = 1.0 }
+
+[[interventions]]
+type = "police_plan"
+start = 2020-01-01
+sites = ["a", "b"]
+mode = "continuous_patrol"
+officers = 1.0
+note = "Equal policing at both: concealment is worth b_conceal x concealment x perceived risk"
 """
 
 TWO_SITES_SPEC = """
