@@ -316,3 +316,26 @@ def test_tiny_city_more_hidden_site_wins_in_every_replicate(tmp_path):
     assert not res.cells["bistable"].any()
     assert res.runs["seed"].tolist() == [1, 2, 1, 2]
     assert dt.date(2020, 2, 29) == spec.robustness.until
+
+
+@pytest.mark.slow
+def test_cli_runs_resumes_and_refuses_a_foreign_folder(tmp_path, capsys):
+    from scenelab.cli import main
+
+    (tmp_path / "two_sites.toml").write_text(TWO_SITES, encoding="utf-8")
+    path = tmp_path / "map.toml"
+    one_run = TWO_SITES_SPEC.replace("replicates = 2", "replicates = 1").replace(
+        "shifts = [-0.4, 0.4]", "shifts = [0.4]"
+    )
+    path.write_text(one_run, encoding="utf-8")
+    out = tmp_path / "out"
+    assert main(["robustness", str(path), "--out", str(out), "--quiet"]) == 0
+    assert "1 runs now, 1 stored" in capsys.readouterr().out
+    assert (out / "robustness.html").is_file() and (out / "experiment.duckdb").is_file()
+    assert main(["robustness", str(path), "--out", str(out), "--quiet"]) == 0
+    assert "0 runs now, 1 stored" in capsys.readouterr().out
+    foreign = tmp_path / "mine"
+    foreign.mkdir()
+    (foreign / "notes.txt").write_text("not scenelab's", encoding="utf-8")
+    assert main(["robustness", str(path), "--out", str(foreign)]) == 2
+    assert (foreign / "notes.txt").read_text(encoding="utf-8") == "not scenelab's"
