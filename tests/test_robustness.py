@@ -168,6 +168,11 @@ def test_summary_marks_bistable_cells_only_when_both_regimes_occur():
         ('name = "b_conceal"', 'name = "b_conseal"', "parameter.name"),
         ('site = "east_underpass"', 'site = "nowhere"', "outcome.figure.site"),
         ("values = [0.5, 2.0]", "values = [0.5, -1e9]", "parameter.values[1]"),
+        (
+            'figure = { kind = "share", site = "east_underpass",',
+            'figure = { kind = "mean", column = "peple_present",',
+            "outcome.figure.column",
+        ),
     ],
 )
 def test_spec_that_does_not_fit_its_scenario_is_refused_with_the_key(tmp_path, old, new, key):
@@ -176,6 +181,8 @@ def test_spec_that_does_not_fit_its_scenario_is_refused_with_the_key(tmp_path, o
     with pytest.raises(SpecError) as err:
         load_base(spec, base, path)
     assert f"{path}: {key}:" in str(err.value)
+    if key == "parameter.name":
+        assert "did you mean 'b_conceal'" in str(err.value)
 
 
 @pytest.mark.parametrize(

@@ -27,7 +27,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from scenelab.experiments.spec import MAX_RUNS, SpecError, _parse, _read_toml
+from scenelab.experiments.spec import MAX_RUNS, SpecError, _parse, _read_toml, _unknown
+from scenelab.observe.tables import SITE_DAY_COLUMNS
 from scenelab.patterns import Figure, measure_figure
 
 Attribute = Literal["concealment", "hygiene", "footfall", "residential_exposure"]
@@ -159,10 +160,15 @@ def load_base(spec: RobustnessSpec, base_dir: Path, file: str | Path | None = No
     for i, sid in enumerate(fig.sites or []):
         if sid not in site_ids:
             problems.append((f"outcome.figure.sites[{i}]", f"unknown site {sid!r} ({valid})"))
+    if fig.table == "site_day" and fig.kind in ("mean", "sum"):
+        if fig.column not in SITE_DAY_COLUMNS:
+            choices = ", ".join(SITE_DAY_COLUMNS)
+            problems.append(("outcome.figure.column", f"unknown site_day column {fig.column!r} "
+                             f"(valid: {choices})"))  # fmt: skip
     known = scenelab.parameters(scn)
     name = spec.parameter.name
     if name not in known:
-        problems.append(("parameter.name", f"unknown parameter {name!r} (`scenelab params`)"))
+        problems.append(("parameter.name", _unknown(name, known)))
     else:
         for i, value in enumerate(spec.parameter.values):
             message = parameter_problem(name, value)
