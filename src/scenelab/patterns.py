@@ -54,7 +54,7 @@ class Figure(_Closed):
     def _needs(self) -> Figure:
         need = {
             "mean": ("window",),
-            "share": ("site", "window"),
+            "share": ("window",),
             "sum": ("window",),
             "first_month_above": ("site", "other", "start"),
             "harm_share_centre": ("window",),
@@ -62,6 +62,10 @@ class Figure(_Closed):
             "survey": ("item", "group"),
         }[self.kind]
         missing = [k for k in need if getattr(self, k) is None]
+        if self.kind == "share" and self.site is None and self.sites is None:
+            missing.append("site (or sites, a list)")
+        if self.kind == "share" and self.site is not None and self.sites is not None:
+            raise ValueError("a share figure takes site or sites, not both")
         if missing:
             raise ValueError(f"a {self.kind} figure needs {', '.join(missing)}")
         return self
@@ -208,7 +212,7 @@ def measure_figure(fig: Figure, results: Any, scenario: Any) -> float:  # noqa: 
         return _daily_mean(sd, fig.sites, fig.window, fig.column)
     if fig.kind == "share":
         total = _daily_mean(sd, None, fig.window, "people_present")
-        here = _daily_mean(sd, [fig.site], fig.window, "people_present")
+        here = _daily_mean(sd, fig.sites or [fig.site], fig.window, "people_present")
         return here / total if total else 0.0
     if fig.kind == "sum":
         return float(sd.loc[_between(sd, "date", fig.window), fig.column].sum())

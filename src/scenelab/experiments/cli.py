@@ -123,6 +123,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_calibrate)
 
     p = subparsers.add_parser(
+        "robustness",
+        help="map an outcome over a site-attribute shift x a parameter (resumable)",
+        description="Run a robustness file into DIR/experiment.duckdb (tables robustness_runs, "
+        "robustness_cells) and draw DIR/robustness.html. Re-running skips stored runs.",
+    )
+    p.add_argument("file", type=Path, help="robustness file (.toml)")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    _add_force(p)
+    p.add_argument("--no-progress", "--quiet", dest="no_progress", action="store_true",
+                   help="no line per run")  # fmt: skip
+    p.set_defaults(func=cmd_robustness)
+
+    p = subparsers.add_parser(
         "status",
         help="show an experiment folder's progress (also when its process was killed)",
     )
@@ -217,6 +230,30 @@ def cmd_experiment(args: argparse.Namespace) -> int:
     from scenelab.experiments.spec import load_experiment
 
     return _run(load_experiment(args.file), args)
+
+
+@_guard
+def cmd_robustness(args: argparse.Namespace) -> int:
+    """``scenelab robustness FILE --out DIR``."""
+    from scenelab.experiments.robustness import load_robustness, run_robustness
+    from scenelab.outputs import check_workspace
+
+    spec, base_dir = load_robustness(args.file)
+    check_workspace(args.out, _EXPERIMENT_FILES, force=args.force)
+    try:
+        result = run_robustness(
+            spec, base_dir, args.out, progress=not args.no_progress, file=args.file
+        )
+    except KeyboardInterrupt:
+        return EXIT_INTERRUPTED
+    cells = result.cells
+    print(f"{result.ran} runs now, {len(result.runs)} stored; {len(cells)} cells, "
+          f"{int(cells['bistable'].sum())} bistable")  # fmt: skip
+    print(cells.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print(
+        f"wrote {result.html}" + (f" and {result.png}" if result.png else " (no kaleido: no PNG)")
+    )
+    return EXIT_OK
 
 
 def _param_arg(text: str) -> tuple[str, dict[str, float]]:
