@@ -35,7 +35,7 @@ from scenelab.experiments.optimize_levers import (
     decode,
     variables,
 )
-from scenelab.experiments.optimize_model import COST_MISSING, CandidateModel, cost_function
+from scenelab.experiments.optimize_model import CandidateModel
 from scenelab.experiments.optimize_spec import OptimizeSpec
 from scenelab.experiments.spec import SpecError
 
@@ -109,27 +109,19 @@ def setup_search(spec: OptimizeSpec) -> Search:
 
     Raises:
         SpecError: For an unknown base scenario, intervention id, parameter, or an edit the
-            scenario format refuses; or a cost objective without ``scenelab.costs``.
+            scenario format refuses.
     """
     o = spec.optimize
     file = spec.label
     blob = json.dumps(spec.model_dump(mode="json"), sort_keys=True)
     optimization = hashlib.sha256(blob.encode()).hexdigest()[:16]
-    wants_cost = any(ob.outcome_name == "window_cost" for ob in spec.objectives)
-    if wants_cost and cost_function() is None:
-        k = next(i for i, ob in enumerate(spec.objectives) if ob.outcome_name == "window_cost")
-        raise SpecError(
-            file,
-            [(f"objectives[{k}].name", f"{COST_MISSING}, which this scenelab does not have; "
-              "remove the cost objective (and any constraint on it)")],
-        )  # fmt: skip
     if o.model != "scenelab":
         model = _function_model(o.model)
         known = model.parameters(model.prepare(o.model))
         search = Search(spec, model, None, None, optimization)
     else:
         assert o.start is not None  # checked by the schema
-        model = CandidateModel(start=o.start, until=o.until, cost=wants_cost)
+        model = CandidateModel(start=o.start, until=o.until)
         try:
             base = model.prepare(o.scenario, spec.base_dir)
         except (OSError, ValueError, KeyError, ScenelabError) as exc:
@@ -172,7 +164,22 @@ def setup_search(spec: OptimizeSpec) -> Search:
     return search
 
 
-def _interval(values: list[float], conf: float) -> tuple[float, float, float, float]:
+def _range(outcome: str) -> tuple[float, float]:
+    """Where an outcome's mean can lie: the verdict's range for window quantities."""
+    from scenelab.verdict import QUANTITIES
+
+    name = outcome.removeprefix("window_")
+    if outcome.startswith("window_") and name in QUANTITIES:
+        return QUANTITIES[name][2], QUANTITIES[name][3]
+    if outcome == "window_cost_total":
+        return 0.0, math.inf
+    return -math.inf, math.inf
+
+
+def _interval(
+    values: list[float], conf: float, bounds: tuple[float, float] = (-math.inf, math.inf)
+) -> tuple[float, float, float, float]:
+    """Mean, Student-t interval (kept inside ``bounds``, the quantity's range) and sd."""
     arr = np.asarray(values, dtype=float)
     mean = float(arr.mean())
     if len(arr) < 2:
@@ -181,7 +188,8 @@ def _interval(values: list[float], conf: float) -> tuple[float, float, float, fl
 
     sd = float(arr.std(ddof=1))
     half = float(stats.t.ppf(0.5 + conf / 2, len(arr) - 1)) * sd / math.sqrt(len(arr))
-    return mean, mean - half, mean + half, sd
+    low, high = max(mean - half, bounds[0]), min(mean + half, bounds[1])
+    return mean, low, high, sd
 
 
 @dataclass
@@ -290,12 +298,10 @@ class _Evaluator:
                         raise SpecError(
                             s.spec.label,
                             [(f"objectives.{ob.name}", f"reads outcome {ob.outcome_name!r}, "
-                              "which the model does not produce"
-                              + (" (this scenelab does not report harm by sex)"
-                                 if ob.name == "harm_women" else ""))],
+                              "which the model does not produce")],
                         )  # fmt: skip
                     values = [got[i] for i in ids]
-                    mean, low, high, sd = _interval(values, o.conf_level)
+                    mean, low, high, sd = _interval(values, o.conf_level, _range(ob.outcome_name))
                     rows.append(
                         {"objective": ob.name, "outcome": ob.outcome_name, "sense": ob.sense,
                          "mean": mean, "low": low, "high": high, "sd": sd, "n": len(values),

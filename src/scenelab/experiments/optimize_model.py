@@ -3,9 +3,9 @@
 :class:`CandidateModel` is :class:`~scenelab.experiments.models.ScenelabModel` whose ``prepare``
 also resolves candidate references (``candidate:<id>``) to scenarios built on the client, and
 whose runs add the *window* outcomes the objectives read (:func:`window_outcomes`): harm,
-its concentration on deprived neighbourhoods, scene size and cost, measured from the month the
-strategies start. The candidate registry stays on the client (it is not pickled to workers);
-each task carries its own prepared scenario, as in any experiment.
+its concentration on deprived neighbourhoods, harm to women, scene size and cost, measured from
+the day the strategies start. The candidate registry stays on the client (it is not pickled to
+workers); each task carries its own prepared scenario, as in any experiment.
 """
 
 from __future__ import annotations
@@ -15,73 +15,37 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-
 from scenelab.experiments.models import PreparedScenario, RunOutput, ScenelabModel
 
 CANDIDATE_PREFIX = "candidate:"
-COST_MISSING = "cost objective needs scenelab.costs"
-
-
-def cost_function() -> Any:  # noqa: ANN401 - scenelab.costs.total_cost
-    """``scenelab.costs.total_cost``, or ``None`` when this scenelab has no cost model.
-
-    Returns:
-        The function ``(scenario, results, since=None) -> float`` or ``None``.
-    """
-    try:
-        from scenelab.costs import total_cost  # type: ignore[import-not-found]
-    except ImportError:
-        return None
-    return total_cost
 
 
 def window_outcomes(
     scenario: Any,  # noqa: ANN401 - a Scenario
     results: Any,  # noqa: ANN401 - a Results
     start: dt.date,
-    cost: bool = False,
 ) -> dict[str, float]:
-    """Outcomes over the strategy window: from the month of ``start`` to the run's end.
+    """Outcomes over the strategy window, ``start`` to the run's last day, as the verdict sees them.
+
+    The quantities of ``compare``'s verdict table (``scenelab.verdict.QUANTITIES``: harm and its
+    components per month, scene size, harm in the most deprived fifth and its share, the
+    concentration index, harm to women, cost per month), measured by the same code, each as
+    ``window_<name>``; plus ``window_cost_total``, ``scenelab.costs.total_cost(scenario,
+    results, since=start)`` in NOK.
 
     Args:
         scenario: The scenario that ran.
         results: Its ``scenelab.run`` results.
         start: The date strategies start.
-        cost: Also compute ``window_cost`` with ``scenelab.costs.total_cost(..., since=start)``.
 
     Returns:
-        ``window_harm_per_month``, ``window_harm_off_scene_per_month``,
-        ``window_concentration_index``, ``window_share_most_deprived``, ``window_harm``,
-        ``window_people_present_mean`` (and ``window_cost``; ``window_harm_women_per_month``
-        when the run reports ``harm_women_per_month``).
-
-    Raises:
-        RuntimeError: If ``cost`` and this scenelab has no ``scenelab.costs``.
+        The window outcomes.
     """
-    from scenelab.observe.outcomes import harm_outcomes
+    from scenelab.costs import total_cost
+    from scenelab.verdict import _measure
 
-    month0 = pd.Timestamp(start.replace(day=1))
-    nm = results.neighbourhood_month
-    part = nm[pd.to_datetime(nm["month"]) >= month0]
-    harm = harm_outcomes(part, scenario)
-    out = {
-        f"window_{k}": float(v)
-        for k, v in harm.items()
-        if k in ("harm_per_month", "harm_off_scene_per_month", "concentration_index",
-                 "share_most_deprived", "harm")
-    }  # fmt: skip
-    sd = results.site_day
-    in_window = sd[sd["date"] >= pd.Timestamp(start)]
-    per_day = in_window.groupby("date")["people_present"].sum()
-    out["window_people_present_mean"] = float(per_day.mean()) if len(per_day) else 0.0
-    if "harm_women_per_month" in results.outcomes:
-        out["window_harm_women_per_month"] = float(results.outcomes["harm_women_per_month"])
-    if cost:
-        total_cost = cost_function()
-        if total_cost is None:
-            raise RuntimeError(COST_MISSING)
-        out["window_cost"] = float(total_cost(scenario, results, since=start))
+    out = {f"window_{k}": float(v) for k, v in _measure(results, scenario, start).items()}
+    out["window_cost_total"] = float(total_cost(scenario, results, since=start))
     return out
 
 
@@ -113,13 +77,9 @@ class CandidateModel(ScenelabModel):
         """Options that change results (part of every run key).
 
         Returns:
-            ``until``, the window start and whether costs are computed.
+            ``until`` and the window start.
         """
-        return {
-            **super().config(),
-            "optimize_window_start": self.start.isoformat(),
-            "cost": self.cost,
-        }
+        return {**super().config(), "optimize_window_start": self.start.isoformat()}
 
     def register(self, candidate_id: str, scenario: Any) -> str:  # noqa: ANN401 - a Scenario
         """Make a candidate scenario resolvable by :meth:`prepare`.
@@ -191,5 +151,5 @@ class CandidateModel(ScenelabModel):
                 outcomes[str(key)] = float(value)
             except (TypeError, ValueError):
                 continue
-        outcomes.update(window_outcomes(scenario.payload, res, self.start, self.cost))
+        outcomes.update(window_outcomes(scenario.payload, res, self.start))
         return RunOutput(outcomes=outcomes, tables={}, summary=strict_json(res.summary))

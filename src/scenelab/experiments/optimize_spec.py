@@ -24,20 +24,25 @@ Substance = Literal["opioids", "stimulants", "poly"]
 OptimizeModelName = Literal["scenelab", "zdt1"]
 
 #: Built-in objectives: ``name -> (outcome, description)``. The ``window_`` outcomes are measured
-#: over the strategy window only (``start`` .. ``until``), see ``optimize_model.window_outcomes``.
+#: over the strategy window only (``start`` .. ``until``) by the code of ``compare``'s verdict
+#: (see ``optimize_model.window_outcomes``).
 OBJECTIVES: dict[str, tuple[str, str]] = {
-    "total_harm": ("window_harm_per_month", "composite harm per month (harm-days)"),
+    "total_harm": ("window_harm", "composite harm, harm-days per month"),
     "deprived_share": (
         "window_share_most_deprived",
         "share of harm in the most deprived fifth of residents",
+    ),
+    "deprived_harm": (
+        "window_harm_most_deprived",
+        "harm in the most deprived fifth of residents, harm-days per month",
     ),
     "deprived_concentration": (
         "window_concentration_index",
         "concentration index of harm by deprivation (> 0: on the deprived)",
     ),
-    "harm_women": ("window_harm_women_per_month", "harm to women per month"),
-    "scene_size": ("window_people_present_mean", "people present in the scenes, daily mean"),
-    "cost": ("window_cost", "cost of the strategy over the window (NOK)"),
+    "harm_women": ("window_harm_women", "harm to women, harm-days over the run"),
+    "scene_size": ("window_scene_size", "people present in the scenes, daily mean"),
+    "cost": ("window_cost_total", "cost of the strategy over the window, NOK"),
 }
 
 
