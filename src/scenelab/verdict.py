@@ -16,6 +16,7 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,9 @@ from scenelab.observe.outcomes import scenario_weights
 from scenelab.scenario import schema as sc
 from scenelab.verdict_text import fmt_number as _num
 from scenelab.verdict_text import sentences
+
+if TYPE_CHECKING:
+    from scenelab.api import Results
 
 __all__ = [
     "QUANTITIES",
@@ -298,8 +302,8 @@ def _ratio_interval(cost: np.ndarray, averted: np.ndarray, seed: int = 0) -> tup
 
 
 def verdict(
-    reference: list,
-    arm: list,
+    reference: Sequence[Results],
+    arm: Sequence[Results],
     ref_scn: sc.Scenario,
     arm_scn: sc.Scenario,
     since: dt.date | None = None,
@@ -323,10 +327,11 @@ def verdict(
     """
     n = _check_pairs(reference, arm)
     diverged = divergence_date(ref_scn, arm_scn)
-    start = since or diverged or ref_scn.run.start
     until = pd.Timestamp(reference[0].city_day["date"].max()).date()
-    if start > until:
-        raise ValueError(f"since {start} is after the last simulated day {until}")
+    if since is not None and since > until:
+        raise ValueError(f"since {since} is after the last simulated day {until}")
+    late = since is None and diverged is not None and diverged > until
+    start = since or (None if late else diverged) or ref_scn.run.start
     ref = pd.DataFrame([_measure(r, ref_scn, start) for r in reference])
     alt = pd.DataFrame([_measure(a, arm_scn, start) for a in arm])
     diff = alt - ref
@@ -359,4 +364,10 @@ def verdict(
     }
     out = Verdict(ref_scn.name, arm_scn.name, start, until, diverged, n, table)
     out.sentences = sentences(out, detail)
+    if late:
+        out.sentences.insert(
+            1,
+            f"Their schedules first differ on {diverged}, after the last simulated day: the "
+            "whole window is compared.",
+        )
     return out

@@ -7,12 +7,9 @@ the sentence says "no clear difference" and still gives the estimate and interva
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from typing import Any
 
 from scenelab.observe.harm import COMPONENT_LABELS
-
-if TYPE_CHECKING:
-    from scenelab.verdict import Verdict
 
 __all__ = ["fmt_number", "sentences"]
 
@@ -53,11 +50,11 @@ def _largest(values: dict[str, float], sign: float) -> tuple[str, float] | None:
     return key, same[key]
 
 
-def sentences(v: Verdict, detail: dict[str, dict[str, float]]) -> list[str]:
+def sentences(v: Any, detail: dict[str, dict[str, float]]) -> list[str]:
     """Plain sentences for a verdict.
 
     Args:
-        v: The verdict (its ``table`` filled).
+        v: The :class:`scenelab.verdict.Verdict` (its ``table`` filled).
         detail: ``components`` (mean paired difference in harm-days per month per harm
             component) and ``neighbourhoods`` (per neighbourhood name), to say where a change
             in harm fell.
