@@ -200,3 +200,24 @@ def test_cli_reports_a_bad_file_and_a_missing_out(tmp_path, capsys):
     assert "give --out DIR" in capsys.readouterr().err
     assert main(["optimize", str(tmp_path), "--export", "1"]) == 2
     assert "no results database" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_more_generations_continue_the_same_search(tmp_path, dask_client):
+    """What a killed search does on resume: replay the stored generations, then go on."""
+    data = load_optimize(EXAMPLES / "zdt1_optimize.toml").model_dump(
+        mode="python", exclude_defaults=True
+    )
+    data["optimize"].update(population_size=8, batch_size=8, generations=2)
+    out = tmp_path / "z"
+    quiet = {"client": dask_client, "progress": False, "echo": lambda m: None}
+    first = run_optimize(parse_optimize(data, "z.toml"), out, **quiet)
+    _, every1, opt1 = front(out)
+    data["optimize"]["generations"] = 4
+    more = run_optimize(parse_optimize(data, "z.toml"), out, **quiet)
+    _, every2, opt2 = front(out)
+    assert opt2["optimization"] == opt1["optimization"]  # the same search, continued
+    assert more.runs_reused == first.runs_new  # the first two generations were not re-run
+    assert more.runs_new > 0 and len(every2) > len(every1)
+    assert set(every1["candidate"]) <= set(every2["candidate"])
+    assert every2.set_index("candidate").loc[every1["candidate"], "generation"].max() <= 2

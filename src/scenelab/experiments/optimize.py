@@ -9,7 +9,8 @@ every evaluated strategy is stored (:mod:`optimize_store`).
 
 Resuming: the search is deterministic given its seed, so re-running the same command replays the
 same generations; runs already stored are not redone (their run keys match), so the replay costs
-only bookkeeping and the search continues where it stopped.
+only bookkeeping and the search continues where it stopped. Raising ``generations`` continues a
+finished search the same way.
 """
 
 from __future__ import annotations
@@ -113,7 +114,12 @@ def setup_search(spec: OptimizeSpec) -> Search:
     """
     o = spec.optimize
     file = spec.label
-    blob = json.dumps(spec.model_dump(mode="json"), sort_keys=True)
+    # The id leaves out what only says how long to search or how to batch runs, so raising
+    # `generations` continues the same search (the replayed generations are all stored).
+    keyed = spec.model_dump(mode="json")
+    for key in ("generations", "batch_size", "description"):
+        keyed["optimize"].pop(key)
+    blob = json.dumps(keyed, sort_keys=True)
     optimization = hashlib.sha256(blob.encode()).hexdigest()[:16]
     if o.model != "scenelab":
         model = _function_model(o.model)

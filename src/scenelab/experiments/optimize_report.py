@@ -8,7 +8,6 @@ every time, so ``scenelab optimize DIR --export N`` names the same point as the 
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +158,7 @@ def write_report(out_dir: str | Path, optimization: str | None = None) -> tuple[
         ("Front table", "One row per point (also in front.csv).", [tab]),
     ]  # fmt: skip
     html_path = write_html_page(
-        out_dir / "front.html", f"Strategy search: {html.escape(spec['name'])}", sections, intro
+        out_dir / "front.html", f"Strategy search: {spec['name']}", sections, intro
     )
     return table, [csv_path, html_path]
 

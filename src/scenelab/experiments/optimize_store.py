@@ -3,7 +3,9 @@
 Next to the experiment tables (``runs``, ``outcomes``, which hold every replicate run of every
 candidate under its run key), a strategy search keeps:
 
-* ``optimizations`` — one row per distinct optimize spec run into the folder.
+* ``optimizations`` — one row per distinct optimize spec run into the folder (the id leaves out
+  ``generations``, ``batch_size`` and ``description``: a longer run of the same search is the
+  same search).
 * ``strategies`` — one row per evaluated strategy: its lever values, run overrides, the
   candidate scenario's hash and TOML text (what ``--export`` writes), the generation it was first
   proposed in, and whether it meets the constraints.
@@ -60,7 +62,7 @@ def record_optimization(
     source_path: str | None,
     base_dir: str,
 ) -> None:
-    """Remember an optimize spec (once; a resumed run keeps its first start time).
+    """Remember an optimize spec; a resumed or extended run updates it and its start time.
 
     Args:
         store: An open, writable store.
@@ -73,7 +75,7 @@ def record_optimization(
     """
     ensure_tables(store)
     store.con.execute(
-        "INSERT OR IGNORE INTO optimizations VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT OR REPLACE INTO optimizations VALUES (?, ?, ?, ?, ?, ?, ?)",
         [optimization, name, json.dumps(spec, sort_keys=True, default=str), source_path,
          source_text, base_dir, _now()],
     )  # fmt: skip
