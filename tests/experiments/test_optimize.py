@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 
@@ -59,9 +60,7 @@ def test_semantic_errors():
     }
     with pytest.raises(SpecError, match="needs optimize.start"):
         parse_optimize(base, "f.toml")
-    base["optimize"]["start"] = __import__("datetime").date(2015, 1, 1)
-    bad = json.loads(json.dumps(base, default=str))
-    bad["optimize"]["start"] = base["optimize"]["start"]
+    bad = {**base, "optimize": {**base["optimize"], "start": dt.date(2015, 1, 1)}}
     bad["objectives"] = [{"name": "happiness"}]
     with pytest.raises(SpecError, match="not built in; give outcome"):
         parse_optimize(bad, "f.toml")
