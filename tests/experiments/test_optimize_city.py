@@ -81,3 +81,52 @@ def test_a_constraint_keeps_infeasible_strategies_off_the_front(tmp_path, dask_c
     fr, every, _ = front(tmp_path / "c")
     assert (every["feasible"] == (every["scene_size"] <= 25.0)).all()
     assert (fr["scene_size"] <= 25.0).all()
+
+
+@pytest.mark.slow
+def test_killed_search_resumes_to_the_same_front(tmp_path, dask_client):
+    """SIGKILL the whole `scenelab optimize` process group mid-search, re-run: same result."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    text = (EXAMPLES / "zdt1_optimize.toml").read_text(encoding="utf-8")
+    text = text.replace("generations = 15", "generations = 6").replace(
+        "batch_size = 20", "batch_size = 1"
+    )
+    path = tmp_path / "zdt1.toml"
+    path.write_text(text.replace("population_size = 20", "population_size = 8"), "utf-8")
+    out = tmp_path / "killed"
+    log_path = tmp_path / "cli.log"
+    cmd = [sys.executable, "-m", "scenelab", "optimize", str(path), "--out", str(out)]
+    with open(log_path, "w") as log:
+        proc = subprocess.Popen(
+            [*cmd, "--workers", "1", "--no-progress"],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+        try:
+            deadline = time.monotonic() + 300
+            while "generation 3/6" not in log_path.read_text():
+                assert proc.poll() is None, log_path.read_text()
+                assert time.monotonic() < deadline, "no progress"
+                time.sleep(0.05)
+            time.sleep(0.5)
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(timeout=30)
+        finally:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGKILL)
+    quiet = {"client": dask_client, "progress": False, "echo": lambda m: None}
+    resumed = run_optimize(load_optimize(path), out, **quiet)
+    assert resumed.runs_reused >= 16  # two whole generations at least were not redone
+    whole = run_optimize(load_optimize(path), tmp_path / "whole", **quiet)
+    fr, every, _ = front(out)
+    fr2, every2, _ = front(tmp_path / "whole")
+    assert sorted(every["candidate"]) == sorted(every2["candidate"])
+    assert list(fr["candidate"]) == list(fr2["candidate"])
+    assert resumed.runs_new + resumed.runs_reused == whole.runs_new + whole.runs_reused
+    with ResultStore.in_dir(out, read_only=True) as store:
+        ids = store.query("SELECT run_id FROM runs")["run_id"]
+    assert ids.is_unique and len(ids) == whole.runs_new
