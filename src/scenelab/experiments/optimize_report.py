@@ -72,40 +72,38 @@ def _table(front: pd.DataFrame, objectives: list[dict[str, Any]]) -> pd.DataFram
     return pd.DataFrame(rows)
 
 
-def _figure(front: pd.DataFrame, every: pd.DataFrame, objectives: list[dict[str, Any]]) -> Any:  # noqa: ANN401
+def _figures(front: pd.DataFrame, every: pd.DataFrame, objectives: list[dict[str, Any]]) -> list:
+    """The first two objectives, every strategy and the numbered front; a matrix for more."""
     import plotly.graph_objects as go
 
     names = [ob["name"] for ob in objectives]
     label = {ob["name"]: f"{ob['name']} ({ob['sense']})" for ob in objectives}
-    if len(names) == 1:
-        names = [*names, names[0]]
-    if len(names) == 2:
-        x, y = names
-        fig = go.Figure()
-        fig.add_trace(go.Scatter(x=every[x], y=every[y], mode="markers", name="evaluated",
-                                 marker={"color": "#bbb", "size": 6}))  # fmt: skip
-        fig.add_trace(
-            go.Scatter(
-                x=front[x], y=front[y], mode="markers+text", name="Pareto front",
-                text=[str(p) for p in front["point"]], textposition="top right",
-                marker={"color": "#c0392b", "size": 10},
-                error_x={"type": "data", "symmetric": False,
-                         "array": front[f"{x}_high"] - front[x],
-                         "arrayminus": front[x] - front[f"{x}_low"]},
-                error_y={"type": "data", "symmetric": False,
-                         "array": front[f"{y}_high"] - front[y],
-                         "arrayminus": front[y] - front[f"{y}_low"]},
-            )
-        )  # fmt: skip
-        fig.update_layout(xaxis_title=label[x], yaxis_title=label[y], height=600)
-        return fig
+    x, y = (names * 2)[:2]
+
+    def whisker(col: str) -> dict[str, Any]:
+        return {"type": "data", "symmetric": False, "array": front[f"{col}_high"] - front[col],
+                "arrayminus": front[col] - front[f"{col}_low"]}  # fmt: skip
+
+    fig = go.Figure()
+    fig.add_trace(go.Scatter(x=every[x], y=every[y], mode="markers", name="evaluated",
+                             marker={"color": "#bbb", "size": 6}))  # fmt: skip
+    fig.add_trace(
+        go.Scatter(
+            x=front[x], y=front[y], mode="markers+text", name="Pareto front",
+            text=[str(p) for p in front["point"]], textposition="top right",
+            marker={"color": "#c0392b", "size": 10}, error_x=whisker(x), error_y=whisker(y),
+        )
+    )  # fmt: skip
+    fig.update_layout(xaxis_title=label[x], yaxis_title=label[y], height=600)
+    if len(names) <= 2:
+        return [fig]
     dims = [{"label": label[n], "values": front[n]} for n in names]
-    fig = go.Figure(
+    matrix = go.Figure(
         go.Splom(dimensions=dims, text=[f"point {p}" for p in front["point"]],
                  marker={"color": "#c0392b", "size": 8}, diagonal_visible=False)
     )  # fmt: skip
-    fig.update_layout(height=250 * len(names))
-    return fig
+    matrix.update_layout(height=250 * len(names), title="The front in every pair of objectives")
+    return [fig, matrix]
 
 
 def write_report(out_dir: str | Path, optimization: str | None = None) -> tuple[pd.DataFrame, list]:
@@ -145,16 +143,16 @@ def write_report(out_dir: str | Path, optimization: str | None = None) -> tuple[
         f"{len(every)} strategies evaluated, {int(every['feasible'].sum())} meet the constraints, "
         f"{len(fr)} on the Pareto front. {spec['replicates']} replicate(s) per strategy with "
         f"common random numbers (seed {spec['seed']}); intervals are {spec['conf_level']:.0%} "
-        "Student-t intervals of the mean over replicates."
+        "Student-t intervals of the mean over replicates, kept inside each quantity's range."
     )
     if spec["model"] == "scenelab":
-        intro += (
-            f" Objectives are measured from the month of {spec['start']} to the end of the run."
-        )
+        intro += f" Objectives are measured from {spec['start']} to the end of the runs."
     sections = [
         ("Pareto front", "Grey: every evaluated strategy. Red: the front, numbered; whiskers are "
-         "the intervals. Export a point with: scenelab optimize DIR --export N",
-         [_figure(fr, every, objectives)]),
+         "the intervals. With more than two objectives the first two are plotted (a point may "
+         "look dominated there and be on the front by another objective), then the front in "
+         "every pair. Export a point with: scenelab optimize DIR --export N",
+         _figures(fr, every, objectives)),
         ("Front table", "One row per point (also in front.csv).", [tab]),
     ]  # fmt: skip
     html_path = write_html_page(
