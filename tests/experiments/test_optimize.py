@@ -220,3 +220,13 @@ def test_more_generations_continue_the_same_search(tmp_path, dask_client):
     assert more.runs_new > 0 and len(every2) > len(every1)
     assert set(every1["candidate"]) <= set(every2["candidate"])
     assert every2.set_index("candidate").loc[every1["candidate"], "generation"].max() <= 2
+
+
+def test_example_optimize_files_are_valid_against_their_scenarios():
+    files = sorted(EXAMPLES.glob("*optimize*.toml"))
+    assert [f.name for f in files] == [
+        "bergen_optimize.toml", "small_city_optimize.toml", "zdt1_optimize.toml",
+    ]  # fmt: skip
+    for path in files:
+        search = setup_search(load_optimize(path))  # levers, zones, dropped ids all exist
+        assert variables(search.spec), path
