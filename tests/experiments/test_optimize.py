@@ -230,3 +230,52 @@ def test_example_optimize_files_are_valid_against_their_scenarios():
     for path in files:
         search = setup_search(load_optimize(path))  # levers, zones, dropped ids all exist
         assert variables(search.spec), path
+
+
+def _leaves(data: object, prefix: tuple = ()) -> list[tuple]:
+    if isinstance(data, dict):
+        return [p for k, v in data.items() for p in _leaves(v, (*prefix, k))] + [prefix]
+    if isinstance(data, list):
+        return [p for i, v in enumerate(data) for p in _leaves(v, (*prefix, i))] + [prefix]
+    return [prefix]
+
+
+TROUBLE = [-1, 0, 1, 7, -1.5, 0.5, 1e308, "", "x", "0.5", True, dt.date(2100, 1, 1), [], ["a"],
+           {}, {"a": 1}, "river_park", "centre_zone", "nope"]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_mutated_optimize_files_are_valid_or_clearly_rejected():
+    """Each key path of the small-city file set to each troublesome value, or deleted."""
+    import copy
+    import tomllib
+
+    path = EXAMPLES / "small_city_optimize.toml"
+    doc = tomllib.loads(path.read_text("utf-8"))
+    outcomes = {"valid": 0, "rejected": 0}
+    rng = np.random.default_rng(5)
+    for leaf in _leaves(doc):
+        if not leaf:
+            continue
+        for value in [*rng.choice(np.array(TROUBLE, dtype=object), 3), None]:
+            data = copy.deepcopy(doc)
+            parent = data
+            for k in leaf[:-1]:
+                parent = parent[k]
+            if value is None:
+                if isinstance(parent, list):
+                    parent.pop(leaf[-1])
+                else:
+                    del parent[leaf[-1]]
+            else:
+                parent[leaf[-1]] = value
+            try:
+                spec = parse_optimize(data, "fuzz.toml")
+                spec._source = EXAMPLES / "fuzz.toml"  # the base path resolves as in examples/
+                setup_search(spec)
+                outcomes["valid"] += 1
+            except SpecError as exc:
+                outcomes["rejected"] += 1
+                assert str(exc).startswith(("fuzz.toml: ", f"{EXAMPLES / 'fuzz.toml'}: ")), exc
+                assert "Traceback" not in str(exc)
+    assert outcomes["valid"] > 0 and outcomes["rejected"] > 0, outcomes
