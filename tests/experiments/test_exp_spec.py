@@ -181,8 +181,11 @@ def test_relative_scenario_paths_resolve_against_the_file(tmp_path):
 
 
 def test_example_files_are_valid():
-    # Robustness maps have their own schema (checked in tests/test_robustness.py).
-    files = sorted(p for p in EXAMPLES.glob("*.toml") if "robustness" not in p.name)
+    # Robustness maps and optimize files have their own schemas (tests/test_robustness.py,
+    # tests/experiments/test_optimize.py check them).
+    files = sorted(
+        p for p in EXAMPLES.glob("*.toml") if "robustness" not in p.name and "optimize" not in p.name
+    )
     assert files, f"no example files in {EXAMPLES}"
     for path in files:
         if "calibrat" in path.name:

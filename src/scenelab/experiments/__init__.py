@@ -59,6 +59,7 @@ __all__ = sorted(_SOURCES)
 # Top-level modules of the optional extras, for a one-line hint when one is missing.
 _EXTRAS = {"dask": "experiments", "distributed": "experiments", "duckdb": "experiments"}
 _EXTRAS |= {"SALib": "experiments", "bokeh": "experiments", "pyabc": "calibrate"}
+_EXTRAS |= {"pymoo": "experiments", "tomli_w": "experiments"}
 
 
 def extra_hint(module: str | None, extra: str | None = None) -> str | None:

@@ -1,7 +1,7 @@
 """Command-line edges of the experiments layer: parse, call one library function, render.
 
-``register(subparsers)`` adds ``experiment``, ``sensitivity``, ``calibrate``
-and ``export`` to scenelab's argparse CLI; each sets ``func`` to a handler
+``register(subparsers)`` adds ``experiment``, ``sensitivity``, ``calibrate``,
+``export`` and ``optimize`` to scenelab's argparse CLI; each sets ``func`` to a handler
 ``(args) -> exit code``. ``main(argv)`` runs them standalone
 (``python -m scenelab.experiments.cli experiment FILE --out DIR``).
 """
@@ -154,6 +154,24 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--to", type=Path, metavar="PATH", help="target directory (default DIR/FORMAT)")
     p.add_argument("--table", action="append", metavar="NAME", help="table to export (repeat)")
     p.set_defaults(func=cmd_export)
+
+    p = subparsers.add_parser(
+        "optimize",
+        help="multi-objective search for strategies (NSGA-II; resumable)",
+        description="Search strategy levers on a base scenario for the Pareto front of the "
+        "objectives: scenelab optimize FILE --out DIR. Re-running the same command continues a "
+        "stopped search. Export a point of the front as a scenario file: scenelab optimize DIR "
+        "--export N [--to FILE].",
+    )
+    p.add_argument("path", type=Path, help="optimize file (.toml), or DIR with --export")
+    p.add_argument("--out", type=Path, metavar="DIR", help="search folder")
+    p.add_argument("--export", type=int, metavar="N", help="write point N of DIR's front")
+    p.add_argument("--to", type=Path, metavar="FILE", help="export target (DIR/point-N.toml)")
+    _add_force(p)
+    _add_cluster_options(p)
+    p.add_argument("--no-progress", "--quiet", dest="no_progress", action="store_true",
+                   help="no progress bar")  # fmt: skip
+    p.set_defaults(func=cmd_optimize)
 
 
 def _print_result(result: Any) -> int:  # noqa: ANN401 - ExperimentResult
@@ -352,6 +370,53 @@ def cmd_export(args: argparse.Namespace) -> int:
     from scenelab.experiments.store import export_tables
 
     for path in export_tables(args.dir, fmt=args.format, dest=args.to, tables=args.table):
+        print(path)
+    return EXIT_OK
+
+
+_OPTIMIZE_FILES = ("experiment.duckdb", "status.json", "front.csv")
+
+
+@_guard
+def cmd_optimize(args: argparse.Namespace) -> int:
+    """``scenelab optimize FILE --out DIR`` or ``scenelab optimize DIR --export N``."""
+    if args.export is not None:
+        from scenelab.experiments.optimize_report import export_point
+
+        if args.out is not None:
+            raise ValueError("--export reads the search folder given as PATH; drop --out")
+        try:
+            print(export_point(args.path, args.export, args.to, force=args.force))
+        except LookupError as exc:
+            raise ValueError(str(exc)) from None
+        return EXIT_OK
+    if args.out is None:
+        raise ValueError("give --out DIR (where the search is stored), or --export N")
+    from scenelab.experiments.optimize import OptimizeIncomplete, run_optimize
+    from scenelab.experiments.optimize_spec import load_optimize
+    from scenelab.outputs import check_workspace
+
+    spec = load_optimize(args.path)
+    check_workspace(args.out, _OPTIMIZE_FILES, force=args.force)
+    try:
+        result = run_optimize(
+            spec, args.out, scheduler=args.scheduler, n_workers=args.workers,
+            progress=not args.no_progress,
+        )  # fmt: skip
+    except KeyboardInterrupt:
+        _err(f"interrupted: finished runs are stored in {args.out}; re-run the same command "
+             "to continue")  # fmt: skip
+        return EXIT_INTERRUPTED
+    except OptimizeIncomplete as exc:
+        _err(str(exc))
+        return EXIT_INCOMPLETE
+    print(
+        f"{result.generations} generations, {result.evaluated} strategies evaluated "
+        f"({result.runs_new} runs new, {result.runs_reused} reused) [{result.elapsed_s:.1f} s]"
+    )
+    if len(result.front):
+        print(result.front.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    for path in result.files:
         print(path)
     return EXIT_OK
 

@@ -11,6 +11,8 @@ sensitivity analysis and calibration as the real simulation:
 * ``toy`` — a stochastic simulator (normal and Poisson sample means) whose
   parameters ABC must recover; ``work_seconds`` burns CPU to stand in for a
   real model in parallel-efficiency benchmarks and fault tests.
+* ``zdt1`` — the two-objective ZDT1 benchmark (Zitzler, Deb & Thiele 2000), whose Pareto
+  front is known analytically (:func:`zdt1_front`), for the multi-objective search.
 """
 
 from __future__ import annotations
@@ -118,3 +120,40 @@ def toy(params: Mapping[str, float], seed: int) -> dict[str, float]:
         "poisson_mean": float(counts.mean()),
         "poisson_var": float(counts.var(ddof=1)),
     }
+
+
+ZDT1_N = 30
+ZDT1_PARAMETERS = {
+    f"x{i}": ParamRange(f"x{i}", low=0.0, high=1.0, default=0.0) for i in range(1, ZDT1_N + 1)
+}
+
+
+def zdt1(params: Mapping[str, float], seed: int) -> dict[str, float]:
+    """ZDT1 (Zitzler, Deb & Thiele 2000): ``f1 = x1``, ``f2 = g (1 - sqrt(f1 / g))``.
+
+    ``g = 1 + 9 * mean(x2..x30)``; undeclared variables take their default 0, so varying only
+    some of them keeps the same analytic front (``g = 1``: ``f2 = 1 - sqrt(f1)``).
+
+    Args:
+        params: ``x1`` .. ``x30`` in [0, 1].
+        seed: Ignored (the function is deterministic).
+
+    Returns:
+        ``{"f1": ..., "f2": ...}``, both to be minimised.
+    """
+    x = [float(params[f"x{i}"]) for i in range(1, ZDT1_N + 1)]
+    f1 = x[0]
+    g = 1.0 + 9.0 * sum(x[1:]) / (ZDT1_N - 1)
+    return {"f1": f1, "f2": g * (1.0 - math.sqrt(f1 / g))}
+
+
+def zdt1_front(f1: np.ndarray) -> np.ndarray:
+    """The analytic Pareto front of ZDT1: ``f2 = 1 - sqrt(f1)`` for ``f1`` in [0, 1].
+
+    Args:
+        f1: First-objective values.
+
+    Returns:
+        The front's second objective at each.
+    """
+    return 1.0 - np.sqrt(np.clip(f1, 0.0, 1.0))
