@@ -1,0 +1,176 @@
+"""Reduce a finished job's runs to the small tables the page draws (computed once per job).
+
+Both arms are stacked with an ``arm`` column (``reference`` / ``edited``). Every figure shows the
+mean over replicates with the central 95% of replicates as its interval; the difference table
+gives paired differences with 95% t-intervals (:func:`scenelab.compare.paired_differences`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from scenelab.api import Results
+from scenelab.compare import HEADLINE, paired_differences
+from scenelab.observe.harm import harm_by_neighbourhood_month
+from scenelab.observe.outcomes import scenario_weights
+from scenelab.scenario import schema as sc
+
+ARMS = ("reference", "edited")
+ARM_LABELS = {"reference": "Unedited", "edited": "Edited"}
+
+#: Harm to women, per run, from the people table (``sex`` 1 = woman): sums over every woman who
+#: was ever in the population.
+WOMEN: dict[str, tuple[str, str]] = {
+    "women_victimisations": ("n_victim", "Violent victimisations of women"),
+    "women_sexual_violence": ("sexual_ever", "Women ever sexually victimised"),
+    "women_overdoses": ("n_overdoses", "Overdoses of women"),
+    "women_expulsions": ("n_expulsions", "Expulsion orders given to women"),
+    "women_fines": ("n_fines", "Fines given to women"),
+}
+DEATH_STATUS = 2  # people.status: 2 = overdose death (docs/CONTRACT.md)
+
+
+@dataclass
+class Summary:
+    """What the page shows of one finished job."""
+
+    reference: str
+    edited: str
+    sites: pd.DataFrame
+    neighbourhoods: pd.DataFrame
+    monthly_site: pd.DataFrame
+    scene_daily: pd.DataFrame
+    harm_nbhd: pd.DataFrame
+    outcomes: pd.DataFrame
+    differences: pd.DataFrame
+    months: list[pd.Timestamp] = field(default_factory=list)
+    verdict: list[str] = field(default_factory=list)
+    cost_note: str = ""
+
+
+def _stack(results: dict[str, list[Results]], names: dict[str, str], table: str) -> pd.DataFrame:
+    parts = []
+    for arm, name in names.items():
+        for r, res in enumerate(results.get(name, [])):
+            frame = getattr(res, table)
+            parts.append(frame.assign(arm=arm, replicate=r))
+    return pd.concat(parts, ignore_index=True)
+
+
+def women_harm(people: pd.DataFrame) -> dict[str, float]:
+    """Harm to women in one run, from its people table (see :data:`WOMEN`)."""
+    women = people[people["sex"] == 1]
+    out = {key: float(women[col].sum()) for key, (col, _) in WOMEN.items()}
+    out["women_overdose_deaths"] = float((women["status"] == DEATH_STATUS).sum())
+    return out
+
+
+WOMEN_LABELS = {
+    **{k: label for k, (_, label) in WOMEN.items()},
+    "women_overdose_deaths": "Overdose deaths of women",
+}
+
+
+def summarise(
+    reference: sc.Scenario, edited: sc.Scenario, results: dict[str, list[Results]]
+) -> Summary:
+    """Reduce both arms' runs (paired by replicate) to the page's tables."""
+    names = {"reference": reference.name, "edited": edited.name}
+    sd = _stack(results, names, "site_day")
+    sd["month"] = sd["date"].dt.to_period("M").dt.to_timestamp()
+    monthly = (
+        sd.groupby(["arm", "replicate", "month", "site"], sort=True)["people_present"]
+        .mean()
+        .reset_index()
+    )
+    scene = sd.groupby(["arm", "replicate", "date"])["people_present"].sum().reset_index()
+    weights = scenario_weights(reference)
+    nm = harm_by_neighbourhood_month(_stack(results, names, "neighbourhood_month"), weights)
+    n_months = nm.groupby(["arm", "replicate"])["month"].nunique().rename("n_months")
+    harm = nm.groupby(["arm", "replicate", "neighbourhood"])["harm"].sum().reset_index()
+    harm = harm.join(n_months, on=["arm", "replicate"])
+    harm["harm_per_month"] = harm["harm"] / harm["n_months"]
+    rows = []
+    for arm, name in names.items():
+        for r, res in enumerate(results.get(name, [])):
+            rows.append(
+                {
+                    "scenario": name,
+                    "arm": arm,
+                    "replicate": r,
+                    **res.outcomes,
+                    **women_harm(res.people),
+                }
+            )
+    outcomes = pd.DataFrame(rows)
+    wanted = (*HEADLINE, *WOMEN_LABELS)
+    cost_note = _add_costs(outcomes, reference, edited, results)
+    if "total_cost" in outcomes:
+        wanted = (*wanted, "total_cost")
+    differences = paired_differences(outcomes, reference.name, names=wanted)
+    sites = pd.DataFrame(
+        [
+            {
+                "id": s.id,
+                "name": s.name,
+                "lat": s.lat,
+                "lon": s.lon,
+                "neighbourhood": s.neighbourhood,
+            }
+            for s in reference.sites
+        ]
+    )
+    nbhds = pd.DataFrame(
+        [
+            {"id": n.id, "name": n.name, "deprivation": n.deprivation, "residents": n.residents}
+            for n in reference.neighbourhoods
+        ]
+    )
+    return Summary(
+        reference=reference.name,
+        edited=edited.name,
+        sites=sites,
+        neighbourhoods=nbhds,
+        monthly_site=monthly,
+        scene_daily=scene,
+        harm_nbhd=harm,
+        outcomes=outcomes,
+        differences=differences,
+        months=sorted(monthly["month"].unique()),
+        verdict=_verdict(reference, edited, results),
+        cost_note=cost_note,
+    )
+
+
+def _add_costs(
+    outcomes: pd.DataFrame,
+    reference: sc.Scenario,
+    edited: sc.Scenario,
+    results: dict[str, list[Results]],
+) -> str:
+    """Add ``total_cost`` per run where the cost model (``scenelab.costs``) is installed."""
+    try:
+        from scenelab.costs import total_cost  # type: ignore[import-not-found]
+    except ImportError:
+        return "Cost: the cost model (scenelab.costs) is not part of this version."
+    costs = []
+    for scn in (reference, edited):
+        for res in results.get(scn.name, []):
+            value = total_cost(scn, res)
+            costs.append(float(getattr(value, "total", value)))
+    outcomes["total_cost"] = costs
+    return ""
+
+
+def _verdict(
+    reference: sc.Scenario, edited: sc.Scenario, results: dict[str, list[Results]]
+) -> list[str]:
+    """The verdict sentences of ``scenelab.verdict`` where it is installed, else none."""
+    try:
+        from scenelab.verdict import verdict  # type: ignore[import-not-found]
+    except ImportError:
+        return []
+    found = verdict(results[reference.name], results[edited.name], reference, edited)
+    return [str(s) for s in found.sentences]
