@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import itertools
+import logging
 import socket
 import threading
 from collections.abc import Callable
@@ -198,13 +199,15 @@ class Dashboard:
             if job.state != "done" or shown == self.job_id or job.summary is None:
                 return (*head, *[no_update] * 5, tiles, no_update)
             try:
-                body = results_view(job)
-            except Exception as exc:  # noqa: BLE001
+                months = job.summary.months
+                marks = {k: str(m.year) for k, m in enumerate(months) if m.month == 1 or k == 0}
+                last = len(months) - 1
+                shown_map = {"display": "block"}
+                body = job.view if job.view is not None else results_view(job)
+            except Exception as exc:  # noqa: BLE001 - shown, and this job is not drawn again
+                last, marks, shown_map = 0, {}, {"display": "none"}
                 body = html.Div(_message(exc), className="err")
-            months = job.summary.months
-            marks = {k: str(m.year) for k, m in enumerate(months) if m.month == 1 or k == 0}
-            last = len(months) - 1
-            return (*head, body, {"display": "block"}, last, marks, last, tiles, self.job_id)
+            return (*head, body, shown_map, last, marks, last, tiles, self.job_id)
 
         @app.callback(
             Output("map", "figure"),
@@ -255,6 +258,7 @@ class Dashboard:
             seed,
             last,
             summarise=lambda j: summarise(j.reference, j.arm, j.results),
+            render=results_view,
         )
         if self.run_one is not None:
             job.run_one = self.run_one
@@ -320,6 +324,7 @@ def make_server(dashboard: Dashboard, host: str = "127.0.0.1", port: int = 8050)
     """
     from werkzeug.serving import make_server as werkzeug_server
 
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # no line per request
     flask = dashboard.app.server
     if is_loopback(host):
 

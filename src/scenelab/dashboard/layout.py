@@ -107,7 +107,7 @@ def page(initial: str, extra_choices: list[str]) -> html.Div:
                     ),
                 ]
             ),
-            dcc.Interval(id="tick", interval=500),
+            dcc.Interval(id="tick", interval=1000),
             dcc.Store(id="shown-job", data=None),
         ]
     )

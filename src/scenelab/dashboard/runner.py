@@ -35,6 +35,8 @@ class Job:
         done: Runs finished (of ``2 * replicates``).
         results: Finished runs by scenario name, in replicate order.
         summary: What the page shows (built by ``summarise`` once the runs end).
+        view: The page's results section (built by ``render`` after ``summarise``, in this
+            thread, so the page's polls only fetch it).
         runs_finished_at: ``time.time()`` when the last run ended (None before).
         error: One line if the job failed.
     """
@@ -46,10 +48,12 @@ class Job:
     until: dt.date | None = None
     run_one: RunOne = _run_one
     summarise: Callable[[Job], object] | None = None
+    render: Callable[[Job], object] | None = None
     state: str = "running"
     done: int = 0
     results: dict[str, list[Results]] = field(default_factory=dict)
     summary: object | None = None
+    view: object | None = None
     runs_finished_at: float | None = None
     error: str | None = None
     started_at: float = field(default_factory=time.time)
@@ -91,6 +95,8 @@ class Job:
             self.runs_finished_at = time.time()
             if self.summarise is not None:
                 self.summary = self.summarise(self)
+            if self.render is not None:
+                self.view = self.render(self)
             self.state = "done"
         except Exception as exc:  # noqa: BLE001 - a failed run is shown, never crashes the server
             self.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
@@ -100,6 +106,8 @@ class Job:
     def progress_text(self) -> str:
         """One line for the page: state and runs done."""
         elapsed = time.time() - self.started_at
+        if self.state == "running" and self.done == self.total:
+            return f"Runs done ({elapsed:.0f} s); preparing the results"
         if self.state == "running":
             return f"Running: {self.done} of {self.total} runs done ({elapsed:.0f} s)"
         if self.state == "done":

@@ -138,7 +138,7 @@ def summarise(
         harm_nbhd=harm,
         outcomes=outcomes,
         differences=differences,
-        months=sorted(monthly["month"].unique()),
+        months=[pd.Timestamp(m) for m in sorted(monthly["month"].unique())],
         verdict=_verdict(reference, edited, results),
         cost_note=cost_note,
     )
