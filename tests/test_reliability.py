@@ -66,8 +66,8 @@ def test_force_adds_outputs_beside_the_users_files_and_keeps_them(tmp_path, caps
     assert (out / "notes.txt").read_text() == "my notes"
     assert (out / "site_day.parquet").exists()
     assert read_marker(out)["files"] == sorted(
-        ["city_day.parquet", "neighbourhood_month.parquet", "plotly.min.js", "report.html",
-         "site_day.parquet", "summary.json"]
+        ["city_day.parquet", "costs.csv", "neighbourhood_month.parquet", "plotly.min.js",
+         "report.html", "site_day.parquet", "summary.json"]
     )  # fmt: skip
     # A later run in the same folder (now scenelab's) replaces only its own files.
     assert _run(out) == 0

@@ -52,6 +52,7 @@ def _int_in(low: int, high: int, what: str) -> object:
 _seed = _int_in(0, _MAX_SEED, "seed")
 _replicates = _int_in(1, 10_000, "replicates")
 _seeds = _int_in(1, 1_000, "seeds")
+_workers = _int_in(1, 256, "workers")
 
 
 def _assignment(text: str) -> tuple[str, float]:
@@ -266,8 +267,12 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         until=args.until,
         force=args.force,
         overrides=dict(args.overrides) or None,
+        workers=args.workers,
     )
-    print(f"wrote {args.out}")
+    summary = json.loads((Path(args.out) / "summary.json").read_text(encoding="utf-8"))
+    for item in summary.get("verdicts", []):
+        print("\n".join(item["sentences"]) + "\n")
+    print(f"wrote {args.out} (the verdict opens report.html)")
     return EXIT_OK
 
 
@@ -306,6 +311,10 @@ def build_parser() -> argparse.ArgumentParser:
         "scenarios", nargs="+", help="built-in names or scenario files; the first is the reference"
     )
     _run_options(p, "5")
+    p.add_argument(
+        "--workers", type=_workers, default=1, metavar="N",
+        help="run replicates in N processes (default 1)",
+    )  # fmt: skip
     p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("validate", help="check a scenario file without running it")

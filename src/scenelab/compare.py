@@ -3,7 +3,9 @@
 Replicate r of every scenario uses the same seed and replicate number, so each random stream gives
 the same draws in every arm: differences between arms come from policy, not noise. Each outcome's
 difference from the first (reference) scenario is the mean of the paired per-replicate differences
-with a 95% t-interval.
+with a 95% t-interval, kept inside the outcome's range (:func:`outcome_bounds`). Each strategy's
+verdict against the reference (``scenelab.verdict``) and its costs (``scenelab.costs``) are
+written beside the tables and open the report.
 """
 
 from __future__ import annotations
@@ -11,16 +13,19 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 from scipy import stats
 
 from scenelab.api import Results, check_overrides, check_seed, check_until, run
+from scenelab.costs.model import DAYS_PER_MONTH
 from scenelab.errors import ArgumentError
 from scenelab.outputs import OutputDirectory, atomic_parquet, atomic_text, dump_json
 from scenelab.scenario import schema as sc
 from scenelab.scenario.loader import load_scenario
+from scenelab.verdict import clamp_interval
 
 HEADLINE: tuple[str, ...] = (
     "people_present_mean",
@@ -42,7 +47,59 @@ HEADLINE: tuple[str, ...] = (
     "expulsions_per_day",
     "fines_per_day",
     "survey_trust_low",
+    "cost_nok_per_month",
 )
+
+
+def outcome_bounds(name: str) -> tuple[float, float]:
+    """The range an outcome can take.
+
+    A concentration index lies in [-1, 1], a share in [0, 1], a survey percentage in [0, 100];
+    every other compared outcome is a count, rate, size or cost (>= 0).
+    """
+    if name.startswith("concentration_index"):
+        return -1.0, 1.0
+    if name.startswith("share_"):
+        return 0.0, 1.0
+    if name.startswith("survey_") and name != "survey_n":
+        return 0.0, 100.0
+    return 0.0, math.inf
+
+
+def run_replicates(
+    scenario: sc.Scenario,
+    seeds: Sequence[int],
+    *,
+    until: dt.date | None = None,
+    overrides: dict[str, float] | None = None,
+    workers: int = 1,
+    progress: bool = False,
+) -> list[Results]:
+    """Run replicate i with ``seeds[i]`` (and replicate number i), in ``workers`` processes.
+
+    The same shape as ``scenelab.api.run_replicates``, which replaces it once on main.
+    """
+    jobs = [
+        dict(seed=s, replicate=i, until=until, overrides=overrides) for i, s in enumerate(seeds)
+    ]
+    if workers <= 1 or len(jobs) < 2:
+        return [run(scenario, progress=progress, **job) for job in jobs]
+    from concurrent.futures import ProcessPoolExecutor
+
+    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
+        futures = [pool.submit(run, scenario, **job) for job in jobs]
+        return [f.result() for f in futures]
+
+
+def check_workers(workers: object) -> int:
+    """Return ``workers`` if it is a whole number from 1 to 256.
+
+    Raises:
+        ArgumentError: Otherwise.
+    """
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 256:
+        raise ArgumentError(f"workers must be a whole number from 1 to 256 (got {workers!r})")
+    return workers
 
 
 def paired_differences(
@@ -72,14 +129,17 @@ def paired_differences(
                 half = stats.t.ppf(0.975, n - 1) * diff.std(ddof=1) / math.sqrt(n)
             else:
                 half = 0.0 if n else math.nan
+            low, high = clamp_interval(
+                mean_diff - half, mean_diff + half, float(base[name].mean()), outcome_bounds(name)
+            )
             rows.append(
                 {
                     "scenario": scenario,
                     "outcome": name,
                     "mean": float(part[name].mean()),
                     "diff": mean_diff,
-                    "diff_ci_low": mean_diff - half,
-                    "diff_ci_high": mean_diff + half,
+                    "diff_ci_low": low,
+                    "diff_ci_high": high,
                     "n": n,
                 }
             )
@@ -95,17 +155,21 @@ def compare_to_directory(
     until: dt.date | str | None = None,
     force: bool = False,
     overrides: dict[str, float] | None = None,
+    workers: int = 1,
 ) -> pd.DataFrame:
     """Run every scenario ``replicates`` times with shared seeds and write the comparison.
 
     Writes ``compare.csv`` (paired differences), ``outcomes.csv`` (per scenario and replicate),
-    ``site_day.parquet``, ``neighbourhood_month.parquet`` and ``city_day.parquet`` (all arms
-    stacked),
-    ``summary.json`` and ``report.html``; all into a staging directory moved into place at the end.
-    Arguments and the output directory are checked before anything runs (as for ``run``).
+    ``verdict.csv`` (each strategy against the reference after they diverge), ``costs.csv``
+    (per strategy, replicate, period and item), every table ``run`` writes (``site_day``,
+    ``neighbourhood_month``, ``city_day`` parquet and ``survey.csv``, all strategies stacked),
+    ``summary.json`` and ``report.html``; all into a staging directory moved into place at the
+    end. Arguments and the output directory are checked before anything runs (as for ``run``).
 
     Raises:
-        ArgumentError: If two scenarios share a name, or seed/replicates/until are out of range.
+        ArgumentError: If two scenarios share a name, their run windows differ, or
+            seed/replicates/until/workers are out of range.
+        OverrideError: If a parameter override is invalid.
         OutputError: If ``out`` must not or cannot be written.
     """
     from scenelab.runs import check_replicates
@@ -125,19 +189,26 @@ def compare_to_directory(
             "strategies weigh harm differently ([harm_weights]); compared strategies must use "
             "the same weights, or their differences would mix policy and weighting"
         )
+    windows = {(s.run.start, s.run.end) for s in loaded}
+    if len(windows) > 1:
+        raise ArgumentError(
+            "strategies must share [run] start and end to be compared; got "
+            + "; ".join(f"{s.name}: {s.run.start} .. {s.run.end}" for s in loaded)
+        )
     seed = check_seed(seed)
     replicates = check_replicates(replicates)
+    workers = check_workers(workers)
     until = check_until(loaded[0], until)
     for scn in loaded[1:]:
         check_until(scn, until)
     check_overrides(overrides)
     target = OutputDirectory(out, force=force, command="compare")
     with target:
+        seeds = [seed] * replicates  # replicate r of every strategy: same seed, same r
         results: dict[str, list[Results]] = {
-            s.name: [
-                run(s, seed=seed, replicate=r, until=until, progress=progress, overrides=overrides)
-                for r in range(replicates)
-            ]
+            s.name: run_replicates(
+                s, seeds, until=until, overrides=overrides, workers=workers, progress=progress
+            )
             for s in loaded
         }
         return _write_comparison(target, loaded, results, seed, replicates, until, overrides)
@@ -152,15 +223,35 @@ def _write_comparison(
     until: dt.date | None,
     overrides: dict[str, float] | None,
 ) -> pd.DataFrame:
+    from scenelab.costs import cost_summary, cost_table, total_cost
+    from scenelab.verdict import verdict
+
     names = [s.name for s in loaded]
-    outcomes = pd.DataFrame(
-        [{"scenario": name, "replicate": r, **res.outcomes}
-         for name, runs in results.items() for r, res in enumerate(runs)]
-    )  # fmt: skip
+    by_name = {s.name: s for s in loaded}
+    rows = []
+    for name, runs in results.items():
+        for r, res in enumerate(runs):
+            days = res.city_day["date"].nunique()
+            per_month = total_cost(by_name[name], res) / (days / DAYS_PER_MONTH)
+            rows.append({"scenario": name, "replicate": r, **res.outcomes,
+                         "cost_nok_per_month": per_month})  # fmt: skip
+    outcomes = pd.DataFrame(rows)
     table = paired_differences(outcomes, names[0])
+    verdicts = [verdict(results[names[0]], results[s.name], loaded[0], s) for s in loaded[1:]]
+    costs = pd.concat(
+        [cost_table(s, results[s.name]).assign(scenario=s.name) for s in loaded],
+        ignore_index=True,
+    )
     with target.staged() as staging:
         atomic_text(table.to_csv(index=False), staging / "compare.csv")
         atomic_text(outcomes.to_csv(index=False), staging / "outcomes.csv")
+        atomic_text(costs.to_csv(index=False), staging / "costs.csv")
+        atomic_text(
+            pd.concat([v.table.assign(scenario=v.arm, since=v.since.isoformat())
+                       for v in verdicts], ignore_index=True).to_csv(index=False)
+            if verdicts else "",
+            staging / "verdict.csv",
+        )  # fmt: skip
         for kind in ("site_day", "neighbourhood_month", "city_day"):
             frame = pd.concat(
                 [getattr(r, kind) for runs in results.values() for r in runs], ignore_index=True
@@ -188,6 +279,8 @@ def _write_comparison(
             "common_random_numbers": True,
             "warnings": {name: records(items) for name, items in advice.items()},
             "differences": json.loads(table.to_json(orient="records")),
+            "verdicts": [_verdict_record(v) for v in verdicts],
+            "costs": {s.name: cost_summary(s, results[s.name]) for s in loaded},
         }
         atomic_text(dump_json(summary), staging / "summary.json")
         from scenelab.report import write_report
@@ -203,5 +296,21 @@ def _write_comparison(
             staging / "report.html",
             comparison=results,
             weights=scenario_weights(loaded[0]),
+            verdicts=verdicts,
+            costs=costs,
         )
     return table
+
+
+def _verdict_record(v: object) -> dict[str, object]:
+    """A verdict as strict-JSON-ready data for summary.json."""
+    return {
+        "scenario": v.arm,  # type: ignore[attr-defined]
+        "reference": v.reference,  # type: ignore[attr-defined]
+        "since": v.since.isoformat(),  # type: ignore[attr-defined]
+        "diverged": v.diverged.isoformat() if v.diverged else None,  # type: ignore[attr-defined]
+        "until": v.until.isoformat(),  # type: ignore[attr-defined]
+        "replicates": v.n,  # type: ignore[attr-defined]
+        "sentences": list(v.sentences),  # type: ignore[attr-defined]
+        "table": json.loads(v.table.to_json(orient="records")),  # type: ignore[attr-defined]
+    }

@@ -244,7 +244,7 @@ def _add_optional_sections(
     staging: Path,
     report: bool,
 ) -> None:
-    """Add harm/equity to the summary and write the HTML report (layers above the model)."""
+    """Add harm/equity and costs to the summary, write costs.csv and the HTML report."""
     from scenelab.observe.equity import equity_by_period
     from scenelab.observe.outcomes import scenario_weights
 
@@ -254,7 +254,12 @@ def _add_optional_sections(
     weights = scenario_weights(scn)  # the scenario's [harm_weights], defaults filling the rest
     equity = equity_by_period(nm, inputs.periods, weights=weights, residents=residents)
     summary["equity_by_period"] = json.loads(equity.to_json(orient="records", date_format="iso"))
+    from scenelab.costs import cost_summary, cost_table
+
+    costs = cost_table(scn, results)
+    summary["costs"] = cost_summary(scn, results)
+    atomic_text(costs.to_csv(index=False), staging / "costs.csv")
     if report:
         from scenelab.report import write_report
 
-        write_report(results, inputs, staging / "report.html", weights=weights)
+        write_report(results, inputs, staging / "report.html", weights=weights, costs=costs)

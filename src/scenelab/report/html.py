@@ -34,7 +34,13 @@ from scenelab.report.charts import (
 from scenelab.report.inputs import ReportInputs, collect_tables
 from scenelab.report.map import site_map_figure
 from scenelab.report.stats import BAND_HIGH, BAND_LOW, replicate_column
-from scenelab.report.strategies import comparison_figure, strategy_outcomes
+from scenelab.report.strategies import (
+    comparison_figure,
+    costs_html,
+    diverged_series_figure,
+    strategy_outcomes,
+    verdict_html,
+)
 
 __all__ = ["PLOTLY_JS", "expected_chart_ids", "write_report"]
 
@@ -66,6 +72,7 @@ window.addEventListener("unhandledrejection", function (e) {
 <style>
   :root { --ink: #222; --muted: #5a5a5a; --rule: #d9d9d9; --accent: #0072B2; }
   * { box-sizing: border-box; }
+  tr.clear td { font-weight: 600; } ul.verdict li { margin: 0.25em 0; }
   body { margin: 0; background: #f4f4f2; color: var(--ink);
          font: 15px/1.55 "Helvetica Neue", Helvetica, Arial, sans-serif; }
   main { max-width: 1240px; margin: 0 auto; padding: 28px 36px 60px; background: #fff; }
@@ -303,6 +310,8 @@ def write_report(
     comparison: pd.DataFrame | Mapping[str, Any] | None = None,
     *,
     weights: HarmWeights | None = None,
+    verdicts: Sequence[Any] | None = None,
+    costs: pd.DataFrame | None = None,
 ) -> Path:
     """Write the HTML report of a run (replicates) and, optionally, a comparison.
 
@@ -322,6 +331,10 @@ def write_report(
             DataFrame with columns ``strategy``, ``size``, ``harm`` per replicate (see
             :func:`scenelab.report.strategies.strategy_outcomes`). The section is omitted if None.
         weights: Harm-days per event for the composite harm; defaults if None.
+        verdicts: Each compared strategy's :class:`scenelab.verdict.Verdict`; shown first, with
+            each strategy's series from the divergence on (needs ``comparison`` as results).
+        costs: :func:`scenelab.costs.cost_table` rows (with ``scenario`` for several
+            strategies); shown as a costs section.
 
     Returns:
         The path of the written HTML file.
@@ -351,6 +364,16 @@ def write_report(
         tocs.append(toc)
         bodies.append(section)
 
+    if verdicts:
+        body = verdict_html(verdicts)
+        if isinstance(comparison, Mapping):
+            since = min(v.since for v in verdicts)
+            body += _figure_div(
+                diverged_series_figure(comparison, since, weights), "chart-verdict-series"
+            )
+        add("verdict", "Verdict: each strategy against the reference", body)
+    if costs is not None and len(costs):
+        add("costs", "What it costs", costs_html(costs))
     add(
         "key-figures",
         "Key figures by period",
@@ -488,17 +511,21 @@ def _write_plotlyjs(directory: Path) -> Path:
     return path
 
 
-def expected_chart_ids(has_survey: bool, has_comparison: bool) -> Sequence[str]:
+def expected_chart_ids(
+    has_survey: bool, has_comparison: bool, has_verdict: bool = False
+) -> Sequence[str]:
     """The ids of the chart divs a report holds, for tests and callers that check rendering.
 
     Args:
         has_survey: Whether a survey table was given.
         has_comparison: Whether a comparison was given.
+        has_verdict: Whether verdicts were given with a comparison of results.
 
     Returns:
         The div ids, in page order.
     """
-    ids = [
+    ids = ["chart-verdict-series"] if has_verdict else []
+    ids += [
         "chart-scene-size",
         "chart-map",
         "chart-harm-components",

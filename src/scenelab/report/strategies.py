@@ -5,7 +5,9 @@ Split from :mod:`scenelab.report.charts` (which holds the shared palette and lay
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import html
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import pandas as pd
@@ -31,7 +33,13 @@ from scenelab.report.stats import (
     replicate_column,
 )
 
-__all__ = ["comparison_figure", "strategy_outcomes"]
+__all__ = [
+    "comparison_figure",
+    "costs_html",
+    "diverged_series_figure",
+    "strategy_outcomes",
+    "verdict_html",
+]
 
 
 def strategy_outcomes(
@@ -170,4 +178,160 @@ def comparison_figure(outcomes: pd.DataFrame) -> go.Figure:
     fig.update_xaxes(title_text="Scene size: people present per day, all sites")
     fig.update_yaxes(title_text="Harm: harm-days per month, all neighbourhoods")
     fig.update_layout(legend=dict(title=dict(text="Strategy")))
+    return fig
+
+
+def _esc(value: Any) -> str:
+    return html.escape(str(value))
+
+
+def verdict_html(verdicts: Sequence[Any]) -> str:
+    """The verdicts as HTML: per strategy, its sentences and the table of paired differences.
+
+    Args:
+        verdicts: :class:`scenelab.verdict.Verdict` objects, one per compared strategy.
+
+    Returns:
+        An HTML fragment.
+    """
+    from scenelab.verdict_text import fmt_number
+
+    parts = []
+    for v in verdicts:
+        items = "".join(f"<li>{_esc(s)}</li>" for s in v.sentences)
+        rows = []
+        for r in v.table.itertuples():
+            lo, hi = r.ci_low, r.ci_high
+            clear = math.isfinite(lo) and math.isfinite(hi) and (lo > 0 or hi < 0)
+            mark = " class='clear'" if clear else ""
+            rows.append(
+                f"<tr{mark}><td class='text'>{_esc(r.label)}</td>"
+                f"<td>{fmt_number(r.reference_mean)}</td><td>{fmt_number(r.arm_mean)}</td>"
+                f"<td><b>{fmt_number(r.difference)}</b> <span class='band'>"
+                f"[{fmt_number(lo)}, {fmt_number(hi)}]</span></td>"
+                f"<td class='text'>{_esc(r.unit)}</td></tr>"
+            )
+        parts.append(
+            f"<h3>{_esc(v.arm)} against {_esc(v.reference)}</h3><ul class='verdict'>{items}</ul>"
+            "<table><thead><tr><th class='text'>Quantity</th>"
+            f"<th>{_esc(v.reference)}</th><th>{_esc(v.arm)}</th>"
+            "<th>Difference [95% interval]</th><th class='text'>Unit</th></tr></thead>"
+            f"<tbody>{''.join(rows)}</tbody></table>"
+        )
+    return "".join(parts) + (
+        "<p class='note'>Each difference is the mean over replicates of (strategy − reference), "
+        "replicate i of both run with the same seed (common random numbers), over the days from "
+        "the first day their schedules differ; the 95% t-interval is kept inside what the "
+        "quantity can be. Bold rows' intervals leave out zero. Harm to women counts each "
+        "woman's own victimisations, overdoses, deaths and enforcement over the whole run (the "
+        "strategies are identical before they diverge). Costs: see the costs table.</p>"
+    )
+
+
+def costs_html(costs: pd.DataFrame) -> str:
+    """Cost per item (mean over replicates, NOK) for each strategy, and the total.
+
+    Args:
+        costs: :func:`scenelab.costs.cost_table` rows, with a ``scenario`` column when several
+            strategies are stacked.
+
+    Returns:
+        An HTML table.
+    """
+    from scenelab.verdict_text import fmt_number
+
+    frame = costs if "scenario" in costs.columns else costs.assign(scenario="this run")
+    per_rep = frame.groupby(["scenario", "item", "replicate"], sort=False)["cost_nok"].sum()
+    mean = per_rep.groupby(level=[0, 1], sort=False).mean().unstack(0)
+    strategies = list(dict.fromkeys(frame["scenario"]))
+    units = frame.drop_duplicates("item").set_index("item")
+    head = "".join(f"<th>{_esc(s)}</th>" for s in strategies)
+    rows = []
+    for item in mean.index:
+        u = units.loc[item]
+        cells = "".join(f"<td>{fmt_number(mean.loc[item, s])}</td>" for s in strategies)
+        rows.append(
+            f"<tr><td class='text'>{_esc(item)}</td><td class='text'>NOK "
+            f"{fmt_number(u['unit_cost_nok'])} per {_esc(u['unit'])} ({int(u['price_year'])})"
+            f"</td>{cells}</tr>"
+        )
+    totals = "".join(f"<td><b>{fmt_number(mean[s].sum())}</b></td>" for s in strategies)
+    rows.append(f"<tr><td class='text'><b>Total</b></td><td></td>{totals}</tr>")
+    return (
+        f"<table><thead><tr><th class='text'>Item</th><th class='text'>Unit cost (price year)"
+        f"</th>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+        "<p class='note'>NOK over the whole run, mean over replicates; each unit cost in its "
+        "own price year, not adjusted for inflation (sources: docs/strategy-lab.md).</p>"
+    )
+
+
+def diverged_series_figure(
+    comparison: Mapping[str, Any], since: Any, weights: HarmWeights | None = None
+) -> go.Figure:
+    """Each strategy's monthly harm and scene size from the divergence on, side by side.
+
+    Args:
+        comparison: Strategy name to results (replicates).
+        since: First day shown (the divergence).
+        weights: Harm-days per event.
+
+    Returns:
+        A two-panel figure: harm-days per month and people present per day, mean over
+        replicates with the central 95% band.
+    """
+    from plotly.subplots import make_subplots
+
+    from scenelab.observe.harm import harm_by_neighbourhood_month
+    from scenelab.report.stats import replicate_summary
+
+    start = pd.Timestamp(since)
+    fig = make_subplots(
+        rows=1,
+        cols=2,
+        subplot_titles=("Harm-days per month (all neighbourhoods)", "People present per day"),
+    )
+    for i, (strategy, results) in enumerate(comparison.items()):
+        colour = STRATEGY_PALETTE[i % len(STRATEGY_PALETTE)]
+        tables = collect_tables(results)
+        nm = harm_by_neighbourhood_month(tables.neighbourhood_month, weights)
+        nm = nm[nm["month"] >= start.to_period("M").to_timestamp()]
+        rep = replicate_column(nm)
+        harm = nm.groupby([rep, "month"])["harm"].sum().reset_index()
+        sd = tables.site_day[tables.site_day["date"] >= start]
+        rep_sd = replicate_column(sd.copy())
+        size = sd.groupby([rep_sd, "date"])["people_present"].sum().reset_index()
+        for col, (frame, x, y) in enumerate(
+            ((harm, "month", "harm"), (size, "date", "people_present")), start=1
+        ):
+            s = replicate_summary(frame, [x], y)
+            band_x = list(s[x]) + list(s[x])[::-1]
+            fig.add_trace(
+                go.Scatter(
+                    x=band_x,
+                    y=list(s["high"]) + list(s["low"])[::-1],
+                    fill="toself",
+                    fillcolor=colour,
+                    opacity=0.15,
+                    line=dict(width=0),
+                    hoverinfo="skip",
+                    showlegend=False,
+                    legendgroup=strategy,
+                ),
+                row=1,
+                col=col,
+            )
+            fig.add_trace(
+                go.Scatter(
+                    x=s[x],
+                    y=s["mean"],
+                    mode="lines",
+                    line=dict(color=colour, width=2),
+                    name=str(strategy),
+                    legendgroup=strategy,
+                    showlegend=col == 1,
+                ),
+                row=1,
+                col=col,
+            )
+    _base_layout(fig, f"Each strategy from {start.date()}, the day they diverge", 440)
     return fig

@@ -418,6 +418,31 @@ class Survey(_Closed):
     note: str = ""
 
 
+MAX_NOK = 1e12
+Nok = Annotated[float, Field(ge=0.0, le=MAX_NOK)]
+
+
+class Costs(_Closed):
+    """Unit costs in NOK replacing the defaults of ``scenelab/costs/unit_costs.toml``.
+
+    Each key left out keeps its default (``docs/strategy-lab.md`` lists them with their sources and
+    price years). ``site_closure_by_site`` sets the one-off cost of closing a named site.
+    """
+
+    police_officer_hour: Nok | None = None
+    outreach_worker_hour: Nok | None = None
+    housing_unit_year: Nok | None = None
+    oat_slot_year: Nok | None = None
+    injection_room_year: Nok | None = None
+    injection_room_opening_hour: Nok | None = None
+    drop_in_year: Nok | None = None
+    site_closure: Nok | None = None
+    site_closure_by_site: dict[Id, Nok] = Field({}, max_length=MAX_SITES)
+    price_year: int | None = Field(
+        None, ge=1900, le=2100, description="The price year of the values given here (a note)."
+    )
+
+
 class Scenario(_Closed):
     """A whole scenario file."""
 
@@ -435,6 +460,7 @@ class Scenario(_Closed):
     harm_weights: dict[str, Annotated[float, Field(ge=0.0, le=1e7)]] | None = Field(
         None, max_length=100
     )
+    costs: Costs | None = None
 
     @model_validator(mode="after")
     def _known_harm_weights(self) -> Scenario:

@@ -118,6 +118,9 @@ def check_references(scn: sc.Scenario) -> list[Problem]:
     for i, z in enumerate(scn.zones):
         for j, site in enumerate(z.sites):
             site_ok(f"zones[{i}].sites[{j}]", site)
+    if scn.costs is not None:
+        for site in scn.costs.site_closure_by_site:
+            site_ok(f"costs.site_closure_by_site.{site}", site)
     for section in ("population", "sellers"):
         weights = getattr(scn, section).initial_sites
         for site in weights:
