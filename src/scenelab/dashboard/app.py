@@ -22,6 +22,7 @@ from scenelab.dashboard import figures
 from scenelab.dashboard.controls import control_panel, edits_from
 from scenelab.dashboard.edits import edit
 from scenelab.dashboard.layout import CSS, page
+from scenelab.dashboard.results import results_view
 from scenelab.dashboard.runner import Job, Runner
 from scenelab.dashboard.summary import summarise
 from scenelab.errors import ScenelabError
@@ -265,44 +266,6 @@ class Dashboard:
         self.job_id = next(self.job_ids)
         self.runner.submit(job)
         return ""
-
-
-def results_view(job: Job) -> html.Div:
-    """The results of a finished job: verdict, charts with intervals, paired differences."""
-    s = job.summary
-    verdict = (
-        [html.P(line) for line in s.verdict]
-        if s.verdict
-        else [
-            html.P(
-                "Verdict: not available in this version (scenelab.verdict); the paired "
-                "differences below say what changed."
-            )
-        ]
-    )
-    cost = figures.cost_figure(s)
-    rows = figures.difference_rows(s)
-    table = html.Table(
-        [html.Tr([html.Th(h) for h in ("Outcome", "Unedited", "Edited", "Difference [95% CI]")])]
-        + [
-            html.Tr([html.Td(r[k]) for k in ("outcome", "unedited", "edited", "difference")])
-            for r in rows
-        ],
-        className="diff",
-        id="difference-table",
-    )
-    return html.Div(
-        [
-            html.Div(verdict, className="verdict", id="verdict"),
-            dcc.Graph(figure=figures.scene_figure(s), id="scene-graph"),
-            dcc.Graph(figure=figures.neighbourhood_figure(s), id="neighbourhood-graph"),
-            dcc.Graph(figure=figures.women_figure(s), id="women-graph"),
-            dcc.Graph(figure=cost, id="cost-graph") if cost else html.P(s.cost_note),
-            html.H3("Edited minus unedited (paired replicates, 95% t-interval)"),
-            table,
-            html.Span(id="results-ready", **{"data-finished": f"{job.runs_finished_at:.3f}"}),
-        ]
-    )
 
 
 @functools.cache

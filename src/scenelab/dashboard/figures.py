@@ -17,6 +17,7 @@ from scenelab.dashboard.summary import ARM_LABELS, ARMS, WOMEN_LABELS, Summary
 from scenelab.report.charts import FONT, STRATEGY_PALETTE, TEMPLATE
 from scenelab.report.stats import displacement_flows, replicate_summary
 
+LABELS = {**WOMEN_LABELS, "total_cost": "Total cost (NOK)"}
 ARM_COLOURS = {"reference": STRATEGY_PALETTE[0], "edited": STRATEGY_PALETTE[1]}
 
 
@@ -269,11 +270,9 @@ def women_figure(summary: Summary) -> go.Figure:
     return _bars(summary, WOMEN_LABELS, "Harm to women (whole run)", "Count per run")
 
 
-def cost_figure(summary: Summary) -> go.Figure | None:
-    """Total cost per run, where the cost model is installed (None otherwise)."""
-    if "total_cost" not in summary.outcomes:
-        return None
-    return _bars(summary, {"total_cost": "Total cost"}, "Cost", "NOK per run")
+def cost_figure(summary: Summary) -> go.Figure:
+    """Total cost of each run (:func:`scenelab.costs.total_cost`): mean and 95% band."""
+    return _bars(summary, {"total_cost": "Total cost"}, "Cost of the whole run", "NOK")
 
 
 def difference_rows(summary: Summary) -> list[dict[str, str]]:
@@ -284,7 +283,7 @@ def difference_rows(summary: Summary) -> list[dict[str, str]]:
     for r in d[d["scenario"] == summary.edited].itertuples():
         rows.append(
             {
-                "outcome": WOMEN_LABELS.get(r.outcome, r.outcome.replace("_", " ")),
+                "outcome": LABELS.get(r.outcome, r.outcome.replace("_", " ")),
                 "unedited": f"{base.get(r.outcome, float('nan')):.3g}",
                 "edited": f"{r.mean:.3g}",
                 "difference": f"{r.diff:+.3g} [{r.diff_ci_low:+.3g}, {r.diff_ci_high:+.3g}]",

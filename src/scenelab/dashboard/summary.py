@@ -1,8 +1,10 @@
 """Reduce a finished job's runs to the small tables the page draws (computed once per job).
 
 Both arms are stacked with an ``arm`` column (``reference`` / ``edited``). Every figure shows the
-mean over replicates with the central 95% of replicates as its interval; the difference table
-gives paired differences with 95% t-intervals (:func:`scenelab.compare.paired_differences`).
+mean over replicates with the central 95% of replicates as its interval. The verdict
+(:func:`scenelab.verdict.verdict`, as ``scenelab compare``) compares the two after their schedules
+diverge; the outcome table gives whole-run paired differences with 95% t-intervals
+(:func:`scenelab.compare.paired_differences`).
 """
 
 from __future__ import annotations
@@ -13,9 +15,11 @@ import pandas as pd
 
 from scenelab.api import Results
 from scenelab.compare import HEADLINE, paired_differences
+from scenelab.costs import total_cost
 from scenelab.observe.harm import harm_by_neighbourhood_month
 from scenelab.observe.outcomes import scenario_weights
 from scenelab.scenario import schema as sc
+from scenelab.verdict import Verdict, verdict
 
 ARMS = ("reference", "edited")
 ARM_LABELS = {"reference": "Unedited", "edited": "Edited"}
@@ -29,7 +33,7 @@ WOMEN: dict[str, tuple[str, str]] = {
     "women_expulsions": ("n_expulsions", "Expulsion orders given to women"),
     "women_fines": ("n_fines", "Fines given to women"),
 }
-DEATH_STATUS = 2  # people.status: 2 = overdose death (docs/CONTRACT.md)
+DEATH_EXIT = 2  # people.exit_reason: 2 = overdose death (scenelab.model.state)
 
 
 @dataclass
@@ -46,8 +50,7 @@ class Summary:
     outcomes: pd.DataFrame
     differences: pd.DataFrame
     months: list[pd.Timestamp] = field(default_factory=list)
-    verdict: list[str] = field(default_factory=list)
-    cost_note: str = ""
+    verdict: Verdict | None = None
 
 
 def _stack(results: dict[str, list[Results]], names: dict[str, str], table: str) -> pd.DataFrame:
@@ -63,7 +66,7 @@ def women_harm(people: pd.DataFrame) -> dict[str, float]:
     """Harm to women in one run, from its people table (see :data:`WOMEN`)."""
     women = people[people["sex"] == 1]
     out = {key: float(women[col].sum()) for key, (col, _) in WOMEN.items()}
-    out["women_overdose_deaths"] = float((women["status"] == DEATH_STATUS).sum())
+    out["women_overdose_deaths"] = float((women["exit_reason"] == DEATH_EXIT).sum())
     return out
 
 
@@ -92,6 +95,7 @@ def summarise(
     harm = nm.groupby(["arm", "replicate", "neighbourhood"])["harm"].sum().reset_index()
     harm = harm.join(n_months, on=["arm", "replicate"])
     harm["harm_per_month"] = harm["harm"] / harm["n_months"]
+    scn = {"reference": reference, "edited": edited}
     rows = []
     for arm, name in names.items():
         for r, res in enumerate(results.get(name, [])):
@@ -102,13 +106,11 @@ def summarise(
                     "replicate": r,
                     **res.outcomes,
                     **women_harm(res.people),
+                    "total_cost": total_cost(scn[arm], res),
                 }
             )
     outcomes = pd.DataFrame(rows)
-    wanted = (*HEADLINE, *WOMEN_LABELS)
-    cost_note = _add_costs(outcomes, reference, edited, results)
-    if "total_cost" in outcomes:
-        wanted = (*wanted, "total_cost")
+    wanted = (*HEADLINE, *WOMEN_LABELS, "total_cost")
     differences = paired_differences(outcomes, reference.name, names=wanted)
     sites = pd.DataFrame(
         [
@@ -140,37 +142,11 @@ def summarise(
         differences=differences,
         months=[pd.Timestamp(m) for m in sorted(monthly["month"].unique())],
         verdict=_verdict(reference, edited, results),
-        cost_note=cost_note,
     )
-
-
-def _add_costs(
-    outcomes: pd.DataFrame,
-    reference: sc.Scenario,
-    edited: sc.Scenario,
-    results: dict[str, list[Results]],
-) -> str:
-    """Add ``total_cost`` per run where the cost model (``scenelab.costs``) is installed."""
-    try:
-        from scenelab.costs import total_cost  # type: ignore[import-not-found]
-    except ImportError:
-        return "Cost: the cost model (scenelab.costs) is not part of this version."
-    costs = []
-    for scn in (reference, edited):
-        for res in results.get(scn.name, []):
-            value = total_cost(scn, res)
-            costs.append(float(getattr(value, "total", value)))
-    outcomes["total_cost"] = costs
-    return ""
 
 
 def _verdict(
     reference: sc.Scenario, edited: sc.Scenario, results: dict[str, list[Results]]
-) -> list[str]:
-    """The verdict sentences of ``scenelab.verdict`` where it is installed, else none."""
-    try:
-        from scenelab.verdict import verdict  # type: ignore[import-not-found]
-    except ImportError:
-        return []
-    found = verdict(results[reference.name], results[edited.name], reference, edited)
-    return [str(s) for s in found.sentences]
+) -> Verdict:
+    """The verdict of ``scenelab compare`` for the edited scenario against the unedited one."""
+    return verdict(results[reference.name], results[edited.name], reference, edited)
