@@ -219,3 +219,46 @@ def test_policy_modes_offered_are_the_schemas():
     text = str(control_panel(load_scenario(SMALL)))
     for mode in sc.POLICE_MODES:
         assert f"'value': '{mode}'" in text
+
+
+@pytest.fixture(scope="module")
+def closed_park(small):
+    """Two paired replicates, the park closed on 1 Feb (scene must move), to 31 March."""
+    import datetime as dt
+
+    from scenelab.dashboard.summary import summarise
+
+    edited = edit(small, {"close": {"on": True, "site": "river_park", "start": "2020-02-01"}})
+    job = Job(small, edited.scenario, replicates=2, seed=3, until=dt.date(2020, 3, 31))
+    job.summarise = lambda j: summarise(j.reference, j.arm, j.results)
+    assert job.start().wait(600) and job.state == "done", job.error
+    return job.summary
+
+
+@pytest.mark.slow
+def test_figures_show_the_closure_and_its_displacement(closed_park):
+    from scenelab.dashboard import figures
+
+    s = closed_park
+    assert [m.strftime("%Y-%m") for m in s.months] == ["2020-01", "2020-02", "2020-03"]
+    park = figures.presence(s, "edited", s.months[1]).set_index("site")["people"]
+    assert park["river_park"] == 0.0 and park.sum() > 0
+    january = figures.map_figure(s, 0)
+    february = figures.map_figure(s, 1)
+    arrows = [a for a in february.layout.annotations if a.showarrow]
+    assert not [a for a in january.layout.annotations if a.showarrow]  # no month before
+    # the edited arm's arrows leave the park (x2 axes: the right-hand, edited panel)
+    park_lon = next(x.lon for x in s.sites.itertuples() if x.id == "river_park")
+    assert any(a.xref == "x2" and a.ax == park_lon for a in arrows)
+    tiles = figures.map_basemap_figure(s, 1)
+    assert {t.type for t in tiles.data} == {"scattermap"}
+    scene = figures.scene_figure(s)
+    assert len(scene.data) == 6  # band (two edges) and mean, per arm
+    assert all(len(t.x) == 91 for t in scene.data)  # 1 Jan .. 31 Mar 2020
+    nb = figures.neighbourhood_figure(s)
+    assert list(nb.data[0].x) == ["Old Town (0.30)", "Harbour East (0.85)"]  # by deprivation
+    for fig in (figures.women_figure(s), figures.cost_figure(s)):
+        assert len(fig.data) == 2 and all(t.error_y.array is not None for t in fig.data)
+    rows = {r["outcome"]: r for r in figures.difference_rows(s)}
+    assert "Total cost (NOK)" in rows and "Overdose deaths of women" in rows
+    assert s.verdict.since.isoformat() == "2020-02-01" and s.verdict.sentences

@@ -89,7 +89,6 @@ def page(initial: str, extra_choices: list[str]) -> html.Div:
                         [
                             html.Progress(id="progress", value="0", max="1"),
                             html.Div(id="progress-text"),
-                            html.Div(id="results"),
                             html.Div(
                                 [
                                     html.Label("Month", className="lbl"),
@@ -102,6 +101,7 @@ def page(initial: str, extra_choices: list[str]) -> html.Div:
                                 id="map-panel",
                                 style={"display": "none"},
                             ),
+                            html.Div(id="results"),
                         ],
                         id="right",
                     ),

@@ -38,6 +38,7 @@ class Job:
         view: The page's results section (built by ``render`` after ``summarise``, in this
             thread, so the page's polls only fetch it).
         runs_finished_at: ``time.time()`` when the last run ended (None before).
+        prepared_at: ``time.time()`` when the summary and the view were ready.
         error: One line if the job failed.
     """
 
@@ -55,6 +56,7 @@ class Job:
     summary: object | None = None
     view: object | None = None
     runs_finished_at: float | None = None
+    prepared_at: float | None = None
     error: str | None = None
     started_at: float = field(default_factory=time.time)
     _cancel: threading.Event = field(default_factory=threading.Event)
@@ -97,6 +99,7 @@ class Job:
                 self.summary = self.summarise(self)
             if self.render is not None:
                 self.view = self.render(self)
+            self.prepared_at = time.time()
             self.state = "done"
         except Exception as exc:  # noqa: BLE001 - a failed run is shown, never crashes the server
             self.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
