@@ -13,6 +13,7 @@ from benchmarks import (
     bench_mesa,
     bench_scaling,
     bench_startup,
+    bench_threads,
     docking,
     phase_profile,
     run_all,
@@ -125,3 +126,9 @@ def test_run_all_quick_prints_the_goals(capsys):
     out = capsys.readouterr().out
     assert "goals of the performance issue" in out
     assert "cost exponent vs people" in out
+
+
+def test_threads_bench_prints_speedup_and_efficiency(capsys):
+    assert bench_threads.main(["--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "efficiency_2" in out and "speedup" in out

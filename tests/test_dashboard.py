@@ -164,6 +164,23 @@ def test_runner_pairs_replicates_and_cancel_stops_it(small):
     }
 
 
+def test_cancel_with_two_workers_keeps_replicates_paired(small):
+    gate = threading.Event()
+
+    def run_one(scn, seed, replicate, until):
+        gate.wait(5)
+        return (scn.name, replicate)
+
+    job = Job(small, edit(small, {}).scenario, replicates=3, seed=1, workers=2, run_one=run_one)
+    job.start()
+    time.sleep(0.2)
+    job.cancel()
+    gate.set()
+    assert job.wait(10) and job.state == "cancelled"
+    assert job.results == {"small_city": [("small_city", 0)],
+                           "small_city-edited": [("small_city-edited", 0)]}  # fmt: skip
+
+
 def test_a_failing_run_is_reported_not_raised(small):
     def boom(*_):
         raise RuntimeError("kernel fell over")
@@ -262,3 +279,27 @@ def test_figures_show_the_closure_and_its_displacement(closed_park):
     rows = {r["outcome"]: r for r in figures.difference_rows(s)}
     assert "Total cost (NOK)" in rows and "Overdose deaths of women" in rows
     assert s.verdict.since.isoformat() == "2020-02-01" and s.verdict.sentences
+
+
+def test_loopback_names():
+    from scenelab.dashboard.app import is_loopback
+
+    assert all(is_loopback(h) for h in ("127.0.0.1", "127.1.2.3", "localhost", "::1"))
+    assert not any(is_loopback(h) for h in ("0.0.0.0", "192.0.2.7", "::", "example.org"))
+
+
+def test_without_the_extra_the_command_names_it(tmp_path):
+    import subprocess
+    import sys
+
+    code = (
+        "import sys\nsys.modules['dash'] = None\nfrom scenelab.cli import main\n"
+        "sys.exit(main(['dashboard', '--port', '0']))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=tmp_path
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().endswith(
+        "dash is not installed: install the dashboard extra: pip install 'scenelab[dashboard]'"
+    )

@@ -55,6 +55,23 @@ _seeds = _int_in(1, 1_000, "seeds")
 _workers = _int_in(1, 256, "workers")
 
 
+def _workers_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--workers",
+        type=_workers,
+        default=None,
+        metavar="N",
+        help="replicates run at once, in threads of this process (default: the cores this "
+        "process may use); results do not depend on it",
+    )
+
+
+def _worker_count(args: argparse.Namespace) -> int:
+    from scenelab.parallel import default_workers
+
+    return args.workers or default_workers()
+
+
 def _assignment(text: str) -> tuple[str, float]:
     name, sep, value = text.partition("=")
     if not sep or not name.strip():
@@ -140,6 +157,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         force=args.force,
         overrides=dict(args.overrides) or None,
         on_start=_print_advice,
+        workers=_worker_count(args),
     )
     print(f"wrote {args.out}")
     return EXIT_OK
@@ -237,7 +255,7 @@ def _cmd_patterns(args: argparse.Namespace) -> int:
             f"{scn.source} defines no observed patterns: write them in {stem}.patterns.toml "
             "beside it (the format: docs/calibration-bergen.md, 'Pattern files')"
         )
-    table = pattern_table(scn, list(range(1, args.seeds + 1)))
+    table = pattern_table(scn, list(range(1, args.seeds + 1)), workers=_worker_count(args))
     print(f"{'pattern':8s} {'figure':28s} {'mean':>9s} {'min':>9s} {'max':>9s}  holds")
     for (pattern, figure), part in table.groupby(["pattern", "figure"], sort=False):
         holds = part.drop_duplicates("seed")["holds"]
@@ -284,7 +302,7 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
             f"{exc.name} is not installed: install the dashboard extra: "
             "pip install 'scenelab[dashboard]'"
         ) from None
-    serve(args.scenario, host=args.host, port=args.port)
+    serve(args.scenario, host=args.host, port=args.port, workers=args.workers)
     return EXIT_OK
 
 
@@ -299,11 +317,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a scenario and write its tables and report")
     p.add_argument("scenario", help="built-in name (e.g. bergen) or path to a scenario .toml")
     _run_options(p, "the scenario's")
+    _workers_option(p)
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("patterns", help="measure the Bergen patterns over several seeds")
     p.add_argument("scenario", help="bergen, or a scenario with the same site ids")
     p.add_argument("--seeds", type=_seeds, default=5, help="seeds 1..N to run (default 5)")
+    _workers_option(p)
     p.set_defaults(func=_cmd_patterns)
 
     p = sub.add_parser("compare", help="run strategies with common random numbers and compare")
@@ -359,6 +379,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="port (default 8050; 0 picks a free one)")  # fmt: skip
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: "
                    "this machine only; another address lets other machines connect)")  # fmt: skip
+    _workers_option(p)
     p.set_defaults(func=_cmd_dashboard)
 
     from scenelab.experiments.cli import register

@@ -267,13 +267,15 @@ def all_patterns(results: Any, scenario: Any) -> list[PatternResult]:  # noqa: A
     return [measure(p, results, scenario) for p in load_patterns(scenario) if p.run is None]
 
 
-def pattern_table(scenario: Any, seeds: list[int]) -> pd.DataFrame:  # noqa: ANN401
+def pattern_table(scenario: Any, seeds: list[int], workers: int = 1) -> pd.DataFrame:  # noqa: ANN401
     """Run ``scenario`` (and any scenario a pattern names) once per seed; tabulate every figure.
+
+    ``workers`` runs that many replicates at once (threads; the figures do not depend on it).
 
     Raises:
         ScenarioError: If the scenario defines no patterns, or its pattern file is invalid.
     """
-    from scenelab.api import run
+    from scenelab.parallel import RunTask, run_many
     from scenelab.scenario.loader import load_scenario
 
     patterns = load_patterns(scenario)
@@ -283,10 +285,12 @@ def pattern_table(scenario: Any, seeds: list[int]) -> pd.DataFrame:  # noqa: ANN
             [Problem("", "defines no observed patterns (put them in a .patterns.toml beside it)")],
         )
     others = {p.run: load_scenario(p.run) for p in patterns if p.run is not None}
+    arms: dict[str | None, Any] = {None: scenario, **others}
+    tasks = [RunTask(scn, seed) for seed in seeds for scn in arms.values()]
+    done = iter(run_many(tasks, workers=workers))
     rows = []
     for seed in seeds:
-        runs = {None: run(scenario, seed=seed)}
-        runs |= {name: run(scn, seed=seed) for name, scn in others.items()}
+        runs = {name: next(done) for name in arms}
         for p in patterns:
             found = measure(p, runs[p.run], others.get(p.run, scenario))
             for key, value in found.measured.items():

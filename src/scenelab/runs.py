@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from scenelab.api import Results, check_overrides, check_seed, check_until, periods, run
+from scenelab.api import Results, check_overrides, check_seed, check_until, periods
 from scenelab.errors import ArgumentError
 from scenelab.outputs import OutputDirectory, atomic_parquet, atomic_text, dump_json
+from scenelab.parallel import check_workers, run_replicates
 from scenelab.scenario import schema as sc
 from scenelab.scenario.advice import Advice, advise, records
 from scenelab.scenario.loader import load_scenario
@@ -169,11 +170,13 @@ def run_to_directory(
     force: bool = False,
     overrides: dict[str, float] | None = None,
     on_start: Callable[[sc.Scenario, list[Advice]], None] | None = None,
+    workers: int = 1,
 ) -> list[Results]:
     """Run ``replicates`` replicates and write tables, summary.json and report.html to ``out``.
 
     ``on_start(scenario, warnings)`` is called once everything is checked, before the first
-    simulated hour (the command line prints the scenario's warnings there).
+    simulated hour (the command line prints the scenario's warnings there). ``workers``
+    replicates run at once, in threads (:mod:`scenelab.parallel`); the tables do not depend on it.
 
     Every argument and the output directory are checked before anything is simulated (see
     :class:`scenelab.outputs.OutputDirectory`: a directory holding files scenelab did not write
@@ -190,15 +193,16 @@ def run_to_directory(
     replicates = check_replicates(scn.run.replicates if replicates is None else replicates)
     until = check_until(scn, until)
     check_overrides(overrides)
+    check_workers(workers)
     target = OutputDirectory(out, force=force, command="run")
     advice = advise(scn, until)
     with target:
         if on_start is not None:
             on_start(scn, advice)
-        results = [
-            run(scn, seed=seed, replicate=r, until=until, progress=progress, overrides=overrides)
-            for r in range(replicates)
-        ]
+        results = run_replicates(
+            scn, seed, replicates, until=until, overrides=overrides, workers=workers,
+            progress=progress,
+        )  # fmt: skip
         _write_run(target, results, scn, replicates, until, advice, report)
     return results
 

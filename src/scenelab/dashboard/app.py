@@ -60,8 +60,13 @@ def _message(exc: Exception) -> str:
 class Dashboard:
     """The app and its server-side state (the runner and the shown job)."""
 
-    def __init__(self, initial: str, run_one: Callable | None = None) -> None:
+    def __init__(
+        self, initial: str, workers: int | None = None, run_one: Callable | None = None
+    ) -> None:
+        from scenelab.parallel import check_workers, default_workers
+
         self.runner = Runner()
+        self.workers = check_workers(default_workers() if workers is None else workers)
         self.run_one = run_one
         self.job_ids = itertools.count(1)
         self.job_id = 0
@@ -260,6 +265,7 @@ class Dashboard:
             last,
             summarise=lambda j: summarise(j.reference, j.arm, j.results),
             render=results_view,
+            workers=self.workers,
         )
         if self.run_one is not None:
             job.run_one = self.run_one
@@ -303,11 +309,19 @@ def make_server(dashboard: Dashboard, host: str = "127.0.0.1", port: int = 8050)
     return werkzeug_server(host, port, flask, threaded=True)
 
 
-def serve(scenario: str = "bergen", host: str = "127.0.0.1", port: int = 8050) -> None:
-    """Serve the dashboard until interrupted, printing its address first."""
+def serve(
+    scenario: str = "bergen",
+    host: str = "127.0.0.1",
+    port: int = 8050,
+    workers: int | None = None,
+) -> None:
+    """Serve the dashboard until interrupted, printing its address first.
+
+    ``workers`` runs are simulated at once (default: the cores this process may use).
+    """
     if scenario not in _builtins() and not Path(scenario).is_file():
         _load(scenario)  # raises the loader's one-line error
-    server = make_server(Dashboard(scenario), host, port)
+    server = make_server(Dashboard(scenario, workers), host, port)
     bound_host, bound_port = server.socket.getsockname()[:2]
     where = "only this machine can connect" if is_loopback(host) else "other machines can connect"
     print(

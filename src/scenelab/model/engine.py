@@ -97,7 +97,10 @@ def build_loop(source: str, name: str, namespace: dict[str, Any], filename: str)
     return namespace[name]
 
 
-simulate = njit(cache=True)(build_loop(simulate_source(), "simulate", globals(), __file__))
+# nogil: replicates run side by side in threads (``scenelab.parallel``).
+simulate = njit(cache=True, nogil=True)(
+    build_loop(simulate_source(), "simulate", globals(), __file__)
+)
 
 
 @dataclass
