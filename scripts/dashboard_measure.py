@@ -36,7 +36,7 @@ ARGS = [
 WATCH = """() => {
   window.__shown = null;
   const ids = ["#results-ready", "#scene-graph .main-svg", "#neighbourhood-graph .main-svg",
-               "#women-graph .main-svg", "#cost-graph .main-svg", "#map .main-svg"];
+               "#women-graph .main-svg", "#cost-graph .main-svg", "#map .scatterlayer .trace"];
   const check = () => {
     if (window.__shown === null && ids.every((s) => document.querySelector(s))) {
       window.__shown = Date.now() / 1000;
@@ -89,6 +89,11 @@ def main() -> int:
         }
         if args.screenshot:
             months = len(job.summary.months)
+            # the month after the closure: arrows show where the scene went
+            month_box = page.locator("#map-panel input").first
+            month_box.fill("1")
+            month_box.press("Enter")
+            page.wait_for_selector("#map .annotation", timeout=120_000)
             page.evaluate("window.scrollTo(0, 0)")
             Path(args.screenshot).parent.mkdir(parents=True, exist_ok=True)
             time.sleep(1.0)

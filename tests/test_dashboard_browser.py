@@ -131,7 +131,7 @@ def test_change_run_compare_download(server, tmp_path):
             page.evaluate("document.getElementById('results-ready').remove()")
             moved = _run_and_read(page)
             assert moved != zero and any(not c.startswith("+0 ") for c in moved), moved
-            assert page.locator("#map .main-svg").count() >= 1
+            page.wait_for_selector("#map .scatterlayer .trace", timeout=60_000)
             summary = dashboard.runner.job.summary
             park = summary.monthly_site[
                 (summary.monthly_site["site"] == "river_park")
