@@ -2,8 +2,9 @@
 
 Starts the dashboard on a free loopback port, drives headless Debian Chromium (Playwright, no
 browser download), closes the first place a month in, runs REPLICATES paired replicates and
-reports the seconds from the last run's end to the results drawn in the page (all charts have
-their SVG), split into the server's summary and page build and the rest (poll, transfer, drawing).
+reports the seconds from the last run's end to the first results drawn in the page (map, scene
+size, harm by neighbourhood, harm to women and the outcome table; split into the server's summary
+and page build and the rest: poll, transfer, drawing), and to the verdict and costs shown.
 
     PYTHONPATH=src python scripts/dashboard_measure.py [bergen] [--replicates 5] [--until DATE]
         [--screenshot docs/img/dashboard.png]
@@ -35,11 +36,16 @@ ARGS = [
 ]
 WATCH = """() => {
   window.__shown = null;
+  window.__complete = null;
   const ids = ["#results-ready", "#scene-graph .main-svg", "#neighbourhood-graph .main-svg",
-               "#women-graph .main-svg", "#cost-graph .main-svg", "#map .scatterlayer .trace"];
+               "#women-graph .main-svg", "#map .scatterlayer .trace"];
   const check = () => {
     if (window.__shown === null && ids.every((s) => document.querySelector(s))) {
       window.__shown = Date.now() / 1000;
+    }
+    if (window.__complete === null && document.querySelector("#verdict-table")
+        && document.querySelector("#cost-graph .main-svg")) {
+      window.__complete = Date.now() / 1000;
     }
   };
   new MutationObserver(check).observe(document.body, {childList: true, subtree: true});
@@ -77,6 +83,8 @@ def main() -> int:
         page.click("#run")
         page.wait_for_function("window.__shown !== null", timeout=3_600_000, polling=200)
         shown = page.evaluate("window.__shown")
+        page.wait_for_function("window.__complete !== null", timeout=3_600_000, polling=200)
+        complete = page.evaluate("window.__complete")
         job = dashboard.runner.job
         result = {
             "scenario": args.scenario,
@@ -86,6 +94,8 @@ def main() -> int:
             "finish_to_shown_seconds": round(shown - job.runs_finished_at, 2),
             "of_which_summary_and_page_build": round(job.prepared_at - job.runs_finished_at, 2),
             "of_which_poll_transfer_draw": round(shown - job.prepared_at, 2),
+            "finish_to_verdict_and_costs_shown_seconds": round(complete - job.runs_finished_at, 2),
+            "workers": dashboard.workers,
         }
         if args.screenshot:
             months = len(job.summary.months)

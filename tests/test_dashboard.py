@@ -243,11 +243,12 @@ def closed_park(small):
     """Two paired replicates, the park closed on 1 Feb (scene must move), to 31 March."""
     import datetime as dt
 
-    from scenelab.dashboard.summary import summarise
+    from scenelab.dashboard.summary import complete, summarise
 
     edited = edit(small, {"close": {"on": True, "site": "river_park", "start": "2020-02-01"}})
     job = Job(small, edited.scenario, replicates=2, seed=3, until=dt.date(2020, 3, 31))
     job.summarise = lambda j: summarise(j.reference, j.arm, j.results)
+    job.complete = lambda j: complete(j.summary, j.reference, j.arm, j.results)
     assert job.start().wait(600) and job.state == "done", job.error
     return job.summary
 

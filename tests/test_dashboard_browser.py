@@ -104,7 +104,9 @@ def test_change_run_compare_download(server, tmp_path):
             # 1. unedited vs itself: common random numbers make every difference exactly zero
             zero = _run_and_read(page)
             assert all(re.fullmatch(r"\+0 \[\+0, \+0\]", c) for c in zero), zero
-            sync_api.expect(page.locator("#verdict")).to_contain_text("against small_city")
+            sync_api.expect(page.locator("#verdict")).to_contain_text(
+                "against small_city", timeout=120_000
+            )
             assert page.locator("#verdict-table tr").count() > 5
 
             # 2. a bad value: validate's message beside the control, and Run refuses

@@ -24,7 +24,7 @@ from scenelab.dashboard.edits import edit
 from scenelab.dashboard.layout import CSS, page
 from scenelab.dashboard.results import results_view
 from scenelab.dashboard.runner import Job, Runner
-from scenelab.dashboard.summary import summarise
+from scenelab.dashboard.summary import complete, summarise
 from scenelab.errors import ScenelabError
 from scenelab.scenario import schema as sc
 from scenelab.scenario.loader import load_scenario
@@ -180,10 +180,12 @@ class Dashboard:
             Output("month", "value"),
             Output("basemap", "options"),
             Output("shown-job", "data"),
+            Output("shown-view", "data"),
             Input("tick", "n_intervals"),
             State("shown-job", "data"),
+            State("shown-view", "data"),
         )
-        def poll(_n: int, shown: int | None) -> tuple:
+        def poll(_n: int, shown: int | None, shown_view: str | None) -> tuple:
             job = self.runner.job
             tiles = [
                 {
@@ -193,27 +195,24 @@ class Dashboard:
                 }
             ]
             if job is None:
-                return (
-                    "0",
-                    "1",
-                    "No run yet: change the strategy, then Run.",
-                    *[no_update] * 5,
-                    tiles,
-                    no_update,
-                )
+                text = "No run yet: change the strategy, then Run."
+                return ("0", "1", text, *[no_update] * 5, tiles, no_update, no_update)
             head = (str(job.done), str(job.total), job.progress_text())
-            if job.state != "done" or shown == self.job_id or job.summary is None:
-                return (*head, *[no_update] * 5, tiles, no_update)
+            view_key = f"{self.job_id}.{job.version}"
+            if job.view is None or shown_view == view_key:
+                return (*head, *[no_update] * 5, tiles, no_update, no_update)
+            if shown == self.job_id:  # the same job, its complete view: the map stays
+                return (*head, job.view, *[no_update] * 4, tiles, no_update, view_key)
             try:
                 months = job.summary.months
                 marks = {k: str(m.year) for k, m in enumerate(months) if m.month == 1 or k == 0}
                 last = len(months) - 1
                 shown_map = {"display": "block"}
-                body = job.view if job.view is not None else results_view(job)
-            except Exception as exc:  # noqa: BLE001 - shown, and this job is not drawn again
+                body = job.view
+            except Exception as exc:  # noqa: BLE001 - shown, and this view is not drawn again
                 last, marks, shown_map = 0, {}, {"display": "none"}
                 body = html.Div(_message(exc), className="err")
-            return (*head, body, shown_map, last, marks, last, tiles, self.job_id)
+            return (*head, body, shown_map, last, marks, last, tiles, self.job_id, view_key)
 
         @app.callback(
             Output("map", "figure"),
@@ -265,6 +264,7 @@ class Dashboard:
             last,
             summarise=lambda j: summarise(j.reference, j.arm, j.results),
             render=results_view,
+            complete=lambda j: complete(j.summary, j.reference, j.arm, j.results),
             workers=self.workers,
         )
         if self.run_one is not None:

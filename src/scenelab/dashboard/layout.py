@@ -109,5 +109,6 @@ def page(initial: str, extra_choices: list[str]) -> html.Div:
             ),
             dcc.Interval(id="tick", interval=1000),
             dcc.Store(id="shown-job", data=None),
+            dcc.Store(id="shown-view", data=None),
         ]
     )

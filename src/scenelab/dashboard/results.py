@@ -27,6 +27,14 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]], ident: str) -> 
 def verdict_section(s: Summary) -> list:
     """The verdict's sentences and its table (differences after the schedules diverge)."""
     v = s.verdict
+    if v is None:
+        return [
+            html.Div(
+                html.P("The verdict and the costs are being computed..."),
+                className="verdict",
+                id="verdict-pending",
+            )
+        ]
     head = f"Edited against unedited, {v.since} to {v.until} ({v.n} paired replicates):"
     rows = [
         (
@@ -59,7 +67,8 @@ def results_view(job: Job) -> html.Div:
             dcc.Graph(figure=figures.scene_figure(s), id="scene-graph"),
             dcc.Graph(figure=figures.neighbourhood_figure(s), id="neighbourhood-graph"),
             dcc.Graph(figure=figures.women_figure(s), id="women-graph"),
-            dcc.Graph(figure=figures.cost_figure(s), id="cost-graph"),
+            *([dcc.Graph(figure=figures.cost_figure(s), id="cost-graph")]
+              if "total_cost" in s.outcomes else []),
             html.H3("Whole run, edited minus unedited (paired replicates, 95% t-interval)"),
             _table(("Outcome", "Unedited", "Edited", "Difference [95% CI]"), rows,
                    "difference-table"),

@@ -34,9 +34,11 @@ class Job:
         results: Finished runs by scenario name, in replicate order.
         summary: What the page shows (built by ``summarise`` once the runs end).
         view: The page's results section (built by ``render`` after ``summarise``, in this
-            thread, so the page's polls only fetch it).
+            thread, so the page's polls only fetch it); built again, with ``version`` raised,
+            once ``complete`` has replaced the summary (the slower verdict and costs).
         runs_finished_at: ``time.time()`` when the last run ended (None before).
-        prepared_at: ``time.time()`` when the summary and the view were ready.
+        prepared_at: ``time.time()`` when the first summary and view were ready.
+        completed_at: ``time.time()`` when the completed summary and view were ready.
         error: One line if the job failed.
     """
 
@@ -49,11 +51,14 @@ class Job:
     run_one: RunOne | None = None
     summarise: Callable[[Job], object] | None = None
     render: Callable[[Job], object] | None = None
+    complete: Callable[[Job], object] | None = None
     state: str = "running"
     done: int = 0
     results: dict[str, list[Results]] = field(default_factory=dict)
     summary: object | None = None
     view: object | None = None
+    version: int = 0
+    completed_at: float | None = None
     runs_finished_at: float | None = None
     prepared_at: float | None = None
     error: str | None = None
@@ -105,6 +110,12 @@ class Job:
             if self.render is not None:
                 self.view = self.render(self)
             self.prepared_at = time.time()
+            if self.complete is not None:
+                self.summary = self.complete(self)
+                if self.render is not None:
+                    self.view = self.render(self)
+                self.version += 1
+            self.completed_at = time.time()
             self.state = "done"
         except Exception as exc:  # noqa: BLE001 - a failed run is shown, never crashes the server
             self.error = f"{type(exc).__name__}: {exc}".splitlines()[0]
@@ -129,6 +140,8 @@ class Job:
     def progress_text(self) -> str:
         """One line for the page: state and runs done."""
         elapsed = time.time() - self.started_at
+        if self.state == "running" and self.view is not None:
+            return f"Runs done ({elapsed:.0f} s); computing the verdict and costs"
         if self.state == "running" and self.done == self.total:
             return f"Runs done ({elapsed:.0f} s); preparing the results"
         if self.state == "running":

@@ -9,7 +9,7 @@ diverge; the outcome table gives whole-run paired differences with 95% t-interva
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import pandas as pd
 
@@ -79,7 +79,10 @@ WOMEN_LABELS = {
 def summarise(
     reference: sc.Scenario, edited: sc.Scenario, results: dict[str, list[Results]]
 ) -> Summary:
-    """Reduce both arms' runs (paired by replicate) to the page's tables."""
+    """Reduce both arms' runs (paired by replicate) to the page's tables, quickly.
+
+    The verdict and the costs are added by :func:`complete`, so the page can show the rest first.
+    """
     names = {"reference": reference.name, "edited": edited.name}
     sd = _stack(results, names, "site_day")
     sd["month"] = sd["date"].dt.to_period("M").dt.to_timestamp()
@@ -95,7 +98,6 @@ def summarise(
     harm = nm.groupby(["arm", "replicate", "neighbourhood"])["harm"].sum().reset_index()
     harm = harm.join(n_months, on=["arm", "replicate"])
     harm["harm_per_month"] = harm["harm"] / harm["n_months"]
-    scn = {"reference": reference, "edited": edited}
     rows = []
     for arm, name in names.items():
         for r, res in enumerate(results.get(name, [])):
@@ -106,12 +108,10 @@ def summarise(
                     "replicate": r,
                     **res.outcomes,
                     **women_harm(res.people),
-                    "total_cost": total_cost(scn[arm], res),
                 }
             )
     outcomes = pd.DataFrame(rows)
-    wanted = (*HEADLINE, *WOMEN_LABELS, "total_cost")
-    differences = paired_differences(outcomes, reference.name, names=wanted)
+    differences = paired_differences(outcomes, reference.name, names=(*HEADLINE, *WOMEN_LABELS))
     sites = pd.DataFrame(
         [
             {
@@ -141,12 +141,32 @@ def summarise(
         outcomes=outcomes,
         differences=differences,
         months=[pd.Timestamp(m) for m in sorted(monthly["month"].unique())],
-        verdict=_verdict(reference, edited, results),
     )
 
 
-def _verdict(
-    reference: sc.Scenario, edited: sc.Scenario, results: dict[str, list[Results]]
-) -> Verdict:
-    """The verdict of ``scenelab compare`` for the edited scenario against the unedited one."""
-    return verdict(results[reference.name], results[edited.name], reference, edited)
+def complete(
+    summary: Summary,
+    reference: sc.Scenario,
+    edited: sc.Scenario,
+    results: dict[str, list[Results]],
+) -> Summary:
+    """Add what takes longer: each run's cost and the verdict of ``scenelab compare``.
+
+    Returns a new summary: ``outcomes`` gain ``total_cost`` (:func:`scenelab.costs.total_cost`),
+    ``differences`` its paired difference, and ``verdict`` the edited scenario's verdict against
+    the unedited one (:func:`scenelab.verdict.verdict`).
+    """
+    scn = {"reference": reference, "edited": edited}
+    outcomes = summary.outcomes.copy()
+    outcomes["total_cost"] = [
+        total_cost(scn[arm], results[name][r])
+        for arm, name, r in zip(outcomes["arm"], outcomes["scenario"], outcomes["replicate"],
+                                strict=True)
+    ]  # fmt: skip
+    wanted = (*HEADLINE, *WOMEN_LABELS, "total_cost")
+    return replace(
+        summary,
+        outcomes=outcomes,
+        differences=paired_differences(outcomes, reference.name, names=wanted),
+        verdict=verdict(results[reference.name], results[edited.name], reference, edited),
+    )
