@@ -230,6 +230,16 @@ def test_cli_dashboard_rejects_a_bad_port_and_a_missing_file(capsys, tmp_path):
     assert "no such scenario file" in capsys.readouterr().err
 
 
+def test_cli_dashboard_on_a_taken_port_says_so(capsys):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        assert main(["dashboard", str(SMALL), "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"cannot listen on 127.0.0.1:{port}" in err and "choose another --port" in err
+
+
 def test_policy_modes_offered_are_the_schemas():
     from scenelab.dashboard.controls import control_panel
 

@@ -11,7 +11,6 @@ import itertools
 import logging
 import socket
 import threading
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -60,14 +59,11 @@ def _message(exc: Exception) -> str:
 class Dashboard:
     """The app and its server-side state (the runner and the shown job)."""
 
-    def __init__(
-        self, initial: str, workers: int | None = None, run_one: Callable | None = None
-    ) -> None:
+    def __init__(self, initial: str, workers: int | None = None) -> None:
         from scenelab.parallel import check_workers, default_workers
 
         self.runner = Runner()
         self.workers = check_workers(default_workers() if workers is None else workers)
-        self.run_one = run_one
         self.job_ids = itertools.count(1)
         self.job_id = 0
         extra = [] if initial in _builtins() else [initial]
@@ -267,8 +263,6 @@ class Dashboard:
             complete=lambda j: complete(j.summary, j.reference, j.arm, j.results),
             workers=self.workers,
         )
-        if self.run_one is not None:
-            job.run_one = self.run_one
         self.job_id = next(self.job_ids)
         self.runner.submit(job)
         return ""
@@ -290,6 +284,9 @@ def make_server(dashboard: Dashboard, host: str = "127.0.0.1", port: int = 8050)
     """Return a threaded WSGI server for the app, bound to ``host``:``port`` (0: a free port).
 
     On a loopback host, requests from any other address are refused (403) as well.
+
+    Raises:
+        OSError: If the address cannot be bound (e.g. the port is taken).
     """
     from werkzeug.serving import make_server as werkzeug_server
 
@@ -305,6 +302,11 @@ def make_server(dashboard: Dashboard, host: str = "127.0.0.1", port: int = 8050)
                 abort(403)
             return None
 
+    if port:  # werkzeug exits the process on a taken port: find out first, with the same options
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((host, port))
     threading.Thread(target=probe_online, daemon=True).start()
     return werkzeug_server(host, port, flask, threaded=True)
 
@@ -321,7 +323,15 @@ def serve(
     """
     if scenario not in _builtins() and not Path(scenario).is_file():
         _load(scenario)  # raises the loader's one-line error
-    server = make_server(Dashboard(scenario, workers), host, port)
+    try:
+        server = make_server(Dashboard(scenario, workers), host, port)
+    except OSError as exc:
+        from scenelab.errors import ArgumentError
+
+        raise ArgumentError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}; choose another --port "
+            "(0 picks a free one)"
+        ) from None
     bound_host, bound_port = server.socket.getsockname()[:2]
     where = "only this machine can connect" if is_loopback(host) else "other machines can connect"
     print(
