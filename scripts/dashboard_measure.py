@@ -100,10 +100,11 @@ def main() -> int:
         if args.screenshot:
             months = len(job.summary.months)
             # the month after the closure: arrows show where the scene went
-            month_box = page.locator("#map-panel input").first
-            month_box.fill("1")
-            month_box.press("Enter")
-            page.wait_for_selector("#map .annotation", timeout=120_000)
+            handle = page.locator("#month [role=slider]").first  # the time slider
+            handle.focus()
+            handle.press("Home")
+            handle.press("ArrowRight")
+            page.wait_for_selector("#map .gtitle:has-text('February')", timeout=120_000)
             page.evaluate("window.scrollTo(0, 0)")
             Path(args.screenshot).parent.mkdir(parents=True, exist_ok=True)
             time.sleep(1.0)

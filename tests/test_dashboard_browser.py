@@ -134,6 +134,14 @@ def test_change_run_compare_download(server, tmp_path):
             moved = _run_and_read(page)
             assert moved != zero and any(not c.startswith("+0 ") for c in moved), moved
             page.wait_for_selector("#map .scatterlayer .trace", timeout=60_000)
+            sync_api.expect(page.locator("#map .gtitle")).to_contain_text("March 2020")
+            handle = page.locator("#month [role=slider]").first  # the time slider
+            handle.focus()
+            handle.press("Home")
+            handle.press("ArrowRight")
+            sync_api.expect(page.locator("#map .gtitle")).to_contain_text(
+                "February 2020", timeout=60_000
+            )
             summary = dashboard.runner.job.summary
             park = summary.monthly_site[
                 (summary.monthly_site["site"] == "river_park")

@@ -66,6 +66,7 @@ class Dashboard:
         self.workers = check_workers(default_workers() if workers is None else workers)
         self.job_ids = itertools.count(1)
         self.job_id = 0
+        self.drawn: tuple[int, int] | None = None  # (job, month) of the map on the page
         extra = [] if initial in _builtins() else [initial]
         self.app = dash.Dash(__name__, title="scenelab dashboard", update_title=None)
         self.app.index_string = self.app.index_string.replace(
@@ -177,9 +178,11 @@ class Dashboard:
             Output("basemap", "options"),
             Output("shown-job", "data"),
             Output("shown-view", "data"),
+            Output("map", "figure", allow_duplicate=True),
             Input("tick", "n_intervals"),
             State("shown-job", "data"),
             State("shown-view", "data"),
+            prevent_initial_call=True,
         )
         def poll(_n: int, shown: int | None, shown_view: str | None) -> tuple:
             job = self.runner.job
@@ -192,36 +195,54 @@ class Dashboard:
             ]
             if job is None:
                 text = "No run yet: change the strategy, then Run."
-                return ("0", "1", text, *[no_update] * 5, tiles, no_update, no_update)
+                return ("0", "1", text, *[no_update] * 5, tiles, *[no_update] * 3)
             head = (str(job.done), str(job.total), job.progress_text())
             view_key = f"{self.job_id}.{job.version}"
             if job.view is None or shown_view == view_key:
-                return (*head, *[no_update] * 5, tiles, no_update, no_update)
+                return (*head, *[no_update] * 5, tiles, *[no_update] * 3)
+            results, first_map = job.view
             if shown == self.job_id:  # the same job, its complete view: the map stays
-                return (*head, job.view, *[no_update] * 4, tiles, no_update, view_key)
+                return (*head, results, *[no_update] * 4, tiles, no_update, view_key, no_update)
             try:
                 months = job.summary.months
                 marks = {k: str(m.year) for k, m in enumerate(months) if m.month == 1 or k == 0}
                 last = len(months) - 1
                 shown_map = {"display": "block"}
-                body = job.view
+                body = results
             except Exception as exc:  # noqa: BLE001 - shown, and this view is not drawn again
                 last, marks, shown_map = 0, {}, {"display": "none"}
-                body = html.Div(_message(exc), className="err")
-            return (*head, body, shown_map, last, marks, last, tiles, self.job_id, view_key)
+                body, first_map = html.Div(_message(exc), className="err"), no_update
+            self.drawn = (self.job_id, last)
+            return (
+                *head,
+                body,
+                shown_map,
+                last,
+                marks,
+                last,
+                tiles,
+                self.job_id,
+                view_key,
+                first_map,
+            )
 
         @app.callback(
             Output("map", "figure"),
             Input("month", "value"),
             Input("basemap", "value"),
-            Input("shown-job", "data"),
+            State("shown-job", "data"),
+            prevent_initial_call=True,
         )
         def draw_map(month: int, basemap: list, shown: int | None) -> Any:  # noqa: ANN401
             job = self.runner.job
             if job is None or job.summary is None or not shown:
                 return no_update
+            if not basemap and self.drawn == (shown, month):  # poll sent this one already
+                return no_update
             if basemap and ONLINE["online"]:
+                self.drawn = None
                 return figures.map_basemap_figure(job.summary, month)
+            self.drawn = (shown, month)
             return figures.map_figure(job.summary, month)
 
         @app.callback(
@@ -259,7 +280,10 @@ class Dashboard:
             seed,
             last,
             summarise=lambda j: summarise(j.reference, j.arm, j.results),
-            render=results_view,
+            render=lambda j: (
+                results_view(j),
+                figures.map_figure(j.summary, len(j.summary.months) - 1),
+            ),
             complete=lambda j: complete(j.summary, j.reference, j.arm, j.results),
             workers=self.workers,
         )
