@@ -115,3 +115,18 @@ def test_every_default_is_in_the_docs_with_its_price_year():
         assert row is not None, f"{item} missing from docs/strategy-lab.md"
         numbers = {float(x.replace(",", "")) for x in re.findall(r"\d[\d,]*(?:\.\d+)?", row)}
         assert cost.nok in numbers and cost.price_year in numbers, row
+
+
+def test_oat_slots_in_use_come_from_the_run(short_run, bergen):
+    table = cost_table(bergen, short_run)
+    oat = table[table["item"] == "oat_slot_year"]
+    slot_days = float(short_run.city_day["in_oat"].sum())
+    assert slot_days > 0
+    u = unit_costs(bergen)["oat_slot_year"].nok
+    assert oat["cost_nok"].sum() == pytest.approx(slot_days / 365 * u)
+    assert table["end"].max() == "2012-03-31"  # priced to the last simulated day only
+    # a list of replicates: rows per replicate, and total_cost is their mean
+    two = cost_table(bergen, [short_run, short_run])
+    assert sorted(two["replicate"].unique()) == [0, 1]
+    one = total_cost(bergen, short_run)
+    assert total_cost(bergen, [short_run, short_run]) == pytest.approx(one)

@@ -112,7 +112,8 @@ def test_closing_the_park_without_services_is_a_clear_difference(runs):
     assert harm["ci_low"] > 0
     assert harm["difference"] == pytest.approx(harm["arm_mean"] - harm["reference_mean"])
     assert "closed_park raised total harm by" in v.sentences[1]
-    assert "most of it in" in v.sentences[1]
+    assert "of the change)" in v.sentences[1]  # the component that changed most
+    assert v.sentences[2].startswith("The largest rise by neighbourhood was in")
     for name, row in table.iterrows():  # every interval inside the quantity's range
         if name in ("concentration_index", "share_most_deprived") and np.isfinite(row["ci_low"]):
             lo, hi = (-1.0, 1.0) if name == "concentration_index" else (0.0, 1.0)
@@ -175,7 +176,12 @@ def test_compare_prints_the_verdict_and_writes_it(tmp_path, capsys):
         assert (out / name).is_file(), name
     page = (out / "report.html").read_text()
     assert page.index("Verdict: each strategy") < page.index("Key figures by period")
+    # the verdict in brief is the first thing on the page, above the contents
+    brief = page.index("class='verdict-brief'")
+    assert brief < page.index("<h2")
+    assert "total harm" in page[brief : page.index("</div>", brief)]
     assert "chart-verdict-series" in page
+    assert "the days from 2020-06-01, when the strategies diverge" in page  # size against harm
 
 
 def test_a_window_ending_before_the_divergence_compares_identical_runs():
@@ -189,3 +195,41 @@ def test_a_window_ending_before_the_divergence_compares_identical_runs():
     assert (v.table["difference"].dropna() == 0).all()
     with pytest.raises(ValueError, match="after the last simulated day"):
         verdict(ref, arm, REF, CLOSED, since=dt.date(2020, 6, 1))
+
+
+def _synthetic(rows: dict[str, tuple[float, float, float]]):
+    """A Verdict whose table holds the given (difference, low, high); other rows are zero."""
+    from scenelab.verdict import NOK_PER_HARM_DAY, QUANTITIES, Verdict
+
+    names = [*QUANTITIES, NOK_PER_HARM_DAY]
+    table = pd.DataFrame(
+        [(q, q, 10.0, 10.0, *rows.get(q, (0.0, -1.0, 1.0)), "unit", 5) for q in names],
+        columns=["quantity", "label", "reference_mean", "arm_mean", "difference", "ci_low",
+                 "ci_high", "unit", "n"],
+    )  # fmt: skip
+    day = dt.date(2020, 6, 1)
+    return Verdict("ref", "arm", day, dt.date(2021, 1, 1), day, 5, table)
+
+
+def test_sentences_follow_the_numbers():
+    from scenelab.verdict_text import fmt_number, sentences
+
+    detail = {"components": {"overdose_deaths": -30.0, "nuisance": -10.0},
+              "neighbourhoods": {"Harbour East": -25.0, "Old Town": 5.0}}  # fmt: skip
+    v = _synthetic({"harm": (-40.0, -60.0, -20.0), "cost": (1000.0, 500.0, 1500.0),
+                    "cost_per_harm_day_averted": (25.0, 10.0, 60.0)})  # fmt: skip
+    text = sentences(v, detail)
+    assert text[1].startswith("arm lowered total harm by 40.0 unit [20.0, 60.0]")
+    assert "overdose deaths (30.0 harm-days per month, 75% of the change)" in text[1]
+    hood = "The largest fall by neighbourhood was in Harbour East (25.0 harm-days per month)."
+    assert text[2] == hood
+    assert "It raised the cost by 1,000 unit [500, 1,500]." in text
+    assert "Each harm-day averted cost NOK 25.0 [10.0, 60.0]." in text
+    # an interval that straddles 0 is never called a rise or a fall
+    v = _synthetic({"harm": (-40.0, -90.0, 10.0)})
+    text = sentences(v, detail)
+    assert text[1] == "arm made no clear difference to total harm (-40.0 unit [-90.0, 10.0])."
+    assert not any("averted" in s for s in text)
+    assert [fmt_number(x) for x in (-0.0001, 0.066, 4792.0, float("nan"))] == [
+        "0", "0.066", "4,792", "n/a"
+    ]  # fmt: skip

@@ -285,7 +285,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         until=args.until,
         force=args.force,
         overrides=dict(args.overrides) or None,
-        workers=args.workers,
+        workers=_worker_count(args),
     )
     summary = json.loads((Path(args.out) / "summary.json").read_text(encoding="utf-8"))
     for item in summary.get("verdicts", []):
@@ -331,10 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
         "scenarios", nargs="+", help="built-in names or scenario files; the first is the reference"
     )
     _run_options(p, "5")
-    p.add_argument(
-        "--workers", type=_workers, default=1, metavar="N",
-        help="run replicates in N processes (default 1)",
-    )  # fmt: skip
+    _workers_option(p)
     p.set_defaults(func=_cmd_compare)
 
     p = sub.add_parser("validate", help="check a scenario file without running it")

@@ -13,16 +13,16 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
 from scipy import stats
 
-from scenelab.api import Results, check_overrides, check_seed, check_until, run
+from scenelab.api import Results, check_overrides, check_seed, check_until
 from scenelab.costs.model import DAYS_PER_MONTH
 from scenelab.errors import ArgumentError
 from scenelab.outputs import OutputDirectory, atomic_parquet, atomic_text, dump_json
+from scenelab.parallel import RunTask, check_workers, run_many
 from scenelab.scenario import schema as sc
 from scenelab.scenario.loader import load_scenario
 from scenelab.verdict import clamp_interval
@@ -64,42 +64,6 @@ def outcome_bounds(name: str) -> tuple[float, float]:
     if name.startswith("survey_") and name != "survey_n":
         return 0.0, 100.0
     return 0.0, math.inf
-
-
-def run_replicates(
-    scenario: sc.Scenario,
-    seeds: Sequence[int],
-    *,
-    until: dt.date | None = None,
-    overrides: dict[str, float] | None = None,
-    workers: int = 1,
-    progress: bool = False,
-) -> list[Results]:
-    """Run replicate i with ``seeds[i]`` (and replicate number i), in ``workers`` processes.
-
-    The same shape as ``scenelab.api.run_replicates``, which replaces it once on main.
-    """
-    jobs = [
-        dict(seed=s, replicate=i, until=until, overrides=overrides) for i, s in enumerate(seeds)
-    ]
-    if workers <= 1 or len(jobs) < 2:
-        return [run(scenario, progress=progress, **job) for job in jobs]
-    from concurrent.futures import ProcessPoolExecutor
-
-    with ProcessPoolExecutor(max_workers=min(workers, len(jobs))) as pool:
-        futures = [pool.submit(run, scenario, **job) for job in jobs]
-        return [f.result() for f in futures]
-
-
-def check_workers(workers: object) -> int:
-    """Return ``workers`` if it is a whole number from 1 to 256.
-
-    Raises:
-        ArgumentError: Otherwise.
-    """
-    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 256:
-        raise ArgumentError(f"workers must be a whole number from 1 to 256 (got {workers!r})")
-    return workers
 
 
 def paired_differences(
@@ -204,12 +168,12 @@ def compare_to_directory(
     check_overrides(overrides)
     target = OutputDirectory(out, force=force, command="compare")
     with target:
-        seeds = [seed] * replicates  # replicate r of every strategy: same seed, same r
+        # replicate r of every strategy: the same seed and replicate number (common random
+        # numbers); all strategies' runs share the workers
+        tasks = [RunTask(s, seed, r, until, overrides) for s in loaded for r in range(replicates)]
+        done = run_many(tasks, workers=workers, progress=progress)
         results: dict[str, list[Results]] = {
-            s.name: run_replicates(
-                s, seeds, until=until, overrides=overrides, workers=workers, progress=progress
-            )
-            for s in loaded
+            s.name: done[k * replicates : (k + 1) * replicates] for k, s in enumerate(loaded)
         }
         return _write_comparison(target, loaded, results, seed, replicates, until, overrides)
 

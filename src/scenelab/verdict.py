@@ -16,6 +16,7 @@ import datetime as dt
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -36,6 +37,9 @@ from scenelab.observe.outcomes import scenario_weights
 from scenelab.scenario import schema as sc
 from scenelab.verdict_text import fmt_number as _num
 from scenelab.verdict_text import sentences
+
+if TYPE_CHECKING:
+    from scenelab.api import Results
 
 __all__ = [
     "QUANTITIES",
@@ -298,8 +302,8 @@ def _ratio_interval(cost: np.ndarray, averted: np.ndarray, seed: int = 0) -> tup
 
 
 def verdict(
-    reference: list,
-    arm: list,
+    reference: Sequence[Results],
+    arm: Sequence[Results],
     ref_scn: sc.Scenario,
     arm_scn: sc.Scenario,
     since: dt.date | None = None,

@@ -18,10 +18,10 @@ def fmt_number(x: float | None) -> str:
     """About three significant figures, thousands separated; ``n/a`` for a missing number."""
     if x is None or not math.isfinite(x):
         return "n/a"
-    if x == 0:
-        return "0"
-    digits = max(0, 2 - int(math.floor(math.log10(abs(x)))))
-    return f"{x:,.{min(digits, 3)}f}"
+    digits = 3 if x == 0 else min(3, max(0, 2 - int(math.floor(math.log10(abs(x))))))
+    if round(x, digits) == 0:
+        return "0"  # not "-0.000"
+    return f"{x:,.{digits}f}"
 
 
 def _interval(low: float, high: float) -> str:
@@ -36,9 +36,10 @@ def _clear(low: float, high: float) -> bool:
 
 def _change(row: object, up: str, down: str, what: str) -> str:
     d, lo, hi, unit = row.difference, row.ci_low, row.ci_high, row.unit  # type: ignore[attr-defined]
-    est = f"{fmt_number(abs(d))} {unit} {_interval(lo, hi)}"
     if _clear(lo, hi):
-        return f"{up if d > 0 else down} {what} by {est}"
+        # "lowered by 7 [5, 9]": the size of the change and its interval, in the same direction
+        size = (lo, hi) if d > 0 else (-hi, -lo)
+        return f"{up if d > 0 else down} {what} by {fmt_number(abs(d))} {unit} {_interval(*size)}"
     return f"made no clear difference to {what} ({fmt_number(d)} {unit} {_interval(lo, hi)})"
 
 
@@ -60,7 +61,9 @@ def sentences(v: Any, detail: dict[str, dict[str, float]]) -> list[str]:
             in harm fell.
 
     Returns:
-        Sentences, the total harm first.
+        Sentences: the window, then total harm (the component and neighbourhood that changed
+        most in the same direction), off-scene harm if it clearly changed, scene size, the most
+        deprived fifth, women, cost, and cost per harm-day averted where harm clearly fell.
     """
     rows = {r.quantity: r for r in v.table.itertuples()}
     when = (
@@ -74,22 +77,27 @@ def sentences(v: Any, detail: dict[str, dict[str, float]]) -> list[str]:
     ]
     harm = rows["harm"]
     text = f"{v.arm} " + _change(harm, "raised", "lowered", "total harm")
+    where: list[str] = []
     if _clear(harm.ci_low, harm.ci_high):
         sign = 1.0 if harm.difference > 0 else -1.0
-        where = []
         comp = _largest(detail["components"], sign)
         if comp:
             share = comp[1] / harm.difference
-            where.append(
-                f"{COMPONENT_LABELS[comp[0]].lower()} ({fmt_number(abs(comp[1]))} harm-days per "
-                f"month, {share:.0%} of the change)"
+            lead = "most of it in" if share > 0.5 else "the largest part in"
+            text += (
+                f", {lead} {COMPONENT_LABELS[comp[0]].lower()} ({fmt_number(abs(comp[1]))} "
+                f"harm-days per month, {share:.0%} of the change)"
             )
         hood = _largest(detail["neighbourhoods"], sign)
         if hood:
-            where.append(f"{hood[0]} ({fmt_number(abs(hood[1]))} harm-days per month)")
-        if where:
-            text += ", most of it in " + " and in ".join(where)
+            verb = "rise" if sign > 0 else "fall"
+            where.append(
+                f"The largest {verb} by neighbourhood was in {hood[0]} "
+                f"({fmt_number(abs(hood[1]))} harm-days per month"
+                + ("; others moved the other way)" if abs(hood[1]) > abs(harm.difference) else ")")
+            )
     out.append(text + ".")
+    out += [w + "." for w in where]
     off = rows["harm_off_scene"]
     if _clear(off.ci_low, off.ci_high):
         out.append("Off the scene sites it " + _change(off, "raised", "lowered", "harm") + ".")

@@ -39,6 +39,7 @@ from scenelab.report.strategies import (
     costs_html,
     diverged_series_figure,
     strategy_outcomes,
+    verdict_brief_html,
     verdict_html,
 )
 
@@ -83,6 +84,8 @@ window.addEventListener("unhandledrejection", function (e) {
   .meta { color: var(--muted); font-size: 13px; }
   .meta span { margin-right: 18px; white-space: nowrap; }
   p.lead { font-size: 16px; max-width: 78ch; }
+  .verdict-brief { border-left: 4px solid var(--accent); background: #eef6fb; padding: 4px 12px;
+                   margin: 12px 0; max-width: 980px; }
   .warnings { border-left: 4px solid #b8860b; background: #fff8e1; padding: 4px 12px;
               max-width: 90ch; font-size: 14px; }
   p.explain, ul.explain { max-width: 90ch; color: #333; margin: 4px 0 10px; }
@@ -438,8 +441,11 @@ def write_report(
         )
     add("survey", "Virtual survey against the field survey", survey_body)
     if comparison is not None:
-        outcomes = strategy_outcomes(comparison, scenario_info, weights)
-        window = scenario_info.evaluation_period or "the whole run"
+        since = min(v.since for v in verdicts) if verdicts else None
+        outcomes = strategy_outcomes(comparison, scenario_info, weights, since=since)
+        window = scenario_info.evaluation_period or (
+            f"the days from {since}, when the strategies diverge" if since else "the whole run"
+        )
         add(
             "strategies",
             "Strategies compared: size against harm",
@@ -471,6 +477,8 @@ def write_report(
 
     generated = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     notes = f"<p class='lead'>{_esc(scenario_info.notes)}</p>" if scenario_info.notes else ""
+    if verdicts:  # the verdict in brief opens the page, above notes and warnings
+        notes = verdict_brief_html(verdicts) + notes
     if scenario_info.warnings:
         items = "".join(f"<li>{_esc(w)}</li>" for w in scenario_info.warnings)
         notes += (

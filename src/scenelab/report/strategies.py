@@ -5,6 +5,7 @@ Split from :mod:`scenelab.report.charts` (which holds the shared palette and lay
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import math
 from collections.abc import Mapping, Sequence
@@ -38,6 +39,7 @@ __all__ = [
     "costs_html",
     "diverged_series_figure",
     "strategy_outcomes",
+    "verdict_brief_html",
     "verdict_html",
 ]
 
@@ -46,6 +48,7 @@ def strategy_outcomes(
     comparison: pd.DataFrame | Mapping[str, Any],
     inputs: ReportInputs,
     weights: HarmWeights | None = None,
+    since: dt.date | None = None,
 ) -> pd.DataFrame:
     """Scene size and harm per strategy and replicate.
 
@@ -58,9 +61,11 @@ def strategy_outcomes(
             composite harm-days in all neighbourhoods, and the concentration index and
             most-deprived-fifth share of the harm summed over the window (neighbourhoods weighted
             by ``residents`` when ``inputs.neighbourhoods`` has that column). The window is
-            ``inputs.evaluation_period`` or the whole run.
+            ``inputs.evaluation_period``, else from ``since`` on, else the whole run.
         inputs: The report inputs.
         weights: Harm-days per event; defaults if None.
+        since: First day of the window (the day the strategies diverge) when
+            ``inputs.evaluation_period`` is None.
 
     Returns:
         ``strategy``, ``replicate``, ``size``, ``harm`` (+ ``concentration_index``,
@@ -90,6 +95,9 @@ def strategy_outcomes(
         sd = tables.site_day
         if inputs.evaluation_period is not None:
             window = next(p for p in all_periods if p[0] == inputs.evaluation_period)
+        elif since is not None:
+            end = sd["date"].max() + pd.Timedelta(days=1)
+            window = (f"from {since}", pd.Timestamp(since), end)
         else:
             window = ("whole run", sd["date"].min(), sd["date"].max() + pd.Timedelta(days=1))
         sd = sd[(sd["date"] >= window[1]) & (sd["date"] < window[2])].copy()
@@ -225,6 +233,29 @@ def verdict_html(verdicts: Sequence[Any]) -> str:
         "quantity can be. Bold rows' intervals leave out zero. Harm to women counts each "
         "woman's own victimisations, overdoses, deaths and enforcement over the whole run (the "
         "strategies are identical before they diverge). Costs: see the costs table.</p>"
+    )
+
+
+def verdict_brief_html(verdicts: Sequence[Any]) -> str:
+    """The verdict in brief for the top of the page: each strategy's harm and cost sentences.
+
+    Args:
+        verdicts: :class:`scenelab.verdict.Verdict` objects.
+
+    Returns:
+        An HTML fragment linking to the full verdict section.
+    """
+    items = []
+    for v in verdicts:
+        harm = next(s for s in v.sentences if s.startswith(f"{v.arm} ") and "total harm" in s)
+        cost = next((s for s in v.sentences if "the cost" in s), "")
+        items.append(
+            f"<li>{_esc(harm)} {_esc(cost)} <span class='note'>(from {v.since})</span></li>"
+        )
+    return (
+        "<div class='verdict-brief'><p><strong>Verdict</strong> (each strategy against the "
+        "reference, after their schedules diverge; details, intervals and every quantity in "
+        f"<a href='#verdict'>section 1</a>):</p><ul>{''.join(items)}</ul></div>"
     )
 
 
