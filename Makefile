@@ -2,7 +2,8 @@
 #
 # `make run` installs the core package only (what `scenelab run` needs); `make test`, `lint`,
 # `format` and `bench` install it with every extra: experiments (Dask, DuckDB, SALib), calibrate
-# (pyabc), bench (Mesa) and dev (pytest, ruff). Each install has its own stamp file.
+# (pyabc), bench (Mesa), dashboard (Dash, Playwright) and dev (pytest, ruff). Each install has its
+# own stamp file.
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -21,7 +22,7 @@ $(RUN_STAMP): pyproject.toml | $(BIN)/python
 
 # A superset of the core install: it satisfies `make run` too.
 $(FULL_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -e '.[dev,experiments,calibrate,bench]'
+	$(BIN)/pip install -e '.[dev,experiments,calibrate,bench,dashboard]'
 	touch $(FULL_STAMP) $(RUN_STAMP)
 
 run: $(RUN_STAMP)

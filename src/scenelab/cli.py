@@ -294,6 +294,18 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _cmd_dashboard(args: argparse.Namespace) -> int:
+    try:
+        from scenelab.dashboard.app import serve
+    except ImportError as exc:
+        raise ArgumentError(
+            f"{exc.name} is not installed: install the dashboard extra: "
+            "pip install 'scenelab[dashboard]'"
+        ) from None
+    serve(args.scenario, host=args.host, port=args.port, workers=args.workers)
+    return EXIT_OK
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``scenelab`` command."""
     from scenelab.provenance import version
@@ -356,6 +368,16 @@ def build_parser() -> argparse.ArgumentParser:
         "--literature", action="store_true", help="write the sources of every default instead"
     )
     p.set_defaults(func=_cmd_odd)
+
+    p = sub.add_parser("dashboard", help="a local web page: change a strategy, run it, compare")
+    p.add_argument("scenario", nargs="?", default="bergen", help="built-in name or scenario "
+                   ".toml shown first (default bergen)")  # fmt: skip
+    p.add_argument("--port", type=_int_in(0, 65535, "port"), default=8050,
+                   help="port (default 8050; 0 picks a free one)")  # fmt: skip
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: "
+                   "this machine only; another address lets other machines connect)")  # fmt: skip
+    _workers_option(p)
+    p.set_defaults(func=_cmd_dashboard)
 
     from scenelab.experiments.cli import register
 
