@@ -184,7 +184,9 @@ def test_example_files_are_valid():
     # Robustness maps and optimize files have their own schemas (tests/test_robustness.py,
     # tests/experiments/test_optimize.py check them).
     files = sorted(
-        p for p in EXAMPLES.glob("*.toml") if "robustness" not in p.name and "optimize" not in p.name
+        p
+        for p in EXAMPLES.glob("*.toml")
+        if "robustness" not in p.name and "optimize" not in p.name
     )
     assert files, f"no example files in {EXAMPLES}"
     for path in files:
