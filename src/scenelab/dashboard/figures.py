@@ -15,6 +15,7 @@ from plotly.subplots import make_subplots
 
 from scenelab.dashboard.summary import ARM_LABELS, ARMS, WOMEN_LABELS, Summary
 from scenelab.report.charts import FONT, STRATEGY_PALETTE, TEMPLATE
+from scenelab.report.map import flow_arrow
 from scenelab.report.stats import displacement_flows, replicate_summary
 
 LABELS = {**WOMEN_LABELS, "total_cost": "Total cost (NOK)"}
@@ -107,17 +108,10 @@ def map_figure(summary: Summary, month_index: int, min_flow_share: float = 0.02)
             for _, f in flows.iterrows():
                 a, b = sites.loc[f["from_site"]], sites.loc[f["to_site"]]
                 annotations.append(
-                    dict(
-                        x=b["lon"],
-                        y=b["lat"],
-                        ax=a["lon"],
-                        ay=a["lat"],
-                        xref=f"x{ref}",
-                        yref=f"y{ref}",
-                        axref=f"x{ref}",
-                        ayref=f"y{ref}",
-                        showarrow=True,
-                        arrowhead=2,
+                    flow_arrow(
+                        a,
+                        b,
+                        ref,
                         arrowwidth=1 + 8 * f["share"],
                         text="",
                         arrowcolor="rgba(40,40,40,0.6)",

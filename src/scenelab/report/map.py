@@ -32,6 +32,26 @@ from scenelab.report.stats import (
 __all__ = ["site_map_figure"]
 
 
+def flow_arrow(a: pd.Series, b: pd.Series, ref: str, **style: Any) -> dict[str, Any]:
+    """Return a plotly annotation: an arrow from site ``a`` to site ``b`` on subplot axes ``ref``.
+
+    ``a`` and ``b`` carry ``lat`` and ``lon``; ``style`` sets width, colour, stand-offs, hover text.
+    """
+    return dict(
+        x=b["lon"],
+        y=b["lat"],
+        ax=a["lon"],
+        ay=a["lat"],
+        xref=f"x{ref}",
+        yref=f"y{ref}",
+        axref=f"x{ref}",
+        ayref=f"y{ref}",
+        showarrow=True,
+        arrowhead=2,
+        **style,
+    )
+
+
 def site_map_figure(
     site_day: pd.DataFrame,
     inputs: ReportInputs,
@@ -163,17 +183,10 @@ def site_map_figure(
                 continue
             a, b = sites.loc[f["from_site"]], sites.loc[f["to_site"]]
             annotations.append(
-                dict(
-                    x=b["lon"],
-                    y=b["lat"],
-                    ax=a["lon"],
-                    ay=a["lat"],
-                    xref=f"x{ref}",
-                    yref=f"y{ref}",
-                    axref=f"x{ref}",
-                    ayref=f"y{ref}",
-                    showarrow=True,
-                    arrowhead=2,
+                flow_arrow(
+                    a,
+                    b,
+                    ref,
                     arrowsize=1.0,
                     arrowwidth=1.0 + 6.0 * f["share"] / max_flow,
                     arrowcolor="rgba(40,40,40,0.55)",
