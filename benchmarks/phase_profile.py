@@ -35,6 +35,7 @@ from scenelab.model import state as st
 from scenelab.model.metrics import CD
 from scenelab.model.phases import Phase, phases
 from scenelab.model.rng import stream_keys
+from scenelab.model.structs import as_ref
 from scenelab.model.world import compile_world
 from scenelab.scenario import Scenario
 
@@ -86,7 +87,8 @@ def profile(scn: Scenario, seed: int = 1, until: dt.date | None = None) -> dict[
     out = st.new_out(world.n_days, len(scn.sites))
     pop = engine.population_vector(scn)
     acc = np.zeros(len(names), dtype=np.int64)
-    args = (par, pop, keys, world, people, sellers, sites, out, -1, -1)
+    refs = (as_ref(x) for x in (world, people, sellers, sites, out))  # as the engine passes them
+    args = (par, pop, keys, *refs, -1, -1)
     fn(0, 1, *args, np.zeros(len(names), dtype=np.int64))  # compile (state moves one hour on)
     started = time.perf_counter()
     fn(1, n_days * 24, *args, acc)

@@ -41,6 +41,7 @@ from scenelab.model.mechanisms.common import (
 )
 from scenelab.model.phases import Phase, phases
 from scenelab.model.rng import init_generator, stream_keys
+from scenelab.model.structs import as_ref
 from scenelab.model.world import World, compile_world
 from scenelab.scenario.schema import Scenario
 
@@ -216,13 +217,12 @@ def run_model(
         if copies is not None:
             copies.take(d, people)
 
+    # The kernels get the state by reference (``structs``): the same arrays, one pointer each.
+    refs = [as_ref(x) for x in (world, people, sellers_, sites, out)]
     with bar:
         for d0, d1 in zip(bounds[:-1], bounds[1:], strict=True):
             copy_state(d0)
-            simulate(
-                d0 * 24, d1 * 24, par, pop, keys, world, people, sellers_, sites, out,
-                survey_t0, survey_t1,
-            )  # fmt: skip
+            simulate(d0 * 24, d1 * 24, par, pop, keys, *refs, survey_t0, survey_t1)
             bar.update(d1 - d0)
             bar.set_postfix_str(str(scn.run.start + dt.timedelta(days=d1 - 1)))
     if progress and not live:
