@@ -209,8 +209,9 @@ def test_cli_bad_file_exits_2(tmp_path, capsys):
     assert "site_attribute.attribute" in capsys.readouterr().err
 
 
-def test_example_bergen_spec_is_valid():
-    spec, base = load_robustness(ROOT / "examples" / "experiments" / "bergen_robustness.toml")
+@pytest.mark.parametrize("name", ["bergen_robustness.toml", "bergen_robustness_p2.toml"])
+def test_example_bergen_spec_is_valid(name):
+    spec, base = load_robustness(ROOT / "examples" / "experiments" / name)
     assert isinstance(spec, RobustnessSpec)
     load_base(spec, base)  # every id and parameter exists in Bergen
 
