@@ -82,6 +82,7 @@ def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util):  # noqa: ANN001,
         if s >= 0:
             cand[n_c] = s
             n_c += 1
+    n_known = n_c  # candidates after these are not known places (familiarity 0)
     m0 = 0 if par[_MAIN_KNOWN] >= 0.5 else X.main.shape[0]
     for m in range(m0, X.main.shape[0] + X.service_sites.shape[0]):
         s = X.main[m] if m < X.main.shape[0] else X.service_sites[m - X.main.shape[0]]
@@ -132,9 +133,10 @@ def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util):  # noqa: ANN001,
             continue
         s = cand[c]
         fam = 0.0
-        for k in range(P.known.shape[1]):
-            if P.known[i, k] == s:
-                fam = P.fam[i, k]
+        if c < n_known:
+            for k in range(P.known.shape[1]):
+                if P.known[i, k] == s:
+                    fam = P.fam[i, k]
         v = util[c] + X.site_term[s]
         v += par[_B_HABIT] * fam
         v += par[_B_CONCEAL] * W.site_conceal[s] * max_risk
