@@ -116,10 +116,13 @@ def scout(t, ep, par, key, W, P, i, origin) -> None:  # noqa: ANN001
         s = W.site_near[origin, k]
         if s < 0:
             break
-        if not W.site_open[ep, s] or knows(P, i, s):
+        if not W.site_open[ep, s]:
             continue
         d = km(W.site_lat[origin], W.site_lon[origin], W.site_lat[s], W.site_lon[s])
-        if uniform(key, t, i, 16 + s) < math.exp(-d / scale) and d < best_d:
+        # A place no nearer than the best found cannot win: skip its draw (draws never shift).
+        if d >= best_d or knows(P, i, s):
+            continue
+        if uniform(key, t, i, 16 + s) < math.exp(-d / scale):
             best, best_d = s, d
     if best >= 0:
         learn_new(P, i, best, par[_FAM_NEW])
