@@ -272,7 +272,12 @@ def pattern_figures(spec: CalibrationSpec) -> dict[str, Any]:
     if cal.model != "scenelab":
         raise SpecError(
             spec.label,
-            [("calibration.patterns", f"pattern figures need model = 'scenelab', not {cal.model!r}")],
+            [
+                (
+                    "calibration.patterns",
+                    f"pattern figures need model = 'scenelab', not {cal.model!r}",
+                )
+            ],
         )
     from scenelab.patterns import figure_end, figure_names
 
@@ -308,8 +313,7 @@ def pattern_figures(spec: CalibrationSpec) -> dict[str, Any]:
             problems.append(
                 (
                     f"targets.{name}",
-                    f"no such pattern figure in {source}{extra}; valid names: "
-                    f"{', '.join(valid)}",
+                    f"no such pattern figure in {source}{extra}; valid names: {', '.join(valid)}",
                 )
             )
     if problems:
