@@ -5,7 +5,12 @@ prior range from ``scenelab.parameters``); simulated outcomes are compared
 with target summary statistics by a scaled Euclidean distance
 ``sqrt(sum(((sim - target) / scale)^2))``. Simulations run through the same
 :class:`~scenelab.experiments.models.Model` seam as experiments, on pyabc's
-``DaskDistributedSampler``. Outputs in the calibration directory:
+``DaskDistributedSampler``. With ``calibration.patterns`` set, a target may name a figure of
+the city's pattern file (``P2.vagsbunnen_share_first_year``), measured on every run by
+``scenelab.patterns`` (:func:`pattern_figures`). The run is converged when one of pyabc's own
+criteria holds (``min_epsilon``, ``min_acceptance_rate``, ``min_epsilon_diff``); the generation,
+simulation and walltime limits are caps, and :func:`stopping_rule` says which one ended it.
+Outputs in the calibration directory:
 
 * ``calibration.db`` — pyabc's database (all generations, provenance).
   Re-running the same command resumes the stored run: an interrupted or
