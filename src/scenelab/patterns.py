@@ -163,6 +163,41 @@ def load_patterns(scenario: Any) -> list[Pattern]:  # noqa: ANN401 - a Scenario
         ) from None
 
 
+def load_pattern_file(path: str | Path) -> list[Pattern]:
+    """Read and validate a pattern file given by its path (``mytown.patterns.toml``).
+
+    Raises:
+        ScenarioError: If it cannot be read or is not valid (naming the file and key).
+    """
+    path = Path(path)
+    try:
+        data = tomlfile.read(path)
+        return PatternFile.model_validate(data).patterns
+    except tomlfile.TomlProblem as exc:
+        raise ScenarioError(path.name, [Problem(exc.path, exc.message)]) from None
+    except pydantic.ValidationError as exc:
+        raise ScenarioError(
+            path.name, [Problem(p, m) for p, m in formatted(PatternFile, exc)]
+        ) from None
+
+
+def figure_names(patterns: list[Pattern]) -> dict[str, Figure]:
+    """Every figure measured on the scenario's own runs, named ``PATTERN.figure``.
+
+    Figures of patterns measured on another scenario's runs (``run = ...``) are left out.
+    """
+    return {
+        f"{p.id}.{name}": fig for p in patterns if p.run is None for name, fig in p.figures.items()
+    }
+
+
+def figure_end(fig: Figure) -> dt.date | None:
+    """The last date a figure reads (None when it reads to the end of the run)."""
+    if fig.window is not None:
+        return fig.window[1]
+    return None
+
+
 # -- measuring ---------------------------------------------------------------------------------
 
 

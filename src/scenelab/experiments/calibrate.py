@@ -5,7 +5,12 @@ prior range from ``scenelab.parameters``); simulated outcomes are compared
 with target summary statistics by a scaled Euclidean distance
 ``sqrt(sum(((sim - target) / scale)^2))``. Simulations run through the same
 :class:`~scenelab.experiments.models.Model` seam as experiments, on pyabc's
-``DaskDistributedSampler``. Outputs in the calibration directory:
+``DaskDistributedSampler``. With ``calibration.patterns`` set, a target may name a figure of
+the city's pattern file (``P2.vagsbunnen_share_first_year``), measured on every run by
+``scenelab.patterns`` (:func:`pattern_figures`). The run is converged when one of pyabc's own
+criteria holds (``min_epsilon``, ``min_acceptance_rate``, ``min_epsilon_diff``); the generation,
+simulation and walltime limits are caps, and :func:`stopping_rule` says which one ended it.
+Outputs in the calibration directory:
 
 * ``calibration.db`` — pyabc's database (all generations, provenance).
   Re-running the same command resumes the stored run: an interrupted or
@@ -25,8 +30,10 @@ imported only here, inside :func:`calibrate`.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import hashlib
 import json
+import logging
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -39,7 +46,7 @@ import pandas as pd
 
 from scenelab.errors import ArgumentError, ScenelabError
 from scenelab.experiments.cluster import dask_client
-from scenelab.experiments.models import Model, PreparedScenario, builtin_model
+from scenelab.experiments.models import Model, PreparedScenario, ScenelabModel, builtin_model
 from scenelab.experiments.plan import RunTask, run_key
 from scenelab.experiments.plots import write_html_page
 from scenelab.experiments.posterior import predictive_check, summarize_posterior
@@ -59,6 +66,8 @@ CALIBRATION_DB = "calibration.db"
 _STOPPING_FIELDS = (
     "max_generations",
     "min_epsilon",
+    "min_acceptance_rate",
+    "min_epsilon_diff",
     "max_walltime_minutes",
     "max_simulations",
     "posterior_predictive",
@@ -183,6 +192,8 @@ class CalibrationResult:
         epsilons: Acceptance threshold per generation.
         html_path: The plots.
         elapsed_s: Wall time.
+        stopping: Which rule ended the run (:func:`stopping_rule`): ``stopped_by``,
+            ``converged`` (a convergence rule, not a cap), every rule met, acceptance rates.
     """
 
     out_dir: Path
@@ -195,6 +206,7 @@ class CalibrationResult:
     epsilons: list[float]
     html_path: Path
     elapsed_s: float
+    stopping: dict[str, Any]
 
 
 def model_for_calibration(spec: CalibrationSpec) -> Model:
@@ -204,9 +216,114 @@ def model_for_calibration(spec: CalibrationSpec) -> Model:
         spec: The calibration.
 
     Returns:
-        The model, configured with the file's ``until`` date.
+        The model, configured with the file's ``until`` date (and, for a file with
+        ``patterns``, the pattern figures its targets name).
     """
+    figures = pattern_figures(spec)
+    if figures:
+        return ScenelabModel(until=spec.calibration.until, figures=figures)
     return builtin_model(spec.calibration.model, until=spec.calibration.until)
+
+
+def _load_pattern_source(spec: CalibrationSpec) -> tuple[str, list[Any]]:
+    """The patterns ``calibration.patterns`` names: (name for messages, patterns)."""
+    from scenelab.patterns import load_pattern_file, load_patterns
+
+    ref = spec.calibration.patterns
+    assert ref is not None
+    where = "calibration.patterns"
+    try:
+        if ref.endswith(".patterns.toml"):
+            path = Path(ref)
+            if not path.is_absolute():
+                path = spec.base_dir / path
+            if not path.is_file():
+                raise SpecError(spec.label, [(where, f"no pattern file {path}")])
+            return str(path), load_pattern_file(path)
+        prepared = ScenelabModel().prepare(ref, spec.base_dir)
+        from scenelab.patterns import pattern_source
+
+        found = pattern_source(prepared.payload)
+        patterns = load_patterns(prepared.payload)
+    except SpecError:
+        raise
+    except (OSError, ValueError, KeyError, ScenelabError) as exc:
+        raise SpecError(spec.label, [(where, str(exc))]) from None
+    if not patterns:
+        raise SpecError(
+            spec.label,
+            [(where, f"scenario {ref!r} defines no observed patterns (no .patterns.toml)")],
+        )
+    return (found[0] if found else ref), patterns
+
+
+def pattern_figures(spec: CalibrationSpec) -> dict[str, Any]:
+    """The pattern figures a calibration's targets name (``PATTERN.figure``), checked.
+
+    Args:
+        spec: The calibration.
+
+    Returns:
+        ``{target name: scenelab.patterns.Figure}``; empty when the file sets no ``patterns``.
+
+    Raises:
+        SpecError: Naming the file and the key path, for an unknown figure (with the valid
+            names), a figure measured on another scenario's runs, a figure whose window ends
+            after ``calibration.until``, or a model other than scenelab.
+    """
+    cal = spec.calibration
+    if cal.patterns is None:
+        return {}
+    if cal.model != "scenelab":
+        raise SpecError(
+            spec.label,
+            [
+                (
+                    "calibration.patterns",
+                    f"pattern figures need model = 'scenelab', not {cal.model!r}",
+                )
+            ],
+        )
+    from scenelab.patterns import figure_end, figure_names
+
+    source, patterns = _load_pattern_source(spec)
+    valid = figure_names(patterns)
+    elsewhere = {p.id: p.run for p in patterns if p.run is not None}
+    problems: list[tuple[str, str]] = []
+    figures: dict[str, Any] = {}
+    for name in spec.targets:
+        if name in valid:
+            end = figure_end(valid[name])
+            if cal.until is not None and end is not None and end > cal.until:
+                problems.append(
+                    (
+                        f"targets.{name}",
+                        f"the figure reads up to {end}, after calibration.until {cal.until}",
+                    )
+                )
+            figures[name] = valid[name]
+            continue
+        pid = name.split(".", 1)[0]
+        if "." in name and pid in elsewhere:
+            problems.append(
+                (
+                    f"targets.{name}",
+                    f"pattern {pid} of {source} is measured on {elsewhere[pid]!r}'s runs, not on "
+                    f"the calibrated scenario's; valid names: {', '.join(valid)}",
+                )
+            )
+        elif "." in name:
+            hint = difflib.get_close_matches(name, list(valid), n=1)
+            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
+            problems.append(
+                (
+                    f"targets.{name}",
+                    f"no such pattern figure in {source}{extra}; valid names: {', '.join(valid)}",
+                )
+            )
+    if problems:
+        raise SpecError(spec.label, problems)
+    return figures
 
 
 def calibrate(
@@ -246,7 +363,15 @@ def calibrate(
     t0 = time.perf_counter()
     say = echo or (lambda msg: print(msg, file=sys.stderr))
     cal = spec.calibration
-    model = model or model_for_calibration(spec)
+    figures = pattern_figures(spec)
+    if model is None:
+        model = model_for_calibration(spec)
+    elif figures:
+        if not isinstance(model, ScenelabModel):
+            raise SpecError(
+                spec.label, [("calibration.patterns", "pattern figures need the scenelab model")]
+            )
+        model = ScenelabModel(until=model.until, figures=figures)
     try:
         prepared = model.prepare(cal.scenario, spec.base_dir)
     except ArgumentError as exc:  # e.g. `until` outside the scenario's window
@@ -308,6 +433,8 @@ def calibrate(
             "minimum_epsilon": cal.min_epsilon,
             # pyabc counts populations per call; ours is the run's total.
             "max_nr_populations": cal.max_generations - done,
+            "min_acceptance_rate": cal.min_acceptance_rate,
+            "min_eps_diff": cal.min_epsilon_diff,
         }
         if cal.max_walltime_minutes is not None:
             run_kwargs["max_walltime"] = dt.timedelta(minutes=cal.max_walltime_minutes)
@@ -317,10 +444,21 @@ def calibrate(
             f"ABC-SMC: {len(params)} parameters, {len(targets)} targets, population "
             f"{cal.population_size}, up to {cal.max_generations} generations"
         )
-        if done > 0 and not _needs_more(history, cal.max_generations, cal.min_epsilon):
+        walltime_s = None
+        if done > 0 and stopping_rule(history, cal)["stopped_by"] is not None:
             say("The stored run has met its stopping rule; reporting it without new simulations")
         else:
-            history = abc.run(**run_kwargs)
+            with _PyabcStopMessages() as said:
+                t_run = time.perf_counter()
+                history = abc.run(**run_kwargs)
+                walltime_s = time.perf_counter() - t_run
+        stopping = stopping_rule(history, cal, walltime_s=walltime_s)
+        if walltime_s is not None:
+            stopping["pyabc_said"] = said.messages
+        say(
+            f"Stopped by {stopping['stopped_by']} "
+            f"({'converged' if stopping['converged'] else 'not converged: a cap'})"
+        )
         frame, weights = history.get_distribution(m=0, t=history.max_t)
         posterior = frame.reset_index(drop=True)[[p.name for p in params]].copy()
         posterior["weight"] = np.asarray(weights, float) / np.sum(weights)
@@ -339,7 +477,15 @@ def calibrate(
     predictive.to_csv(out_dir / "posterior_predictive.csv", index=False)
     check.to_csv(out_dir / "predictive_check.csv", index=False)
     html_path = write_calibration_html(
-        out_dir / "calibration.html", spec, params, posterior, summary, predictive, check, epsilons
+        out_dir / "calibration.html",
+        spec,
+        params,
+        posterior,
+        summary,
+        predictive,
+        check,
+        epsilons,
+        stopping,
     )
     result = CalibrationResult(
         out_dir=out_dir,
@@ -352,6 +498,7 @@ def calibrate(
         epsilons=epsilons,
         html_path=html_path,
         elapsed_s=time.perf_counter() - t0,
+        stopping=stopping,
     )
     (out_dir / "calibration_summary.json").write_text(
         json.dumps(
@@ -361,6 +508,7 @@ def calibrate(
                 "n_simulations": n_sims,
                 "epsilons": epsilons,
                 "elapsed_s": result.elapsed_s,
+                "stopping": stopping,
                 "posterior": summary.to_dict(orient="records"),
                 "predictive_check": check.to_dict(orient="records"),
             },
@@ -372,13 +520,96 @@ def calibrate(
     return result
 
 
-def _needs_more(history: Any, max_generations: int, min_epsilon: float) -> bool:  # noqa: ANN401
-    """Whether a stored run should get more generations (not at its cap, epsilon not reached)."""
-    if int(history.max_t) + 1 >= max_generations:
-        return False
+#: Convergence rules (pyabc's own criteria), in the order they are reported.
+CONVERGENCE_RULES = ("min_epsilon", "min_epsilon_diff", "min_acceptance_rate")
+#: Caps: the run was stopped, not converged.
+CAP_RULES = ("max_generations", "max_simulations", "max_walltime")
+
+
+def stopping_rule(
+    history: Any,  # noqa: ANN401 - a pyabc.History
+    cal: Any,  # noqa: ANN401 - a CalibrationSection
+    *,
+    walltime_s: float | None = None,
+) -> dict[str, Any]:
+    """Say which stopping rule a stored ABC run meets, judged on its last generation.
+
+    The convergence rules are pyabc's own termination criteria: the last epsilon at or below
+    ``min_epsilon``; epsilon changing by less than ``min_epsilon_diff`` from the generation
+    before (pyabc's ``min_eps_diff``); the last generation's acceptance rate (accepted particles
+    over simulations) below ``min_acceptance_rate``. The caps are ``max_generations``,
+    ``max_simulations`` (the run's total) and ``max_walltime_minutes`` (this invocation's
+    ``abc.run``, ``walltime_s``). A convergence rule is reported before a cap when both hold.
+
+    Args:
+        history: The run's pyabc history.
+        cal: The ``[calibration]`` settings.
+        walltime_s: Seconds ``abc.run`` took in this invocation (None: not run now).
+
+    Returns:
+        ``stopped_by`` (a rule name, None when none holds), ``converged``, ``rules_met``,
+        ``acceptance_rates`` per generation and the settings judged against.
+    """
     populations = history.get_all_populations()
-    last_eps = float(populations.loc[populations["t"] == history.max_t, "epsilon"].iloc[0])
-    return last_eps > min_epsilon
+    populations = populations[populations["t"] >= 0].sort_values("t")
+    eps = [float(e) for e in populations["epsilon"]]
+    rates = [
+        float(a) / float(n) if n else float("nan")
+        for a, n in zip(populations["particles"], populations["samples"], strict=True)
+    ]
+    met: list[str] = []
+    if eps and eps[-1] <= cal.min_epsilon:
+        met.append("min_epsilon")
+    if len(eps) > 1 and abs(eps[-1] - eps[-2]) < cal.min_epsilon_diff:
+        met.append("min_epsilon_diff")
+    if rates and rates[-1] < cal.min_acceptance_rate:
+        met.append("min_acceptance_rate")
+    if len(eps) >= cal.max_generations:
+        met.append("max_generations")
+    if cal.max_simulations is not None and int(history.total_nr_simulations) >= cal.max_simulations:
+        met.append("max_simulations")
+    if (
+        cal.max_walltime_minutes is not None
+        and walltime_s is not None
+        and walltime_s > 60.0 * cal.max_walltime_minutes
+    ):
+        met.append("max_walltime")
+    stopped_by = next((r for r in (*CONVERGENCE_RULES, *CAP_RULES) if r in met), None)
+    return {
+        "stopped_by": stopped_by,
+        "converged": stopped_by in CONVERGENCE_RULES,
+        "rules_met": met,
+        "acceptance_rates": rates,
+        "settings": {
+            "min_epsilon": cal.min_epsilon,
+            "min_epsilon_diff": cal.min_epsilon_diff,
+            "min_acceptance_rate": cal.min_acceptance_rate,
+            "max_generations": cal.max_generations,
+            "max_simulations": cal.max_simulations,
+            "max_walltime_minutes": cal.max_walltime_minutes,
+        },
+    }
+
+
+class _PyabcStopMessages(logging.Handler):
+    """Collects pyabc's own "Stop: ..." log lines while ``abc.run`` runs."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.messages: list[str] = []
+        self._logger = logging.getLogger("ABC")  # pyabc's logger (INFO unless ABC_LOG_LEVEL)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        msg = record.getMessage()
+        if msg.startswith("Stop"):
+            self.messages.append(msg)
+
+    def __enter__(self) -> _PyabcStopMessages:
+        self._logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._logger.removeHandler(self)
 
 
 def _check_targets(
@@ -450,6 +681,7 @@ def write_calibration_html(
     predictive: pd.DataFrame,
     check: pd.DataFrame,
     epsilons: Sequence[float],
+    stopping: Mapping[str, Any] | None = None,
 ) -> Path:
     """Plot posterior marginals, epsilon by generation and the predictive check.
 
@@ -462,6 +694,7 @@ def write_calibration_html(
         predictive: Posterior predictive runs.
         check: Predictive check per statistic.
         epsilons: Acceptance threshold per generation.
+        stopping: Which stopping rule ended the run (:func:`stopping_rule`).
 
     Returns:
         The path written.
@@ -530,6 +763,9 @@ def write_calibration_html(
         "Priors are uniform over the ranges shown; the distance is the Euclidean norm of "
         "(simulated - target) / scale."
     )
+    if stopping is not None and stopping.get("stopped_by") is not None:
+        kind = "converged" if stopping["converged"] else "not converged: a cap"
+        intro += f" Stopped by {stopping['stopped_by']} ({kind})."
     return write_html_page(
         path,
         f"Calibration — {cal.name}",

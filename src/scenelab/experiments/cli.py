@@ -342,6 +342,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         f"{result.generations} generations, {result.n_simulations} simulations, "
         f"final epsilon {result.epsilons[-1]:.4g} [{result.elapsed_s:.1f} s]"
     )
+    stop = result.stopping
+    print(
+        f"stopped by {stop['stopped_by']} "
+        f"({'converged' if stop['converged'] else 'not converged: a cap'}); "
+        f"rules met: {', '.join(stop['rules_met']) or 'none'}"
+    )
     print(result.summary.round(4).to_string(index=False))
     print(result.check.round(4).to_string(index=False))
     print(f"posterior: {Path(args.out) / 'posterior.csv'}; plots: {result.html_path}")

@@ -236,22 +236,34 @@ class ScenelabModel(Model):
     name = "scenelab"
     table_names = ("site_day", "neighbourhood_month", "city_day")
 
-    def __init__(self, *, until: dt.date | str | None = None) -> None:
+    def __init__(
+        self,
+        *,
+        until: dt.date | str | None = None,
+        figures: Mapping[str, Any] | None = None,
+    ) -> None:
         """Configure the adapter.
 
         Args:
             until: Stop every run at this date (inclusive end as ``scenelab.run``
                 defines it); ``None`` runs the scenario's full window.
+            figures: Pattern figures (``scenelab.patterns.Figure``) by name, measured on
+                every run's tables and added to its outcomes under that name (the same code
+                as ``scenelab patterns``).
         """
         self.until = _as_date(until)
+        self.figures = dict(figures or {})
 
     def config(self) -> dict[str, Any]:
         """Options that change results.
 
         Returns:
-            ``{"until": ISO date or None}``.
+            ``{"until": ISO date or None}``, plus ``"figures"`` when pattern figures are measured.
         """
-        return {"until": self.until.isoformat() if self.until else None}
+        out: dict[str, Any] = {"until": self.until.isoformat() if self.until else None}
+        if self.figures:
+            out["figures"] = {k: f.model_dump(mode="json") for k, f in self.figures.items()}
+        return out
 
     def value_problem(self, name: str, value: float) -> str | None:
         """Say why ``value`` is not valid for parameter ``name`` (scenario-file rules), or None.
@@ -354,6 +366,11 @@ class ScenelabModel(Model):
                 outcomes[str(key)] = float(value)
             except (TypeError, ValueError):
                 continue
+        if self.figures:
+            from scenelab.patterns import measure_figure
+
+            for key, fig in self.figures.items():
+                outcomes[key] = float(measure_figure(fig, res, scenario.payload))
         tables = {"site_day": res.site_day, "neighbourhood_month": res.neighbourhood_month}
         city_day = getattr(res, "city_day", None)  # beyond docs/CONTRACT.md; kept when present
         if city_day is not None:

@@ -251,6 +251,23 @@ class CalibrationSection(_Closed):
     population_size: int = Field(default=100, ge=5, le=100_000)
     max_generations: int = Field(default=8, ge=1, le=1_000)
     min_epsilon: float = Field(default=0.0, ge=0.0)
+    min_acceptance_rate: float = Field(
+        default=0.0,
+        ge=0.0,
+        lt=1.0,
+        description="converged when a generation accepts fewer of its simulations than this",
+    )
+    min_epsilon_diff: float = Field(
+        default=0.0,
+        ge=0.0,
+        description="converged when epsilon changes by less than this between two generations "
+        "(pyabc's min_eps_diff, in units of the scaled distance)",
+    )
+    patterns: str | None = Field(
+        default=None,
+        description="pattern figures as targets: a scenario (built-in name or file) whose "
+        "pattern file defines them, or a .patterns.toml file",
+    )
     max_walltime_minutes: float | None = Field(default=None, gt=0)
     max_simulations: int | None = Field(default=None, ge=1, le=MAX_RUNS)
     posterior_predictive: int = Field(
@@ -271,8 +288,36 @@ class CalibrationSpec(_Closed):
     _source: Path | None = PrivateAttr(default=None)
     _label: str | None = PrivateAttr(default=None)
 
+    @model_validator(mode="before")
+    @classmethod
+    def _flatten_targets(cls, data: Any) -> Any:  # noqa: ANN401
+        # `P2.share = {...}` in [targets] is a TOML dotted key, i.e. a nested table; a pattern
+        # figure's target is named "P2.share".
+        if not isinstance(data, Mapping) or not isinstance(data.get("targets"), Mapping):
+            return data
+        flat: dict[str, Any] = {}
+        for name, value in data["targets"].items():
+            nested = (
+                isinstance(value, Mapping)
+                and bool(value)
+                and not {"value", "scale"} & set(value)
+                and all(isinstance(v, Mapping) for v in value.values())
+            )
+            if nested:
+                for inner, target in value.items():
+                    flat[f"{name}.{inner}"] = target
+            else:
+                flat[name] = value
+        return {**data, "targets": flat}
+
     @model_validator(mode="after")
     def _check(self) -> CalibrationSpec:
+        dotted = sorted(name for name in self.targets if "." in name)
+        if dotted and self.calibration.patterns is None:
+            raise ValueError(
+                f"targets {', '.join(dotted)} name pattern figures (PATTERN.figure); "
+                "set calibration.patterns to the scenario whose pattern file defines them"
+            )
         both = sorted(set(self.fixed) & set(self.parameters))
         if both:
             raise ValueError(f"{', '.join(both)} both fixed and calibrated")
