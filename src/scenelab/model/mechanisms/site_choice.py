@@ -247,6 +247,8 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
     (expelled, or in custody until ``away_until``) and those who leave now get their next
     arrival drawn; so do new entrants.
     """
+    # A typed -1, not the literal: Numba would compile choose_site a second time for a literal.
+    no_site = np.int32(-1)  # the dtype of P.site, as the other call passes
     n_sites = W.site_cap.shape[0]
     size = P.known.shape[1] + X.main.shape[0] + X.service_sites.shape[0]
     cand = np.empty(size, dtype=np.int64)
@@ -283,7 +285,7 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
             schedule_arrival(t, i, max(t, P.away_until[i]), 2, keys, P, X)
             continue
         if not W.site_open[ep, cur]:
-            s = choose_site(t, i, -1, ep, par, keys, W, P, X, cand, util)  # forced to move
+            s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util)  # forced to move
         elif uniform(keys[S_ATTEND], t, i, 0) < leave:
             P.site[i] = -1
             schedule_arrival(t, i, t + 1, 2, keys, P, X)
@@ -313,7 +315,7 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
             a = arrive_probability(attend_share(par, P, i), leave, prof)
             s = -1
             if a > 0.0 and (a >= bound or uniform(keys[S_ATTEND], t, i, 3) * bound < a):
-                s = choose_site(t, i, -1, ep, par, keys, W, P, X, cand, util)
+                s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util)
             if s >= 0:
                 P.site[i] = s
                 X.members[n_here] = i

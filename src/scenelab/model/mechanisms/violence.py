@@ -199,7 +199,7 @@ def _sites(t, day, par, keys, W, P, X, R) -> None:  # noqa: ANN001
             who = public_offender(
                 P.sex[victim], police_near, uniform(keys[S_OFFENDER], t, s, m), par
             )
-            _victimise(victim, t, day, SETTING_SCENE, who, sexual, P, R)
+            _victimise(victim, t, day, np.int64(SETTING_SCENE), who, sexual, P, R)
         p_miss = 1.0 - p_in_sight(n_here, W.site_conceal[s], par)  # misses one incident
         p_seen_all = 1.0 - p_miss**n_inc  # a bystander who suffered none of them
         victims.sort()
@@ -244,7 +244,7 @@ def _street(t, day, par, keys, P, X, R) -> None:  # noqa: ANN001
                 sexual = uniform(key, t, i, 1) < p_sex
                 who = public_offender(P.sex[i], True, uniform(key, t, i, 2), par)
                 R.city_day[day, CD_STREET_VIOLENCE] += 1
-                _victimise(i, t, day, SETTING_STREET, who, sexual, P, R)
+                _victimise(i, t, day, np.int64(SETTING_STREET), who, sexual, P, R)
         i = nxt
 
 
