@@ -21,7 +21,7 @@ STREAMS: dict[str, str] = {
     "init": "the initial population and sellers (seeds a NumPy generator, used before tick 0)",
     "entry": "number of entrants per day and each entrant's attributes",
     "exit": "daily exit of each person",
-    "attendance": "leaving and reconsidering (per person and hour); next arrivals and keeping them",
+    "attendance": "arriving, leaving and reconsidering (per person and hour)",
     "site_choice": "the logit draw of a person's site",
     "sellers": "sellers' reconsidering and site choice, arrivals and exits of travelling sellers",
     "police": "controls of people and sellers and their consequences",

@@ -185,16 +185,6 @@ SITE_FIELDS: dict[str, str] = {
     "members": "scratch: the people still at each site after policing (violence)",
     "weight_cum": "scratch: cumulative victim weights of `members`, for drawing victims",
     "site_term": "scratch: the site-only part of the choice utility, computed once per tick",
-    "arrive_surv": (
-        "per hour of day, for a regular (row 0) and an occasional (row 1) person: the chance of "
-        "no arrival at the bound of their arrival chance (next-event attendance, `schedule`)"
-    ),
-    "arrive_log_day": "per row of `arrive_surv`: log-chance of a whole day without an arrival",
-    "q_head": "calendar queues (`schedule`): per queue and tick of the ring, the first person due",
-    "q_link": "calendar queues: per queue and person slot, the next person in the same bucket",
-    "q_key": "calendar queues: per queue and person slot, the tick the person's event is due",
-    "q_seen": "calendar queues: per queue, the people slots already given an event",
-    "q_due": "scratch: the people whose injection is due this hour",
 }
 SiteState = namedtuple("SiteState", list(SITE_FIELDS))
 # counters: 0 people slots used, 1 seller slots used, 2 housing placements this month,
@@ -276,10 +266,7 @@ def new_site_state(scn: sc.Scenario, world: World, n_main: int) -> SiteState:
         world: The compiled world.
         n_main: How many main scenes the city keeps (``record.main_scene_count``).
     """
-    from scenelab.model.schedule import HORIZON, N_QUEUES  # compiled module: import when used
-
     n_sites = len(scn.sites)
-    n_people = scn.population.max_people
     init_b = np.array([s.initial_activity for s in scn.sites])
     order = np.argsort(-(world.site_attr0 + init_b), kind="stable")[:n_main].astype(np.int32)
     return SiteState(
@@ -321,15 +308,6 @@ def new_site_state(scn: sc.Scenario, world: World, n_main: int) -> SiteState:
         weight_cum=np.zeros(scn.population.max_people),
         # Scratch for site choice: the part of each site's utility that is the same for everyone.
         site_term=np.zeros(n_sites),
-        # Next-event scheduling (``schedule``): arrival tables (computed in the first tick) and
-        # the calendar queues of arrivals, injections, street violence and scouting.
-        arrive_surv=np.ones((2, 24)),
-        arrive_log_day=np.ones(2),
-        q_head=np.full((N_QUEUES, HORIZON), -1, dtype=np.int64),
-        q_link=np.full((N_QUEUES, n_people), -1, dtype=np.int64),
-        q_key=np.full((N_QUEUES, n_people), -1, dtype=np.int64),
-        q_seen=np.zeros(N_QUEUES, dtype=np.int64),
-        q_due=np.zeros(n_people, dtype=np.int64),
     )
 
 

@@ -21,7 +21,6 @@ from scenelab.model.jit import njit
 from scenelab.model.mechanisms.common import km, memory_of
 from scenelab.model.params import IDX
 from scenelab.model.rng import S_DISCOVERY, uniform
-from scenelab.model.schedule import Q_SCOUT, enqueue, geometric_tick, take_bucket
 from scenelab.model.state import STATUS_ACTIVE
 
 #: Why this phase sits where it does in the tick (the order is ``phases.PHASE_ORDER``).
@@ -116,13 +115,10 @@ def scout(t, ep, par, key, W, P, i, origin) -> None:  # noqa: ANN001
         s = W.site_near[origin, k]
         if s < 0:
             break
-        if not W.site_open[ep, s]:
+        if not W.site_open[ep, s] or knows(P, i, s):
             continue
         d = km(W.site_lat[origin], W.site_lon[origin], W.site_lat[s], W.site_lon[s])
-        # A place no nearer than the best found cannot win: skip its draw (draws never shift).
-        if d >= best_d or knows(P, i, s):
-            continue
-        if uniform(key, t, i, 16 + s) < math.exp(-d / scale):
+        if uniform(key, t, i, 16 + s) < math.exp(-d / scale) and d < best_d:
             best, best_d = s, d
     if best >= 0:
         learn_new(P, i, best, par[_FAM_NEW])
@@ -156,29 +152,17 @@ def step(t, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compiled ke
                 if site >= 0 and W.site_open[ep, site]:
                     learn_new(P, i, site, fam_new)
     if p_scout > 0.0:
-        # Next-event draws (``schedule``): each person's next scouting hour is drawn once; a due
-        # one counts if the person is not in custody then, as the hourly draw did.
-        n_used = X.counters[0]
-        for i in range(X.q_seen[Q_SCOUT], n_used):
-            if P.status[i] == STATUS_ACTIVE:
-                enqueue(X, Q_SCOUT, i, geometric_tick(t, p_scout, uniform(key, t, i, 4)), t)
-        X.q_seen[Q_SCOUT] = n_used
-        i = take_bucket(X, Q_SCOUT, t)
-        while i >= 0:
-            nxt = X.q_link[Q_SCOUT, i]
-            if P.status[i] != STATUS_ACTIVE:
-                pass  # left the population: the entry is dropped
-            elif X.q_key[Q_SCOUT, i] > t:
-                enqueue(X, Q_SCOUT, i, X.q_key[Q_SCOUT, i], t)  # beyond the ring: file again
-            else:
-                enqueue(X, Q_SCOUT, i, geometric_tick(t + 1, p_scout, uniform(key, t, i, 5)), t)
-                if P.away_until[i] <= t:
-                    anchor = anchor_of(P, i)
-                    if displaced(t, ep, par, W, P, X, i, anchor):
-                        origin = P.site[i] if P.site[i] >= 0 else anchor
-                        if origin >= 0:
-                            scout(t, ep, par, key, W, P, i, origin)
-            i = nxt
+        for i in range(X.counters[0]):
+            if P.status[i] != STATUS_ACTIVE or P.away_until[i] > t:
+                continue
+            if uniform(key, t, i, 3) >= p_scout:
+                continue
+            anchor = anchor_of(P, i)
+            if not displaced(t, ep, par, W, P, X, i, anchor):
+                continue
+            origin = P.site[i] if P.site[i] >= 0 else anchor
+            if origin >= 0:
+                scout(t, ep, par, key, W, P, i, origin)
     if forget > 0.0 and hour == 23:
         for i in range(X.counters[0]):
             if P.status[i] != STATUS_ACTIVE:

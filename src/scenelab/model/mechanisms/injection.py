@@ -20,7 +20,6 @@ from scenelab.model.mechanisms.common import is_weekday
 from scenelab.model.metrics import CD, SD
 from scenelab.model.params import IDX
 from scenelab.model.rng import S_INJECT, S_OVERDOSE, uniform
-from scenelab.model.schedule import Q_INJECT, enqueue, geometric_tick, take_bucket
 from scenelab.model.state import EXIT_OVERDOSE, OAT_IN, STATUS_ACTIVE, STATUS_EXITED
 
 #: Why this phase sits where it does in the tick (the order is ``phases.PHASE_ORDER``).
@@ -35,10 +34,7 @@ SD_PUBLIC_INJ = SD["public_injections"]
 SD_SIF = SD["sif_injections"]
 SD_UNSAFE_INJ = SD["unsafe_injections"]
 #: What the phase does every hour, and at a fixed hour of the day (for the ODD's timing table).
-TIMING = (
-    "injections due (next-event draws), injection-room use, unsafe injection, overdoses",
-    "-",
-)
+TIMING = ("injections, injection-room use, unsafe injection, overdoses", "-")
 
 _RATE = IDX["rate_injections_per_day"]
 _REL_OAT = IDX["rel_inject_oat"]
@@ -79,55 +75,15 @@ def sif_for(ep, hour, day, s, substance, par, W, X) -> int:  # noqa: ANN001
 
 
 @njit(cache=True)
-def any_room_open(ep, hour, day, W) -> bool:  # noqa: ANN001
-    """Return True if an injection room is open this hour (booths may run out)."""
-    weekday = is_weekday(W.start_weekday, day)
-    for j in range(W.sif_hours.shape[1]):
-        if W.sif_hours[ep, j, hour] and (weekday or not W.sif_weekdays[ep, j]):
-            return True
-    return False
-
-
-@njit(cache=True)
 def step(t, day, hour, ep, par, keys, W, P, X, R):  # noqa: ANN001, ANN201 - compiled kernel
-    """Draw injections, where they happen, whether they are unsafe, and overdoses.
-
-    Injections are next-event draws (``schedule``): each person who injects has the tick of their
-    next candidate injection at the highest hourly chance they can have; a due candidate is kept
-    with their own chance now (less in OAT) and skipped in custody, so only the injections of the
-    hour are visited. They are handled in slot order, as the hourly draws were, when an injection
-    room's booths may run out.
-    """
+    """Draw injections, where they happen, whether they are unsafe, and overdoses."""
     p_inject = par[_RATE] / 24.0
-    p_bound = p_inject * max(1.0, par[_REL_OAT])
     logit_base = math.log(par[_P_UNSAFE] / (1.0 - par[_P_UNSAFE]))
-    key = keys[S_INJECT]
-    n_used = X.counters[0]
-    for i in range(X.q_seen[Q_INJECT], n_used):
-        if P.status[i] == STATUS_ACTIVE and P.injects[i]:
-            enqueue(X, Q_INJECT, i, geometric_tick(t, p_bound, uniform(key, t, i, 5)), t)
-    X.q_seen[Q_INJECT] = n_used
-    n_due = 0
-    i = take_bucket(X, Q_INJECT, t)
-    while i >= 0:
-        nxt = X.q_link[Q_INJECT, i]
-        if P.status[i] == STATUS_ACTIVE:
-            if X.q_key[Q_INJECT, i] > t:
-                enqueue(X, Q_INJECT, i, X.q_key[Q_INJECT, i], t)  # beyond the ring: file again
-            else:
-                # The next candidate is drawn now, so the entry stays filed whatever happens.
-                enqueue(X, Q_INJECT, i, geometric_tick(t + 1, p_bound, uniform(key, t, i, 6)), t)
-                X.q_due[n_due] = i
-                n_due += 1
-        i = nxt
-    if n_due > 1 and any_room_open(ep, hour, day, W):
-        X.q_due[:n_due].sort()  # who gets the last booth: the lower slot, as before
-    for k in range(n_due):
-        i = X.q_due[k]
-        if P.away_until[i] > t:
+    for i in range(X.counters[0]):
+        if P.status[i] != STATUS_ACTIVE or not P.injects[i] or P.away_until[i] > t:
             continue
         p = p_inject * (par[_REL_OAT] if P.oat[i] == OAT_IN else 1.0)
-        if p < p_bound and uniform(key, t, i, 0) * p_bound >= p:
+        if uniform(keys[S_INJECT], t, i, 0) >= p:
             continue
         s = P.site[i]
         public = False

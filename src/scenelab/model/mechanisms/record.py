@@ -77,9 +77,7 @@ def step(t, day, hour, ep, W, P, L, X, R, survey_t0, survey_t1):  # noqa: ANN001
         exposure = W.site_footfall[s] * (1.0 - 0.5 * W.site_conceal[s]) * daytime
         row[SD_NUISANCE] += n * (exposure + W.site_resid[s])
     if survey_t0 <= t < survey_t1:
-        # The people present are indexed by site (site choice); the police may have removed some.
-        for k in range(X.offsets[W.site_cap.shape[0]]):
-            i = X.order[k]
+        for i in range(X.counters[0]):
             if P.site[i] >= 0 and P.status[i] == STATUS_ACTIVE:
                 P.survey_hours[i] += 1.0
     if t == survey_t1 - 1:

@@ -25,13 +25,12 @@ from scenelab.model.jit import njit
 from scenelab.model.mechanisms.common import HOUR_PROFILE, km, memory_of
 from scenelab.model.params import IDX
 from scenelab.model.rng import S_ATTEND, S_CHOICE, uniform
-from scenelab.model.schedule import Q_ATTEND, enqueue, profile_tick, take_bucket
 from scenelab.model.state import OAT_IN, STATUS_ACTIVE
 
 #: Why this phase sits where it does in the tick (the order is ``phases.PHASE_ORDER``).
 PHASE_REASON = "people choose where to be given last hour's scenes, markets, police and their bans"
 #: What the phase does every hour, and at a fixed hour of the day (for the ODD's timing table).
-TIMING = ("presence and site of the people present or due to arrive; index them by site", "-")
+TIMING = ("presence and site of every person; index people by site", "-")
 
 _H_REG = IDX["hours_scene_per_day_regular"]
 _H_OCC = IDX["hours_scene_per_day_occasional"]
@@ -82,7 +81,6 @@ def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util):  # noqa: ANN001,
         if s >= 0:
             cand[n_c] = s
             n_c += 1
-    n_known = n_c  # candidates after these are not known places (familiarity 0)
     m0 = 0 if par[_MAIN_KNOWN] >= 0.5 else X.main.shape[0]
     for m in range(m0, X.main.shape[0] + X.service_sites.shape[0]):
         s = X.main[m] if m < X.main.shape[0] else X.service_sites[m - X.main.shape[0]]
@@ -133,10 +131,9 @@ def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util):  # noqa: ANN001,
             continue
         s = cand[c]
         fam = 0.0
-        if c < n_known:
-            for k in range(P.known.shape[1]):
-                if P.known[i, k] == s:
-                    fam = P.fam[i, k]
+        for k in range(P.known.shape[1]):
+            if P.known[i, k] == s:
+                fam = P.fam[i, k]
         v = util[c] + X.site_term[s]
         v += par[_B_HABIT] * fam
         v += par[_B_CONCEAL] * W.site_conceal[s] * max_risk
@@ -184,80 +181,19 @@ def _learn(i, s, par, P) -> None:  # noqa: ANN001
     P.fam[i, slot] += par[_HABIT_GAIN] * (1.0 - P.fam[i, slot])
 
 
-@njit(cache=True, inline="always")
-def arrive_probability(share: float, leave: float, prof: float) -> float:
-    """Return the chance of arriving this hour for a person off the scene.
-
-    The two-state process (leave with ``leave`` an hour) spends a share ``f`` of the hours present
-    when arrivals happen with ``leave x f / (1 - f)``; ``f`` is the person's scene hours a day
-    shaped by the hour of day, at most 0.9.
-    """
-    f = min(0.9, share / 24.0 * prof)
-    return min(1.0, leave * f / (1.0 - f))
-
-
-@njit(cache=True, inline="always")
-def attend_share(par, P, i) -> float:  # noqa: ANN001
-    """Return person ``i``'s scene hours a day: regular or occasional, less if housed or in OAT."""
-    share = par[_H_OCC] if P.occasional[i] else par[_H_REG]
-    if P.housed[i]:
-        share *= par[_REL_HOUSED]
-    if P.oat[i] == OAT_IN:
-        share *= par[_REL_OAT]
-    return share
-
-
-@njit(cache=True)
-def arrival_tables(par, X) -> None:  # noqa: ANN001
-    """Per hour of day, the chance of no arrival at the bound of each person's arrival chance.
-
-    The bound is a regular (row 0) or occasional (row 1) person's chance with the housing and OAT
-    multipliers at their largest (1, or the multiplier if a scenario sets it above 1): no change
-    of housing or treatment can raise a person's chance above it, so a person's next arrival can be
-    drawn at the bound once and thinned when due (``schedule``).
-    """
-    leave = 1.0 / par[_DUR]
-    bound = max(1.0, par[_REL_HOUSED]) * max(1.0, par[_REL_OAT])
-    for o in range(2):
-        share = (par[_H_OCC] if o == 1 else par[_H_REG]) * bound
-        log_day = 0.0
-        for h in range(24):
-            a = arrive_probability(share, leave, HOUR_PROFILE[h])
-            X.arrive_surv[o, h] = 1.0 - a
-            log_day += math.log(1.0 - a) if a < 1.0 else -np.inf
-        X.arrive_log_day[o] = log_day
-
-
-@njit(cache=True, inline="always")
-def schedule_arrival(t, i, start, slot, keys, P, X) -> None:  # noqa: ANN001
-    """File person ``i``'s next candidate arrival, at tick ``start`` or later (drawn at ``t``)."""
-    o = 1 if P.occasional[i] else 0
-    u = uniform(keys[S_ATTEND], t, i, slot)
-    when = profile_tick(start, u, X.arrive_surv[o], X.arrive_log_day[o])
-    enqueue(X, Q_ATTEND, i, when, t)
-
-
 @njit(cache=True)
 def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compiled kernel
-    """Decide presence and site for the people present or due to arrive; index them by site.
-
-    Only people who were present last hour and people whose next arrival is due this hour are
-    visited: everyone else is off the scene with a pending arrival in the calendar queue
-    (``schedule``). Last hour's present people are ``X.order``; those the police removed since
-    (expelled, or in custody until ``away_until``) and those who leave now get their next
-    arrival drawn; so do new entrants.
-    """
+    """Decide presence and site for every person, then index people by site for this hour."""
     # A typed -1, not the literal: Numba would compile choose_site a second time for a literal.
-    no_site = np.int32(-1)  # the dtype of P.site, as the other call passes
+    no_site = np.int64(-1)
     n_sites = W.site_cap.shape[0]
     size = P.known.shape[1] + X.main.shape[0] + X.service_sites.shape[0]
     cand = np.empty(size, dtype=np.int64)
     util = np.empty(size)
     leave = 1.0 / par[_DUR]
     prof = HOUR_PROFILE[hour]
-    if hour == 0 or X.arrive_log_day[0] > 0.0:  # > 0: not computed yet in this run
-        arrival_tables(par, X)
     for s in range(n_sites):
+        X.n_now[s] = 0
         # Terms that depend only on the site and last hour's state: once per tick, not per person.
         occ = X.n_smooth[s] / W.site_cap[s]
         v = par[_B_ATTR] * (W.site_attr0[s] + X.attr_b[s])
@@ -268,78 +204,53 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
         v -= par[_B_CROWD] * max(0.0, occ - 1.0)
         X.site_term[s] = v
     n_used = X.counters[0]
-    # New people (entrants, and everyone at the first tick) start off the scene.
-    for i in range(X.q_seen[Q_ATTEND], n_used):
-        if P.status[i] == STATUS_ACTIVE and P.site[i] < 0:
-            schedule_arrival(t, i, max(t, P.away_until[i]), 2, keys, P, X)
-    X.q_seen[Q_ATTEND] = n_used
-    # People present last hour: stay, move, leave; or removed by the police since.
-    n_here = 0
-    n_prev = X.offsets[n_sites]
-    for k in range(n_prev):
-        i = X.order[k]
+    for i in range(n_used):
         if P.status[i] != STATUS_ACTIVE:
             continue
         cur = P.site[i]
-        if cur < 0:  # expelled or arrested last hour: off the scene, arriving after custody
-            schedule_arrival(t, i, max(t, P.away_until[i]), 2, keys, P, X)
-            continue
-        if not W.site_open[ep, cur]:
-            s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util)  # forced to move
-        elif uniform(keys[S_ATTEND], t, i, 0) < leave:
+        if P.away_until[i] > t:
             P.site[i] = -1
-            schedule_arrival(t, i, t + 1, 2, keys, P, X)
             continue
+        if cur >= 0 and not W.site_open[ep, cur]:
+            cur = -1
+            P.site[i] = -1
+            forced = True
         else:
+            forced = False
+        u = uniform(keys[S_ATTEND], t, i, 0)
+        if cur < 0 and not forced:
+            share = par[_H_OCC] if P.occasional[i] else par[_H_REG]
+            if P.housed[i]:
+                share *= par[_REL_HOUSED]
+            if P.oat[i] == OAT_IN:
+                share *= par[_REL_OAT]
+            f = min(0.9, share / 24.0 * prof)
+            arrive = leave * f / (1.0 - f)
+            if u >= arrive:
+                continue
+            s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util)
+        elif cur >= 0:
+            if u < leave:
+                P.site[i] = -1
+                continue
             s = cur
             if uniform(keys[S_ATTEND], t, i, 1) < par[_P_RECONSIDER]:
                 s = choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util)
-        P.site[i] = s
-        if s < 0:
-            schedule_arrival(t, i, t + 1, 2, keys, P, X)
-            continue
-        X.members[n_here] = i
-        n_here += 1
-    # People whose candidate arrival is due: thinned from the bound to their own chance now.
-    i = take_bucket(X, Q_ATTEND, t)
-    while i >= 0:
-        nxt = X.q_link[Q_ATTEND, i]
-        if P.status[i] != STATUS_ACTIVE or P.site[i] >= 0:
-            pass  # left the population (or present: cannot happen); the entry is dropped
-        elif X.q_key[Q_ATTEND, i] > t:
-            enqueue(X, Q_ATTEND, i, X.q_key[Q_ATTEND, i], t)  # beyond the ring: file again
-        elif P.away_until[i] > t:
-            schedule_arrival(t, i, P.away_until[i], 4, keys, P, X)
         else:
-            bound = 1.0 - X.arrive_surv[1 if P.occasional[i] else 0, hour]
-            a = arrive_probability(attend_share(par, P, i), leave, prof)
-            s = -1
-            if a > 0.0 and (a >= bound or uniform(keys[S_ATTEND], t, i, 3) * bound < a):
-                s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util)
-            if s >= 0:
-                P.site[i] = s
-                X.members[n_here] = i
-                n_here += 1
-            else:
-                schedule_arrival(t, i, t + 1, 4, keys, P, X)
-        i = nxt
-    # Present this hour: habit, hours, head counts; then the counting sort by site:
-    # X.order[offsets[s]:offsets[s+1]] are the people at site s this hour.
-    for s in range(n_sites):
-        X.n_now[s] = 0
-    for k in range(n_here):
-        i = X.members[k]
-        s = P.site[i]
-        _learn(i, s, par, P)
-        P.hours_present[i] += 1
-        P.at_scene_today[i] = 1
-        X.n_now[s] += 1
+            s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util)
+        P.site[i] = s
+        if s >= 0:
+            _learn(i, s, par, P)
+            P.hours_present[i] += 1
+            P.at_scene_today[i] = 1
+            X.n_now[s] += 1
+    # Counting sort: X.order[offsets[s]:offsets[s+1]] are the people at site s this hour.
     X.offsets[0] = 0
     for s in range(n_sites):
         X.offsets[s + 1] = X.offsets[s] + X.n_now[s]
     fill = X.offsets[:n_sites].copy()
-    for k in range(n_here):
-        i = X.members[k]
+    for i in range(n_used):
         s = P.site[i]
-        X.order[fill[s]] = i
-        fill[s] += 1
+        if s >= 0 and P.status[i] == STATUS_ACTIVE:
+            X.order[fill[s]] = i
+            fill[s] += 1

@@ -30,7 +30,6 @@ from scenelab.model.rng import (
     poisson,
     uniform,
 )
-from scenelab.model.schedule import Q_STREET, enqueue, geometric_tick, take_bucket
 from scenelab.model.state import STATUS_ACTIVE
 
 #: Why this phase sits where it does in the tick (the order is ``phases.PHASE_ORDER``).
@@ -215,37 +214,21 @@ def _sites(t, day, par, keys, W, P, X, R) -> None:  # noqa: ANN001
 
 @njit(cache=True)
 def _street(t, day, par, keys, P, X, R) -> None:  # noqa: ANN001
-    """Violence against unhoused people in public places off the scene sites, this hour.
-
-    A next-event draw (``schedule``): everyone has the tick of their next candidate incident at
-    the hourly chance; it counts if, at that tick, the person is unhoused, off the scene and not
-    in custody, which is the hourly draw restricted to those hours.
-    """
+    """Violence against unhoused people in public places off the scene sites, this hour."""
     p_hour = par[_STREET] / 8766.0
     if p_hour <= 0.0:
         return
     key = keys[S_STREET]
-    n_used = X.counters[0]
-    for i in range(X.q_seen[Q_STREET], n_used):
-        if P.status[i] == STATUS_ACTIVE:
-            enqueue(X, Q_STREET, i, geometric_tick(t, p_hour, uniform(key, t, i, 3)), t)
-    X.q_seen[Q_STREET] = n_used
-    i = take_bucket(X, Q_STREET, t)
-    while i >= 0:
-        nxt = X.q_link[Q_STREET, i]
-        if P.status[i] != STATUS_ACTIVE:
-            pass  # left the population: the entry is dropped
-        elif X.q_key[Q_STREET, i] > t:
-            enqueue(X, Q_STREET, i, X.q_key[Q_STREET, i], t)  # beyond the ring: file again
-        else:
-            enqueue(X, Q_STREET, i, geometric_tick(t + 1, p_hour, uniform(key, t, i, 4)), t)
-            if P.site[i] < 0 and not P.housed[i] and P.away_until[i] <= t:
-                p_sex = par[_P_SEX_W] if P.sex[i] == 1 else par[_P_SEX_M]
-                sexual = uniform(key, t, i, 1) < p_sex
-                who = public_offender(P.sex[i], True, uniform(key, t, i, 2), par)
-                R.city_day[day, CD_STREET_VIOLENCE] += 1
-                _victimise(i, t, day, np.int64(SETTING_STREET), who, sexual, P, R)
-        i = nxt
+    for i in range(X.counters[0]):
+        if P.status[i] != STATUS_ACTIVE or P.site[i] >= 0 or P.housed[i] or P.away_until[i] > t:
+            continue
+        if uniform(key, t, i, 0) >= p_hour:
+            continue
+        p_sex = par[_P_SEX_W] if P.sex[i] == 1 else par[_P_SEX_M]
+        sexual = uniform(key, t, i, 1) < p_sex
+        who = public_offender(P.sex[i], True, uniform(key, t, i, 2), par)
+        R.city_day[day, CD_STREET_VIOLENCE] += 1
+        _victimise(i, t, day, np.int64(SETTING_STREET), who, sexual, P, R)
 
 
 @njit(cache=True)
