@@ -30,10 +30,8 @@ imported only here, inside :func:`calibrate`.
 from __future__ import annotations
 
 import datetime as dt
-import difflib
 import hashlib
 import json
-import logging
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -45,6 +43,11 @@ import numpy as np
 import pandas as pd
 
 from scenelab.errors import ArgumentError, ScenelabError
+from scenelab.experiments.calibrate_patterns import pattern_figures
+from scenelab.experiments.calibrate_stopping import (
+    PyabcStopMessages,
+    stopping_rule,
+)
 from scenelab.experiments.cluster import dask_client
 from scenelab.experiments.models import Model, PreparedScenario, ScenelabModel, builtin_model
 from scenelab.experiments.plan import RunTask, run_key
@@ -225,107 +228,6 @@ def model_for_calibration(spec: CalibrationSpec) -> Model:
     return builtin_model(spec.calibration.model, until=spec.calibration.until)
 
 
-def _load_pattern_source(spec: CalibrationSpec) -> tuple[str, list[Any]]:
-    """The patterns ``calibration.patterns`` names: (name for messages, patterns)."""
-    from scenelab.patterns import load_pattern_file, load_patterns
-
-    ref = spec.calibration.patterns
-    assert ref is not None
-    where = "calibration.patterns"
-    try:
-        if ref.endswith(".patterns.toml"):
-            path = Path(ref)
-            if not path.is_absolute():
-                path = spec.base_dir / path
-            if not path.is_file():
-                raise SpecError(spec.label, [(where, f"no pattern file {path}")])
-            return str(path), load_pattern_file(path)
-        prepared = ScenelabModel().prepare(ref, spec.base_dir)
-        from scenelab.patterns import pattern_source
-
-        found = pattern_source(prepared.payload)
-        patterns = load_patterns(prepared.payload)
-    except SpecError:
-        raise
-    except (OSError, ValueError, KeyError, ScenelabError) as exc:
-        raise SpecError(spec.label, [(where, str(exc))]) from None
-    if not patterns:
-        raise SpecError(
-            spec.label,
-            [(where, f"scenario {ref!r} defines no observed patterns (no .patterns.toml)")],
-        )
-    return (found[0] if found else ref), patterns
-
-
-def pattern_figures(spec: CalibrationSpec) -> dict[str, Any]:
-    """The pattern figures a calibration's targets name (``PATTERN.figure``), checked.
-
-    Args:
-        spec: The calibration.
-
-    Returns:
-        ``{target name: scenelab.patterns.Figure}``; empty when the file sets no ``patterns``.
-
-    Raises:
-        SpecError: Naming the file and the key path, for an unknown figure (with the valid
-            names), a figure measured on another scenario's runs, a figure whose window ends
-            after ``calibration.until``, or a model other than scenelab.
-    """
-    cal = spec.calibration
-    if cal.patterns is None:
-        return {}
-    if cal.model != "scenelab":
-        raise SpecError(
-            spec.label,
-            [
-                (
-                    "calibration.patterns",
-                    f"pattern figures need model = 'scenelab', not {cal.model!r}",
-                )
-            ],
-        )
-    from scenelab.patterns import figure_end, figure_names
-
-    source, patterns = _load_pattern_source(spec)
-    valid = figure_names(patterns)
-    elsewhere = {p.id: p.run for p in patterns if p.run is not None}
-    problems: list[tuple[str, str]] = []
-    figures: dict[str, Any] = {}
-    for name in spec.targets:
-        if name in valid:
-            end = figure_end(valid[name])
-            if cal.until is not None and end is not None and end > cal.until:
-                problems.append(
-                    (
-                        f"targets.{name}",
-                        f"the figure reads up to {end}, after calibration.until {cal.until}",
-                    )
-                )
-            figures[name] = valid[name]
-            continue
-        pid = name.split(".", 1)[0]
-        if "." in name and pid in elsewhere:
-            problems.append(
-                (
-                    f"targets.{name}",
-                    f"pattern {pid} of {source} is measured on {elsewhere[pid]!r}'s runs, not on "
-                    f"the calibrated scenario's; valid names: {', '.join(valid)}",
-                )
-            )
-        elif "." in name:
-            hint = difflib.get_close_matches(name, list(valid), n=1)
-            extra = f" (did you mean {hint[0]!r}?)" if hint else ""
-            problems.append(
-                (
-                    f"targets.{name}",
-                    f"no such pattern figure in {source}{extra}; valid names: {', '.join(valid)}",
-                )
-            )
-    if problems:
-        raise SpecError(spec.label, problems)
-    return figures
-
-
 def calibrate(
     spec: CalibrationSpec,
     out_dir: str | Path,
@@ -448,7 +350,7 @@ def calibrate(
         if done > 0 and stopping_rule(history, cal)["stopped_by"] is not None:
             say("The stored run has met its stopping rule; reporting it without new simulations")
         else:
-            with _PyabcStopMessages() as said:
+            with PyabcStopMessages() as said:
                 t_run = time.perf_counter()
                 history = abc.run(**run_kwargs)
                 walltime_s = time.perf_counter() - t_run
@@ -518,98 +420,6 @@ def calibrate(
         encoding="utf-8",
     )
     return result
-
-
-#: Convergence rules (pyabc's own criteria), in the order they are reported.
-CONVERGENCE_RULES = ("min_epsilon", "min_epsilon_diff", "min_acceptance_rate")
-#: Caps: the run was stopped, not converged.
-CAP_RULES = ("max_generations", "max_simulations", "max_walltime")
-
-
-def stopping_rule(
-    history: Any,  # noqa: ANN401 - a pyabc.History
-    cal: Any,  # noqa: ANN401 - a CalibrationSection
-    *,
-    walltime_s: float | None = None,
-) -> dict[str, Any]:
-    """Say which stopping rule a stored ABC run meets, judged on its last generation.
-
-    The convergence rules are pyabc's own termination criteria: the last epsilon at or below
-    ``min_epsilon``; epsilon changing by less than ``min_epsilon_diff`` from the generation
-    before (pyabc's ``min_eps_diff``); the last generation's acceptance rate (accepted particles
-    over simulations) below ``min_acceptance_rate``. The caps are ``max_generations``,
-    ``max_simulations`` (the run's total) and ``max_walltime_minutes`` (this invocation's
-    ``abc.run``, ``walltime_s``). A convergence rule is reported before a cap when both hold.
-
-    Args:
-        history: The run's pyabc history.
-        cal: The ``[calibration]`` settings.
-        walltime_s: Seconds ``abc.run`` took in this invocation (None: not run now).
-
-    Returns:
-        ``stopped_by`` (a rule name, None when none holds), ``converged``, ``rules_met``,
-        ``acceptance_rates`` per generation and the settings judged against.
-    """
-    populations = history.get_all_populations()
-    populations = populations[populations["t"] >= 0].sort_values("t")
-    eps = [float(e) for e in populations["epsilon"]]
-    rates = [
-        float(a) / float(n) if n else float("nan")
-        for a, n in zip(populations["particles"], populations["samples"], strict=True)
-    ]
-    met: list[str] = []
-    if eps and eps[-1] <= cal.min_epsilon:
-        met.append("min_epsilon")
-    if len(eps) > 1 and abs(eps[-1] - eps[-2]) < cal.min_epsilon_diff:
-        met.append("min_epsilon_diff")
-    if rates and rates[-1] < cal.min_acceptance_rate:
-        met.append("min_acceptance_rate")
-    if len(eps) >= cal.max_generations:
-        met.append("max_generations")
-    if cal.max_simulations is not None and int(history.total_nr_simulations) >= cal.max_simulations:
-        met.append("max_simulations")
-    if (
-        cal.max_walltime_minutes is not None
-        and walltime_s is not None
-        and walltime_s > 60.0 * cal.max_walltime_minutes
-    ):
-        met.append("max_walltime")
-    stopped_by = next((r for r in (*CONVERGENCE_RULES, *CAP_RULES) if r in met), None)
-    return {
-        "stopped_by": stopped_by,
-        "converged": stopped_by in CONVERGENCE_RULES,
-        "rules_met": met,
-        "acceptance_rates": rates,
-        "settings": {
-            "min_epsilon": cal.min_epsilon,
-            "min_epsilon_diff": cal.min_epsilon_diff,
-            "min_acceptance_rate": cal.min_acceptance_rate,
-            "max_generations": cal.max_generations,
-            "max_simulations": cal.max_simulations,
-            "max_walltime_minutes": cal.max_walltime_minutes,
-        },
-    }
-
-
-class _PyabcStopMessages(logging.Handler):
-    """Collects pyabc's own "Stop: ..." log lines while ``abc.run`` runs."""
-
-    def __init__(self) -> None:
-        super().__init__(level=logging.INFO)
-        self.messages: list[str] = []
-        self._logger = logging.getLogger("ABC")  # pyabc's logger (INFO unless ABC_LOG_LEVEL)
-
-    def emit(self, record: logging.LogRecord) -> None:
-        msg = record.getMessage()
-        if msg.startswith("Stop"):
-            self.messages.append(msg)
-
-    def __enter__(self) -> _PyabcStopMessages:
-        self._logger.addHandler(self)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._logger.removeHandler(self)
 
 
 def _check_targets(

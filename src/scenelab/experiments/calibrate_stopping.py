@@ -1,0 +1,103 @@
+"""When an ABC calibration stops: pyabc's convergence rules against the caps, judged and reported.
+
+Converged means one of pyabc's own termination criteria held (``min_epsilon``,
+``min_epsilon_diff``, ``min_acceptance_rate``); a cap (generations, simulations, walltime) means
+the run was stopped, not converged. ``scenelab.experiments.calibrate`` reports which.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+#: Convergence rules (pyabc's own criteria), in the order they are reported.
+CONVERGENCE_RULES = ("min_epsilon", "min_epsilon_diff", "min_acceptance_rate")
+#: Caps: the run was stopped, not converged.
+CAP_RULES = ("max_generations", "max_simulations", "max_walltime")
+
+
+def stopping_rule(
+    history: Any,  # noqa: ANN401 - a pyabc.History
+    cal: Any,  # noqa: ANN401 - a CalibrationSection
+    *,
+    walltime_s: float | None = None,
+) -> dict[str, Any]:
+    """Say which stopping rule a stored ABC run meets, judged on its last generation.
+
+    The convergence rules are pyabc's own termination criteria: the last epsilon at or below
+    ``min_epsilon``; epsilon changing by less than ``min_epsilon_diff`` from the generation
+    before (pyabc's ``min_eps_diff``); the last generation's acceptance rate (accepted particles
+    over simulations) below ``min_acceptance_rate``. The caps are ``max_generations``,
+    ``max_simulations`` (the run's total) and ``max_walltime_minutes`` (this invocation's
+    ``abc.run``, ``walltime_s``). A convergence rule is reported before a cap when both hold.
+
+    Args:
+        history: The run's pyabc history.
+        cal: The ``[calibration]`` settings.
+        walltime_s: Seconds ``abc.run`` took in this invocation (None: not run now).
+
+    Returns:
+        ``stopped_by`` (a rule name, None when none holds), ``converged``, ``rules_met``,
+        ``acceptance_rates`` per generation and the settings judged against.
+    """
+    populations = history.get_all_populations()
+    populations = populations[populations["t"] >= 0].sort_values("t")
+    eps = [float(e) for e in populations["epsilon"]]
+    rates = [
+        float(a) / float(n) if n else float("nan")
+        for a, n in zip(populations["particles"], populations["samples"], strict=True)
+    ]
+    met: list[str] = []
+    if eps and eps[-1] <= cal.min_epsilon:
+        met.append("min_epsilon")
+    if len(eps) > 1 and abs(eps[-1] - eps[-2]) < cal.min_epsilon_diff:
+        met.append("min_epsilon_diff")
+    if rates and rates[-1] < cal.min_acceptance_rate:
+        met.append("min_acceptance_rate")
+    if len(eps) >= cal.max_generations:
+        met.append("max_generations")
+    if cal.max_simulations is not None and int(history.total_nr_simulations) >= cal.max_simulations:
+        met.append("max_simulations")
+    if (
+        cal.max_walltime_minutes is not None
+        and walltime_s is not None
+        and walltime_s > 60.0 * cal.max_walltime_minutes
+    ):
+        met.append("max_walltime")
+    stopped_by = next((r for r in (*CONVERGENCE_RULES, *CAP_RULES) if r in met), None)
+    return {
+        "stopped_by": stopped_by,
+        "converged": stopped_by in CONVERGENCE_RULES,
+        "rules_met": met,
+        "acceptance_rates": rates,
+        "settings": {
+            "min_epsilon": cal.min_epsilon,
+            "min_epsilon_diff": cal.min_epsilon_diff,
+            "min_acceptance_rate": cal.min_acceptance_rate,
+            "max_generations": cal.max_generations,
+            "max_simulations": cal.max_simulations,
+            "max_walltime_minutes": cal.max_walltime_minutes,
+        },
+    }
+
+
+class PyabcStopMessages(logging.Handler):
+    """Collects pyabc's own "Stop: ..." log lines while ``abc.run`` runs."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.messages: list[str] = []
+        self._logger = logging.getLogger("ABC")  # pyabc's logger (INFO unless ABC_LOG_LEVEL)
+
+    def emit(self, record: logging.LogRecord) -> None:
+        """Keep a record's message if it is one of pyabc's stop messages."""
+        msg = record.getMessage()
+        if msg.startswith("Stop"):
+            self.messages.append(msg)
+
+    def __enter__(self) -> PyabcStopMessages:
+        self._logger.addHandler(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._logger.removeHandler(self)
