@@ -203,7 +203,12 @@ poisson_mean = { value = 4.0, scale = 0.2 }
         time.sleep(0.2)
     assert proc.poll() is None, "the calibration ended before it could be interrupted"
     proc.send_signal(signal.SIGINT)
-    _, err = proc.communicate(timeout=120)
+    try:
+        _, err = proc.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        proc.kill()  # a hang after Ctrl-C is the failure; show what the process said before it
+        _, err = proc.communicate()
+        pytest.fail(f"no exit within 120 s of Ctrl-C; stderr ends:\n{err[-3000:]}")
     assert proc.returncode != 0
     kept = stored_generations()
     assert 2 <= kept < 6, err
