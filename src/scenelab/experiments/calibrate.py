@@ -212,17 +212,18 @@ class CalibrationResult:
     stopping: dict[str, Any]
 
 
-def model_for_calibration(spec: CalibrationSpec) -> Model:
+def model_for_calibration(spec: CalibrationSpec, figures: Mapping[str, Any] | None = None) -> Model:
     """The built-in model a calibration file names.
 
     Args:
         spec: The calibration.
+        figures: Its pattern figures if already resolved (:func:`pattern_figures`).
 
     Returns:
         The model, configured with the file's ``until`` date (and, for a file with
         ``patterns``, the pattern figures its targets name).
     """
-    figures = pattern_figures(spec)
+    figures = pattern_figures(spec) if figures is None else figures
     if figures:
         return ScenelabModel(until=spec.calibration.until, figures=figures)
     return builtin_model(spec.calibration.model, until=spec.calibration.until)
@@ -267,7 +268,7 @@ def calibrate(
     cal = spec.calibration
     figures = pattern_figures(spec)
     if model is None:
-        model = model_for_calibration(spec)
+        model = model_for_calibration(spec, figures)
     elif figures:
         if not isinstance(model, ScenelabModel):
             raise SpecError(

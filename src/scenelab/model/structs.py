@@ -5,7 +5,7 @@ snapshots, pickling and tests read them there. A Numba namedtuple is a value typ
 kernel that takes ``W``, ``P`` and ``X`` receives each array's data pointer, shape and strides as
 separate machine arguments, and Numba's compile time grows faster than linearly with them (ten
 small kernels took 2.5 s of CPU to compile with a 4-field tuple and 33 s with a 120-field one;
-``benchmarks/bench_startup.py`` has the engine's figure). A ``StructRef`` is a reference type:
+``benchmarks/bench_compile.py`` has the engine's figure). A ``StructRef`` is a reference type:
 kernels get one pointer and read the same arrays through it.
 
 :func:`as_ref` wraps a namedtuple in a ``StructRef`` with the same field names, sharing the arrays
