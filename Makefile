@@ -17,12 +17,12 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(RUN_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -e .
+	$(BIN)/pip install --no-compile -e .
 	touch $(RUN_STAMP)
 
 # A superset of the core install: it satisfies `make run` too.
 $(FULL_STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/pip install -e '.[dev,experiments,calibrate,bench,dashboard]'
+	$(BIN)/pip install --no-compile -e '.[dev,experiments,calibrate,bench,dashboard]'
 	touch $(FULL_STAMP) $(RUN_STAMP)
 
 run: $(RUN_STAMP)

@@ -42,6 +42,7 @@ from scenelab.model.mechanisms.common import (
 from scenelab.model.phases import Phase, phases
 from scenelab.model.rng import init_generator, stream_keys
 from scenelab.model.structs import as_ref
+from scenelab.model.warmup import Sources, compile_engine, mark_compiled
 from scenelab.model.world import World, compile_world
 from scenelab.scenario.schema import Scenario
 
@@ -217,6 +218,8 @@ def run_model(
         if copies is not None:
             copies.take(d, people)
 
+    # On a cold cache, a second process compiles half of the kernels meanwhile (``warmup``).
+    compile_engine(simulate, Sources(world, people, sellers_, sites, out, par, pop, keys))
     # The kernels get the state by reference (``structs``): the same arrays, one pointer each.
     refs = [as_ref(x) for x in (world, people, sellers_, sites, out)]
     with bar:
@@ -225,6 +228,7 @@ def run_model(
             simulate(d0 * 24, d1 * 24, par, pop, keys, *refs, survey_t0, survey_t1)
             bar.update(d1 - d0)
             bar.set_postfix_str(str(scn.run.start + dt.timedelta(days=d1 - 1)))
+    mark_compiled()
     if progress and not live:
         last = scn.run.start + dt.timedelta(days=n_days - 1)
         took = time.perf_counter() - t_start

@@ -63,6 +63,11 @@ def _packer(name: str, fields: tuple[tuple[str, Any], ...]) -> Any:  # noqa: ANN
     return fn
 
 
+def ref_type(state: NamedTuple) -> StateRefType:
+    """Return the Numba type :func:`as_ref` gives ``state``, without compiling anything."""
+    return StateRefType(tuple((f, numba.typeof(getattr(state, f))) for f in state._fields))
+
+
 def as_ref(state: NamedTuple) -> StateRef:
     """Return ``state`` (a namedtuple of arrays and scalars) as a struct sharing its arrays.
 
