@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import numba
@@ -93,12 +94,17 @@ def test_a_failing_helper_is_reported_and_this_process_compiles_everything(
     monkeypatch.setattr(
         warmup, "compile_claimed", lambda s, c: claimed.extend(original(s, c)) or claimed
     )
+    monkeypatch.setattr(warmup, "_warmed", threading.Event())
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
     with caplog.at_level(logging.WARNING, logger="scenelab.model.warmup"):
         warmup.compile_engine(_Loop(), sources)
+        warmup.compile_engine(_Loop(), sources)  # a second thread: nothing left to do
     # /bin/false claims nothing, so this process compiled every phase, and said why.
     assert sorted(claimed) == sorted(p.name for p in phases())
     assert "compile helper stopped (code 1)" in caplog.text
-    assert not list(Path(tempfile.gettempdir()).glob("scenelab-compile-*/*"))
+    assert list(scratch.iterdir()) == []  # its scratch directory of claims is gone
 
 
 def test_nothing_runs_twice_once_the_cache_says_compiled(sources, tmp_path, monkeypatch):
@@ -107,6 +113,7 @@ def test_nothing_runs_twice_once_the_cache_says_compiled(sources, tmp_path, monk
     warmup.mark_compiled()
     assert (tmp_path / warmup.MARKER).exists()
     called = []
+    monkeypatch.setattr(warmup, "_warmed", threading.Event())
     monkeypatch.setattr(warmup, "compile_claimed", lambda s, c: called.append(1))
     warmup.compile_engine(_Loop(), sources)
     monkeypatch.setenv("SCENELAB_PARALLEL_COMPILE", "0")

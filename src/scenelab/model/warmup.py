@@ -41,6 +41,8 @@ MARKER = "engine-compiled"
 HELPER_TIMEOUT = 600.0
 
 _lock = threading.Lock()
+#: Set once this process has compiled the kernels (threads running replicates share them).
+_warmed = threading.Event()
 
 
 class Sources(NamedTuple):
@@ -143,9 +145,10 @@ def compile_engine(simulate: Any, src: Sources) -> None:  # noqa: ANN401
     ``SCENELAB_PARALLEL_COMPILE=0``. Threads that arrive together wait for the first.
     """
     with _lock:
-        cache = _wanted(simulate)
+        cache = None if _warmed.is_set() else _wanted(simulate)
         if cache is None:
             return
+        _warmed.set()
         claims = Path(tempfile.mkdtemp(prefix="scenelab-compile-"))
         helper = None
         try:
