@@ -66,12 +66,17 @@ print("STARTUP " + json.dumps(marks))
 """
 
 
-def one_process(cache_dir: str | None, out_dir: str, until: str = "2012-01-01") -> dict[str, float]:
+def one_process(
+    cache_dir: str | None,
+    out_dir: str,
+    extra_env: dict[str, str] | None = None,
+    until: str = "2012-01-01",
+) -> dict[str, float]:
     """Run ``scenelab run`` once in a fresh process; return its timing marks in seconds.
 
     ``cache_dir`` None keeps the user's own cache settings.
     """
-    env = dict(os.environ)
+    env = {**os.environ, **(extra_env or {})}
     if cache_dir is not None:
         env.pop("NUMBA_CACHE_DIR", None)
         env["SCENELAB_CACHE_DIR"] = cache_dir
@@ -92,24 +97,34 @@ def one_process(cache_dir: str | None, out_dir: str, until: str = "2012-01-01") 
     return marks
 
 
-def measure(cached: int = 3, cold: int = 1) -> dict[str, Any]:
+def measure(cached: int = 3, cold: int = 1, serial: bool = False) -> dict[str, Any]:
     """Time ``cold`` compiling starts (each with a new cache) and ``cached`` starts from it.
 
+    With ``serial``, each compiling start is paired with one that compiles in one process
+    (``SCENELAB_PARALLEL_COMPILE=0``), alternating which goes first, so the two ways of the first
+    compile are measured side by side under the same load.
     With ``cold`` 0 the cached starts use the user's own cache (filled by an untimed run first).
     """
     rows = []
     with tempfile.TemporaryDirectory(prefix="scenelab-startup-") as tmp:
         for k in range(cold):
-            cache = os.path.join(tmp, f"cache{k}")
-            rows.append({"start": "first (compiles)", **one_process(cache, f"{tmp}/out{k}")})
-        cache: str | None = os.path.join(tmp, "cache0")
+            kinds = [("first (compiles)", "1")]
+            if serial:
+                kinds.append(("first, one process", "0"))
+                kinds = kinds[::-1] if k % 2 else kinds
+            for kind, flag in kinds:
+                cache = os.path.join(tmp, f"cache{k}{flag}")
+                env = {"SCENELAB_PARALLEL_COMPILE": flag}
+                marks = one_process(cache, f"{tmp}/out{k}{flag}", env)
+                rows.append({"start": kind, **marks})
+        cache: str | None = os.path.join(tmp, "cache01")
         if cold == 0:
             cache = None
             one_process(cache, f"{tmp}/warm")  # make sure the cache is filled, untimed
         for k in range(cached):
             rows.append({"start": "cached", **one_process(cache, f"{tmp}/cached{k}")})
     summary = []
-    for kind in ("first (compiles)", "cached"):
+    for kind in ("first (compiles)", "first, one process", "cached"):
         part = [r for r in rows if r["start"] == kind]
         if not part:
             continue
@@ -141,9 +156,14 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cold", type=int, default=1, help="compiling starts (each ~minutes)")
     parser.add_argument("--cached", type=int, default=3, help="starts from the cache")
+    parser.add_argument(
+        "--serial",
+        action="store_true",
+        help="also time each compiling start with the compile in one process (side by side)",
+    )
     args = parser.parse_args(argv)
     print(machine())
-    print(render(measure(args.cached, args.cold)))
+    print(render(measure(args.cached, args.cold, args.serial)))
     return 0
 
 
