@@ -134,18 +134,18 @@ def test_the_helper_process_fills_the_shared_cache_for_the_loop(tmp_path):
         if p.name != small:
             (claims / p.name).touch()
     env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
-    cmd = [sys.executable, "-m", "scenelab.model.warmup", str(claims)]
+    cmd = [sys.executable, "-m", "scenelab.model.warmup_helper", str(claims)]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     indexes = {p.name.split(".")[0] for p in cache.rglob("*.nbi")}
     assert "trust_memory" in indexes and "violence" not in indexes
     probe = (
-        "from scenelab.model import warmup\n"
+        "from scenelab.model import warmup_helper\n"
         "from scenelab.model.phases import phases\n"
         "import pathlib, tempfile\n"
         "d = pathlib.Path(tempfile.mkdtemp())\n"
         f"[(d / p.name).touch() for p in phases() if p.name != {small!r}]\n"
-        "warmup._helper_main(str(d))\n"
+        "warmup_helper.main(str(d))\n"
         f"step = [p.step for p in phases() if p.name == {small!r}][0]\n"
         "print(step.stats.cache_hits.most_common(1)[0][1], len(step.stats.cache_misses))\n"
     )

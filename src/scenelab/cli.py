@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import faulthandler
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from scenelab.errors import ArgumentError, ScenelabError, report_internal_error
@@ -387,6 +390,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``scenelab`` command."""
+    if hasattr(signal, "SIGUSR1") and threading.current_thread() is threading.main_thread():
+        # `kill -USR1 <pid>` prints every thread's stack to stderr: what a stuck run is doing.
+        faulthandler.register(signal.SIGUSR1, all_threads=True)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

@@ -13,6 +13,7 @@ import contextlib
 import importlib.util
 import logging
 import os
+import signal
 from collections.abc import Callable, Iterator
 
 from distributed import Client, LocalCluster
@@ -73,20 +74,50 @@ def dask_client(
     n = n_workers or default_n_workers()
     # Without bokeh the HTTP server still serves metrics; keep it on loopback, any free port.
     dashboard = "127.0.0.1:8787" if dashboard_available() else "127.0.0.1:0"
-    with (
-        LocalCluster(
-            n_workers=n,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=dashboard,
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        Client(cluster) as local,
-    ):
+    cluster = LocalCluster(
+        n_workers=n,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=dashboard,
+        silence_logs=logging.ERROR,
+    )
+    try:
+        local = Client(cluster)
+    except BaseException:
+        _close_within(cluster, SHUTDOWN_TIMEOUT)
+        raise
+    try:
         say(f"Dask LocalCluster: {n} worker process(es) x 1 thread ({cluster.scheduler_address})")
         if dashboard_available():
             say(f"Dask dashboard: {local.dashboard_link}")
         else:
             say("Dask dashboard: not available (install bokeh>=3.1 to enable it)")
         yield local
+    finally:
+        # Bounded: after Ctrl-C an orderly shutdown can wait on a worker that is mid-task (a
+        # calibration once hung for over two minutes), so whatever has not stopped in time is
+        # killed. Results already stored are not touched.
+        _close_within(local, SHUTDOWN_TIMEOUT)
+        _close_within(cluster, SHUTDOWN_TIMEOUT)
+
+
+#: Seconds the client and the local cluster get to close before their workers are killed.
+SHUTDOWN_TIMEOUT = 15.0
+
+
+def _close_within(thing: Client | LocalCluster, timeout: float) -> None:
+    """Close a client or local cluster, and kill a local cluster's worker processes if it hangs."""
+    pids = []
+    if isinstance(thing, LocalCluster):
+        for nanny in list(thing.workers.values()):
+            proc = getattr(getattr(nanny, "process", None), "process", None)
+            if proc is not None and proc.pid is not None:
+                pids.append(proc.pid)
+    try:
+        thing.close(timeout=timeout)
+    except BaseException:  # noqa: BLE001 - a second Ctrl-C or a timeout: fall through to kill
+        pass
+    for pid in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(pid, signal.SIGKILL)

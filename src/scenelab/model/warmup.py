@@ -154,7 +154,7 @@ def compile_engine(simulate: Any, src: Sources) -> None:  # noqa: ANN401
         try:
             env = {**os.environ, "NUMBA_CACHE_DIR": str(cache)}
             helper = subprocess.Popen(  # noqa: S603 - our own module, no user input
-                [sys.executable, "-m", "scenelab.model.warmup", str(claims)],
+                [sys.executable, "-m", "scenelab.model.warmup_helper", str(claims)],
                 env=env,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.DEVNULL,
@@ -191,29 +191,3 @@ def mark_compiled() -> None:
             (cache / MARKER).write_text("the engine's tick loop was compiled in this directory\n")
         except OSError:
             pass  # a read-only cache only costs the next start a helper process
-
-
-def _helper_main(claims: str) -> None:
-    """The helper process: build the built-in Bergen state and compile the phases it claims.
-
-    The kernels' types do not depend on the scenario (the same arrays and dtypes in every city),
-    so the built-in one stands for the user's.
-    """
-    from scenelab.api import parameter_vector
-    from scenelab.model import engine
-    from scenelab.model import state as st
-    from scenelab.model.rng import stream_keys
-    from scenelab.scenario.loader import load_scenario
-
-    scn = load_scenario("bergen")
-    par = parameter_vector(scn)
-    world = engine.compile_world(scn)
-    keys = stream_keys(0, 0)
-    people, sellers, sites = engine.initial_state(scn, world, par, keys)
-    out = st.new_out(world.n_days, len(scn.sites))
-    src = Sources(world, people, sellers, sites, out, par, engine.population_vector(scn), keys)
-    compile_claimed(phase_signatures(src), Path(claims))
-
-
-if __name__ == "__main__":
-    _helper_main(sys.argv[1])

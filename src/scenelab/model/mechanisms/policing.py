@@ -47,6 +47,7 @@ _K_TRUST_COMPLY = IDX["k_trust_comply"]
 _TRUST_REF = IDX["trust_comply_ref"]
 _K_REP = IDX["k_reputation"]
 _REP_DECAY = IDX["rate_reputation_decay_per_day"]
+_W_CONTROL = IDX["w_memory_control"]
 _W_EXPEL = IDX["w_memory_expulsion"]
 _W_FINE = IDX["w_memory_fine_per_10k_nok"]
 _D_BAD = IDX["d_trust_bad_contact"]
@@ -96,7 +97,7 @@ def step(t, day, hour, ep, par, keys, W, P, L, X, R):  # noqa: ANN001, ANN201 - 
             # A control.
             P.n_controls[i] += 1
             R.site_day[day, s, SD_CONTROLS] += 1
-            weight = 1.0
+            weight = par[_W_CONTROL]
             if uniform(key, t, i, 1) < X.p_bad_now[s]:
                 P.n_bad_contacts[i] += 1
                 P.trust[i] = max(0.0, P.trust[i] - par[_D_BAD])
