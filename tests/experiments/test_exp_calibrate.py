@@ -1,6 +1,9 @@
 """ABC-SMC calibration recovers known parameters of a toy simulator (same calibrate path)."""
 
+import os
 import re
+import signal
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -193,9 +196,8 @@ poisson_mean = { value = 4.0, scale = 0.2 }
     db_url = f"sqlite:///{out / 'calibration.db'}"
 
     def stored_generations() -> int:
-        # Read-only and closed at once: a pyabc.History here kept a read transaction open
-        # (its session), and the calibration's final commit after Ctrl-C waited on it (a hang
-        # seen in a full run; the stack dump showed pyabc's History.done() in sqlite's commit).
+        # Read-only and closed at once, so this poll never holds a lock the calibration's
+        # writes wait on (pyabc's History would create tables and open a session).
         db = out / "calibration.db"
         if not db.exists():
             return 0
@@ -238,3 +240,42 @@ poisson_mean = { value = 4.0, scale = 0.2 }
     pd.testing.assert_frame_equal(
         history.get_distribution(m=0, t=0)[0].reset_index(drop=True), first
     )
+
+
+class _FakeSampler:
+    def __init__(self):
+        self.calls = 0
+
+    def sample_until_n_accepted(self, n, interrupt=False):
+        self.calls += 1
+        if interrupt:
+            os.kill(os.getpid(), signal.SIGINT)
+            time.sleep(1.0)  # the handler runs here, in the main thread
+        return n
+
+
+def test_ctrl_c_is_held_outside_sampling_and_immediate_inside():
+    from scenelab.experiments.calibrate_stopping import InterruptOnlyWhileSampling
+
+    before = signal.getsignal(signal.SIGINT)
+    sampler = _FakeSampler()
+    # Inside a sampling: raised at once.
+    with pytest.raises(KeyboardInterrupt), InterruptOnlyWhileSampling(sampler):
+        sampler.sample_until_n_accepted(3, interrupt=True)
+    assert signal.getsignal(signal.SIGINT) is before
+    assert "sample_until_n_accepted" not in vars(sampler)  # the class's method again
+
+    # Between samplings (e.g. while pyabc writes a generation): held until the next one begins.
+    guard = InterruptOnlyWhileSampling(sampler)
+    with pytest.raises(KeyboardInterrupt), guard:
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.5)
+        assert guard.pending  # not raised yet: the write in progress finishes
+        sampler.sample_until_n_accepted(3)
+    assert sampler.calls == 1  # the held interrupt stopped the sampling before it ran
+
+    # Held to the end of the run: raised when the guarded block ends.
+    with pytest.raises(KeyboardInterrupt), InterruptOnlyWhileSampling(sampler):
+        os.kill(os.getpid(), signal.SIGINT)
+        time.sleep(0.5)
+    assert signal.getsignal(signal.SIGINT) is before

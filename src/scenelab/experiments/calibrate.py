@@ -45,6 +45,7 @@ import pandas as pd
 from scenelab.errors import ArgumentError, ScenelabError
 from scenelab.experiments.calibrate_patterns import pattern_figures
 from scenelab.experiments.calibrate_stopping import (
+    InterruptOnlyWhileSampling,
     PyabcStopMessages,
     stopping_rule,
 )
@@ -351,7 +352,7 @@ def calibrate(
         if done > 0 and stopping_rule(history, cal)["stopped_by"] is not None:
             say("The stored run has met its stopping rule; reporting it without new simulations")
         else:
-            with PyabcStopMessages() as said:
+            with PyabcStopMessages() as said, InterruptOnlyWhileSampling(sampler):
                 t_run = time.perf_counter()
                 history = abc.run(**run_kwargs)
                 walltime_s = time.perf_counter() - t_run

@@ -8,6 +8,8 @@ the run was stopped, not converged. ``scenelab.experiments.calibrate`` reports w
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from typing import Any
 
 #: Convergence rules (pyabc's own criteria), in the order they are reported.
@@ -101,3 +103,60 @@ class PyabcStopMessages(logging.Handler):
 
     def __exit__(self, *exc: object) -> None:
         self._logger.removeHandler(self)
+
+
+class InterruptOnlyWhileSampling:
+    """Ctrl-C during ``abc.run`` takes effect while pyabc waits for simulations, never mid-write.
+
+    pyabc stores each generation in its SQLite database between samplings and, on the way out
+    (``History.done``), commits once more with a busy timeout of 120 s. A KeyboardInterrupt raised
+    in the middle of a write left that write's lock held, so the final commit waited two minutes
+    before the command could stop (seen in the interrupted-calibration test, whose Ctrl-C comes just
+    after a generation is stored; its stack dump showed ``History.done`` waiting in the commit).
+    Here Ctrl-C raises at once while the sampler waits for simulations, which is nearly all of a
+    calibration's time; at any other moment it is held until the next sampling begins or
+    ``abc.run`` returns, whichever comes first. Only in the main thread (where signals arrive).
+    """
+
+    def __init__(self, sampler: Any) -> None:  # noqa: ANN401 - a pyabc sampler
+        """Guard ``sampler.sample_until_n_accepted``."""
+        self._sampler = sampler
+        self._active = False
+        self._sampling = False
+        self.pending = False
+        self._previous: Any = None
+
+    def _on_sigint(self, signum: int, frame: object) -> None:
+        if self._sampling:
+            raise KeyboardInterrupt
+        self.pending = True
+
+    def _raise_if_pending(self) -> None:
+        if self.pending:
+            raise KeyboardInterrupt
+
+    def __enter__(self) -> InterruptOnlyWhileSampling:
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        original = self._sampler.sample_until_n_accepted
+
+        def sampling(*args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+            self._raise_if_pending()
+            self._sampling = True
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self._sampling = False
+
+        self._sampler.sample_until_n_accepted = sampling
+        self._previous = signal.signal(signal.SIGINT, self._on_sigint)
+        self._active = True
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, *exc: object) -> None:
+        if not self._active:
+            return
+        signal.signal(signal.SIGINT, self._previous)
+        del self._sampler.sample_until_n_accepted  # the class's method again
+        if self.pending and exc_type is None:
+            raise KeyboardInterrupt
