@@ -15,6 +15,7 @@ from benchmarks import (
     bench_startup,
     bench_threads,
     docking,
+    pairing,
     phase_profile,
     run_all,
 )
@@ -69,6 +70,14 @@ def test_profiled_loop_times_every_phase_in_order():
 
 
 # --- each benchmark's command prints its table ---------------------------------------------
+@pytest.mark.slow
+def test_pairing_prints_paired_and_unpaired_spread(capsys):
+    assert pairing.main(["--replicates", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "paired vs unpaired differences" in out and "var_ratio" in out
+    assert "groups of 3 replicates" in out
+
+
 @pytest.mark.slow
 def test_bench_mesa_prints_its_table(capsys):
     assert bench_mesa.main(["--repeats", "1", "--end", "2014-06-02"]) == 0
