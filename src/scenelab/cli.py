@@ -8,6 +8,7 @@ line saying what would be valid); 130 interrupted. No traceback reaches the user
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as dt
 import faulthandler
 import json
@@ -392,7 +393,9 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``scenelab`` command."""
     if hasattr(signal, "SIGUSR1") and threading.current_thread() is threading.main_thread():
         # `kill -USR1 <pid>` prints every thread's stack to stderr: what a stuck run is doing.
-        faulthandler.register(signal.SIGUSR1, all_threads=True)
+        # Only where stderr is a real file (not under a capturing test runner or notebook).
+        with contextlib.suppress(AttributeError, OSError, ValueError):
+            faulthandler.register(signal.SIGUSR1, file=sys.stderr.fileno(), all_threads=True)
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
