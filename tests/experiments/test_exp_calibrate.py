@@ -211,7 +211,14 @@ poisson_mean = { value = 4.0, scale = 0.2 }
             return 0
         return 0 if last is None else int(last) + 1
 
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # SIGINT as in a terminal, even when this suite runs as a background job (which ignores it).
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 180
     while stored_generations() < 2 and proc.poll() is None and time.monotonic() < deadline:
         time.sleep(0.2)
@@ -255,6 +262,23 @@ class _FakeSampler:
 
 
 def test_ctrl_c_is_held_outside_sampling_and_immediate_inside():
+    from scenelab.experiments.calibrate_stopping import InterruptOnlyWhileSampling
+
+    # As in a terminal, whatever started this test run (a background job ignores SIGINT).
+    outer = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _check_ctrl_c_guard()
+        # A process that ignores SIGINT keeps ignoring it: the guard installs nothing.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        sampler = _FakeSampler()
+        with InterruptOnlyWhileSampling(sampler):
+            assert signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+            assert sampler.sample_until_n_accepted(2) == 2
+    finally:
+        signal.signal(signal.SIGINT, outer)
+
+
+def _check_ctrl_c_guard():
     from scenelab.experiments.calibrate_stopping import InterruptOnlyWhileSampling
 
     before = signal.getsignal(signal.SIGINT)

@@ -45,7 +45,14 @@ def start_cli(tmp_path, out, replicates=5):
     cmd = [sys.executable, "-m", "scenelab.experiments.cli", "experiment", str(path)]
     cmd += ["--out", str(out), "--workers", "2", "--no-progress"]
     log = open(tmp_path / "cli.log", "w")  # noqa: SIM115 - closed by the caller via the proc
-    proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    # SIGINT as in a terminal, even when this suite runs as a background job (which ignores it).
+    proc = subprocess.Popen(
+        cmd,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     return path, proc, log
 
 
