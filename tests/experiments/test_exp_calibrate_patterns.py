@@ -220,7 +220,11 @@ def test_pyabc_stops_on_the_acceptance_rate_before_the_cap(tmp_path, dask_client
         posterior_predictive=0,
         min_epsilon=0.0,
         max_generations=10,
-        min_acceptance_rate=0.3,  # a median epsilon accepts about half at first, then fewer
+        # Rates come in steps of a 20-run batch (40/100 = 0.4, 40/120 = 0.33): a threshold
+        # of 0.3 sat below the steps the toy hovers on (8 tries stopped at generations
+        # 1, 4, 8, 1, 9, 9, 6, 5; CI once hit the cap of 10). At 0.35 a generation passes
+        # only at >= 0.4 (8 tries stopped at generations 3, 1, 1, 4, 1, 2, 1, 1).
+        min_acceptance_rate=0.35,
     )
     result = calibrate(
         type(spec).model_validate(data), tmp_path, client=dask_client, echo=lambda _m: None
@@ -228,5 +232,5 @@ def test_pyabc_stops_on_the_acceptance_rate_before_the_cap(tmp_path, dask_client
     rates = result.stopping["acceptance_rates"]
     assert result.stopping["stopped_by"] == "min_acceptance_rate"
     assert result.stopping["converged"] is True
-    assert result.generations < 10 and rates[-1] < 0.3 and all(r >= 0.3 for r in rates[:-1])
+    assert result.generations < 10 and rates[-1] < 0.35 and all(r >= 0.35 for r in rates[:-1])
     assert result.stopping["pyabc_said"] == ["Stop: Minimum acceptance rate."]

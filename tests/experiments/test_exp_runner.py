@@ -118,11 +118,14 @@ def test_killed_worker_loses_nothing_and_duplicates_nothing(tmp_path, toy_spec):
     total = len(plan_experiment(spec).tasks)
     killed = []
     with _toy_cluster(2) as cluster, Client(cluster) as client:
-        pids = client.run(os.getpid)
+        pids = set(client.run(os.getpid).values())
 
         def kill_one(rec, done, total):
-            if done == 6 and not killed:
-                victim = sorted(pids.values())[0]
+            # Kill the worker that has just finished a run, so the victim provably did
+            # work before it died (killing a fixed pid raced: the other worker could take
+            # the first runs, and the test then failed in CI).
+            victim = int(rec.worker.split(":")[1])
+            if done >= 6 and not killed and victim in pids:
                 os.kill(victim, signal.SIGKILL)
                 killed.append(victim)
 
