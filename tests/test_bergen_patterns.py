@@ -1,16 +1,17 @@
-"""Bergen patterns (docs/calibration-bergen.md) on full 2012-2017 runs of the defaults, seeds 1-4.
+"""Bergen patterns (docs/calibration-bergen.md) on full 2012-2017 runs of the defaults, seeds 1-12.
 
-P1, P3 and P4 must hold in every seed; P2, and P6 and P7 on average, are strict xfails since
-issue 11 (the Bergen file without hindsight does not reproduce them, docs/calibration-bergen.md);
-P3b (a residual scene in Vagsbunnen in late 2016) is a strict xfail: the model has no lasting
-residual scene. P5, P6 and P7 are judged on the mean over the
-seeds (population and survey shares and police counts, noisy per run): P5 population 0-40%
+P1, P3 and P4 must hold in every seed; P2 in every seed is a strict xfail (the closure is
+bistable in the model: with footfall read, the scene stays in Vagsbunnen in 8 of 12 seeds and goes
+straight to the tunnel in the others); P3b (a residual scene in Vagsbunnen in late 2016) is a
+strict xfail: the model has no lasting residual scene. P5, P6 and P7 are judged on the mean over
+the seeds (population and survey shares and police counts, noisy per run): P5 population 0-40%
 smaller with fewer travelling sellers and occasional buyers; P6 expulsions and fines per year
-within a factor of 2 of the police figures; P7 62% +- 10 points low trust, and more among the
-third with most police contact. P6 does not hold in every seed (its 2016 counts depend on how
-long the scene lingers in Vagsbunnen before moving to the tunnel, which varies by seed), so the
-every-seed version is a strict xfail that fails loudly the day the model meets it; P8 likewise.
-`scenelab patterns bergen` prints the same figures (``scenelab.patterns``).
+within a factor of 2 of the police figures (2014-15 holds; 2016 is a strict xfail: the scene
+leaves Vagsbunnen within months of June 2015, so police meet too few people in 2016); P7 62% +-
+10 points low trust, and more among the third with most police contact. Twelve seeds, not four:
+with four, the 2016 counts' mean met the target by the luck of one seed (seed 1: 604 expulsions;
+the 12-seed mean is 90). P6 in every seed and P8 are strict xfails that fail loudly the day the
+model meets them. `scenelab patterns bergen` prints the same figures (``scenelab.patterns``).
 """
 
 from __future__ import annotations
@@ -19,25 +20,30 @@ import pandas as pd
 import pytest
 
 import scenelab
+from scenelab.parallel import RunTask, run_many
 from scenelab.patterns import all_patterns
 
-SEEDS = (1, 2, 3, 4)
+SEEDS = tuple(range(1, 13))
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
 def measured():
     scn = scenelab.load_scenario("bergen")
+    results = run_many([RunTask(scn, seed) for seed in SEEDS])
     return {
-        seed: {p.pattern: p for p in all_patterns(scenelab.run(scn, seed=seed), scn)}
-        for seed in SEEDS
+        seed: {p.pattern: p for p in all_patterns(res, scn)}
+        for seed, res in zip(SEEDS, results, strict=True)
     }
 
 
 NOT_REPRODUCED_11 = (
-    "issue 11: with discovery on, no static attractiveness and the police as a strategy with the "
-    "real force, the scene skips Vagsbunnen and goes to the tunnel in 5 of 6 seeds; police then "
-    "meet few people (docs/calibration-bergen.md, 'Issue 11')"
+    "issue 11: the closure is bistable: the scene skips Vagsbunnen and goes to the tunnel at once "
+    "in 4 of 12 seeds (docs/calibration-bergen.md, 'Footfall')"
+)
+TOO_FEW_2016 = (
+    "issue 11: the scene leaves Vagsbunnen within months of June 2015, so police meet too few "
+    "people in 2016 (12-seed means: 90 expulsions, 13 fines; docs/calibration-bergen.md)"
 )
 
 
@@ -71,21 +77,24 @@ def test_p5_scene_a_bit_smaller_on_average(measured):
     assert m["occasional_after"] < m["occasional_before"]
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_REPRODUCED_11)
 def test_p7_low_trust_and_contact_gradient_on_average(measured):
     m = _mean(measured, "P7")
     assert abs(m["trust_low_all"] - 62.0) <= 10.0, m.to_dict()
     assert m["trust_low_contact_high"] > m["trust_low_contact_low"]
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_REPRODUCED_11)
-def test_p6_police_counts_within_factor_two_on_average(measured):
-    # Bergen police figures: >1,300 expulsions in 2015, 347 in 2016 (to
-    # mid-December), 273 fines in 2014-15 and 43 in 2016; tolerance: a factor of 2 either way.
+# Bergen police figures: >1,300 expulsions in 2015, 347 in 2016 (to mid-December), 273 fines in
+# 2014-15 and 43 in 2016; tolerance: a factor of 2 either way.
+def test_p6_2014_2015_police_counts_within_factor_two_on_average(measured):
     m = _mean(measured, "P6")
     assert 650 <= m["expulsions_2015"] <= 2600, m.to_dict()
-    assert 173 <= m["expulsions_2016"] <= 694, m.to_dict()
     assert 136 <= m["fines_2014_2015"] <= 546, m.to_dict()
+
+
+@pytest.mark.xfail(strict=True, reason=TOO_FEW_2016)
+def test_p6_2016_police_counts_within_factor_two_on_average(measured):
+    m = _mean(measured, "P6")
+    assert 173 <= m["expulsions_2016"] <= 694, m.to_dict()
     assert 21 <= m["fines_2016"] <= 86, m.to_dict()
 
 

@@ -96,14 +96,9 @@ def test_survey_written_to_csv(tmp_path, bergen):
     assert {"item", "group", "n", "percent", "ci_low", "ci_high"} <= set(table.columns)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue 11: with discovery and the police strategy, seed 2's scene goes straight to the "
-    "tunnel (P2 fails, test_bergen_patterns.py); police then meet 1 respondent in the year "
-    "(respect_low n=1, 100%) and all 142 victimised respondents were last victimised at the scene "
-    "(last_victimisation_public 100%). Seed 1, where the scene stays in Vagsbunnen first, gives "
-    "52% and 89.5%.",
-)
+# Seed 2's scene stays in Vagsbunnen through the first year (P2 holds there since footfall is read,
+# issue 11). In a seed where the closure tips the scene straight into the tunnel, police meet few
+# respondents (seed 6: an item with n = 30), so this is a check on a stated seed, not on all.
 def test_no_survey_item_saturates(bergen):
     # each item says something (the issue measured 98-100% for four items)
     survey = scenelab.run(bergen, seed=2).survey

@@ -30,6 +30,7 @@ _C_RISK = IDX["c_seller_risk"]
 _B_ATTR = IDX["b_attr"]
 _P_RECONSIDER = IDX["p_seller_reconsider_per_hour"]
 _TURF = IDX["c_seller_turf"]
+_FOOTFALL = IDX["c_seller_footfall"]
 _MARKET_REF = IDX["n_market_reference"]
 _ENTRY = IDX["rate_travelling_seller_entry_per_day"]
 _EXIT = IDX["rate_seller_exit_per_year"]
@@ -53,6 +54,7 @@ def _choose(t, j, cur, ep, par, keys, W, L, X, util):  # noqa: ANN001, ANN201
             continue
         v = par[_C_CUST] * math.log1p(X.n_smooth[s])
         v += par[_B_ATTR] * (W.site_attr0[s] + X.attr_b[s])
+        v += par[_FOOTFALL] * W.site_footfall[s]
         v -= par[_C_RISK] * X.reputation[s] / L.risk_tol[j]
         if s == L.home[j]:
             v += par[_TURF]

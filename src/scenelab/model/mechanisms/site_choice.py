@@ -41,6 +41,7 @@ _B_ATTR = IDX["b_attr"]
 _B_MARKET = IDX["b_market"]
 _B_PEERS = IDX["b_peers"]
 _B_SERVICE = IDX["b_service"]
+_B_FOOTFALL = IDX["b_footfall"]
 _B_SHELTER = IDX["b_shelter"]
 _B_HABIT = IDX["b_habit"]
 _HABIT_GAIN = IDX["rate_habit_gain_per_hour"]
@@ -201,6 +202,7 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
         v += par[_B_PEERS] * math.log1p(X.n_smooth[s])
         v += par[_B_SERVICE] * X.pull_now[s]
         v += par[_B_SHELTER] * W.site_shelter[s]
+        v += par[_B_FOOTFALL] * W.site_footfall[s]
         v -= par[_B_CROWD] * max(0.0, occ - 1.0)
         X.site_term[s] = v
     n_used = X.counters[0]
