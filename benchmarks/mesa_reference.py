@@ -104,6 +104,7 @@ class Site(mesa.Agent):
         self.concealment = float(w.site_conceal[index])
         self.hygiene = float(w.site_hygiene[index])
         self.attractiveness = float(w.site_attr0[index])
+        self.footfall = float(w.site_footfall[index])
         self.zones = zones
         self.activity = 0.0  # attractiveness built by use (Short et al.)
         self.reputation = 0.0  # police reputation
@@ -311,6 +312,7 @@ class Person(mesa.Agent):
             v = -b_risk * risk
             v += p.b_attr * (site.attractiveness + site.activity)
             v += p.b_peers * math.log1p(site.smoothed)
+            v += p.b_footfall * site.footfall
             v += p.b_habit * self.known.get(site, 0.0)
             v += p.b_conceal * site.concealment * max_risk
             v -= p.b_crowd * max(0.0, site.smoothed / site.capacity - 1.0)
