@@ -209,7 +209,10 @@ def test_cli_bad_file_exits_2(tmp_path, capsys):
     assert "site_attribute.attribute" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("name", ["bergen_robustness.toml", "bergen_robustness_p2.toml"])
+@pytest.mark.parametrize(
+    "name",
+    ["bergen_robustness.toml", "bergen_robustness_p2.toml", "bergen_robustness_footfall.toml"],
+)
 def test_example_bergen_spec_is_valid(name):
     spec, base = load_robustness(ROOT / "examples" / "experiments" / name)
     assert isinstance(spec, RobustnessSpec)
