@@ -119,8 +119,9 @@ def test_p6_police_counts_within_factor_two_in_every_seed(measured):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="issue 11: the scene now returns to the park by 1994 (police strategy), but it stays "
-    "in the park under the 1989 clearance instead of moving to Torgallmenningen",
+    reason="issue 11: under the 1989 clearance the scene follows the local sellers' market to "
+    "Vagsbunnen (the 2012 turf, inherited), not to Torgallmenningen, and mostly never returns to "
+    "the park (docs/calibration-bergen.md, 'Footfall')",
 )
 def test_p8_1989_clearance_and_return():
     from scenelab.patterns import load_patterns, measure
