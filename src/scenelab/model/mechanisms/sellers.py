@@ -2,10 +2,11 @@
 
 Sellers follow demand and avoid police risk (Caulkins 1993; Baveja et al. 1997, 2004): a logit over
 the main scenes, their own site and (local sellers) their turf, with utility log(1 + customers)
-+ attractiveness - risk / tolerance + turf. Local sellers stay in the city and hold their turf
-(Bergen: Vagsbunnen had a drug market before the scene moved there); travelling (foreign)
-sellers arrive when the market is big and safe and leave faster where enforcement is high, as
-Bergen saw fewer foreign sellers after the crackdown (Lundeberg & Mjaland 2017).
++ attractiveness + footfall (buyers' access, Kleiman & Young 1995) - risk / tolerance + turf.
+Local sellers stay in the city and hold their turf (Bergen: Vagsbunnen had a drug market before
+the scene moved there); travelling (foreign) sellers arrive when the market is big and safe and
+leave faster where enforcement is high, as Bergen saw fewer foreign sellers after the crackdown
+(Lundeberg & Mjaland 2017).
 """
 
 from __future__ import annotations

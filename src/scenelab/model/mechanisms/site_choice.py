@@ -9,10 +9,12 @@ Site choice is a multinomial logit over a bounded choice set: the sites a person
 plus the city's current main scenes (word travels fast) and the sites by open drop-in centres
 (everyone uses the services), so the cost per person does not grow with
 the number of sites. Utility: attractiveness that builds with activity and decays (Short et al.
-2008; 2010), market (sellers) and peers, drop-in pull, habit, minus perceived police risk (a mix of
-site reputation and own memory), expulsion-order zones, distance and crowding; concealment gains
-value as perceived risk rises (hiding under police pressure, Small et al. 2006). Closed sites are
-not in the choice set: displacement comes from these choices, never from a script.
+2008; 2010), market (sellers) and peers, drop-in pull, shelter, footfall (passers-by to earn from,
+buyers who can reach the place: DeBeck et al. 2012; Kleiman & Young 1995), habit, minus perceived
+police risk (a mix of site reputation and own memory), expulsion-order zones, distance and
+crowding; concealment gains value as perceived risk rises (hiding under police pressure, Small et
+al. 2006). Closed sites are not in the choice set: displacement comes from these choices, never
+from a script.
 """
 
 from __future__ import annotations
