@@ -13,7 +13,6 @@ Large designs (thousands of runs, several machines) belong to ``scenelab experim
 from __future__ import annotations
 
 import datetime as dt
-import os
 import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -21,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from scenelab.api import Results, run
+from scenelab.cores import usable_cores
 from scenelab.errors import ArgumentError
 from scenelab.scenario import schema as sc
 from scenelab.scenario.loader import load_scenario
@@ -55,10 +55,7 @@ def check_workers(workers: object) -> int:
 
 def default_workers() -> int:
     """Return the cores this process may use (the default for ``--workers``)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    return usable_cores()
 
 
 def run_many(

@@ -18,6 +18,8 @@ from collections.abc import Callable, Iterator
 
 from distributed import Client, LocalCluster
 
+from scenelab.cores import usable_cores
+
 
 def default_n_workers() -> int:
     """Cores this process may use.
@@ -25,10 +27,7 @@ def default_n_workers() -> int:
     Returns:
         Number of usable cores (at least 1).
     """
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not on Linux
-        return max(1, os.cpu_count() or 1)
+    return usable_cores()
 
 
 def dashboard_available() -> bool:

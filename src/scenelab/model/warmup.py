@@ -30,6 +30,7 @@ from typing import Any, NamedTuple
 import numba
 import numpy as np
 
+from scenelab.cores import usable_cores
 from scenelab.model.phases import Phase, phases
 from scenelab.model.structs import as_ref, ref_type
 
@@ -130,11 +131,7 @@ def _wanted(simulate: Any) -> Path | None:  # noqa: ANN401
     cache = _cache_dir()
     if cache is None or (cache / MARKER).exists():
         return None
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    return cache if cores > 1 else None
+    return cache if usable_cores() > 1 else None
 
 
 def compile_engine(simulate: Any, src: Sources) -> None:  # noqa: ANN401
