@@ -32,6 +32,8 @@ import scenelab
 from scenelab.api import parameter_vector
 from scenelab.model import state as st
 from scenelab.model.engine import initial_state, population_vector, simulate
+from scenelab.model.mechanisms.common import km
+from scenelab.model.mechanisms.site_choice import risk_weight
 from scenelab.model.metrics import SD
 from scenelab.model.params import IDX
 from scenelab.model.rng import stream_keys
@@ -39,13 +41,6 @@ from scenelab.model.state import STATUS_ACTIVE
 from scenelab.model.structs import as_ref
 from scenelab.model.warmup import Sources, compile_engine
 from scenelab.model.world import compile_world
-
-
-def _km(lat1: float, lon1: float, lat2: np.ndarray, lon2: np.ndarray) -> np.ndarray:
-    """Equirectangular distance in km, as ``common.km`` computes it."""
-    x = np.radians(lon2 - lon1) * math.cos(math.radians((lat1 + lat2.mean()) / 2))
-    y = np.radians(lat2 - lat1)
-    return 6371.0 * np.sqrt(x * x + y * y)
 
 
 def _noon_pull(W, par: np.ndarray, ep: int) -> np.ndarray:  # noqa: ANN001
@@ -80,13 +75,10 @@ def terms(  # noqa: PLR0913
         known = {int(s): float(f) for s, f in zip(P.known[i], P.fam[i], strict=True) if s >= 0}
         cand = set(known) | svc
         anchor = max(known, key=known.get) if known else -1
-        b_risk = p["b_risk"] * math.exp(-p["k_risk_demeanour"] * P.demeanour[i])
-        b_risk *= max(
-            0.0,
-            1.0
-            + p["k_trust_avoid_police"] * (p["trust_comply_ref"] - P.trust[i])
-            + p["k_fines_risk_per_10k_nok"] * P.fines_owed[i] / 10_000.0,
-        )
+        b_risk = risk_weight(
+            p["b_risk"], p["k_risk_demeanour"], P.demeanour[i], p["k_trust_avoid_police"],
+            p["trust_comply_ref"], P.trust[i], p["k_fines_risk_per_10k_nok"], P.fines_owed[i],
+        )  # fmt: skip
         mem = {
             int(s): float(r) for s, r in zip(P.mem_site[i], P.mem_risk[i], strict=True) if s >= 0
         }
@@ -100,14 +92,7 @@ def terms(  # noqa: PLR0913
             occ = X.n_smooth[s] / W.site_cap[s]
             dist = 0.0
             if anchor >= 0 and anchor != s:
-                dist = float(
-                    _km(
-                        W.site_lat[anchor],
-                        W.site_lon[anchor],
-                        W.site_lat[s : s + 1],
-                        W.site_lon[s : s + 1],
-                    )[0]
-                )
+                dist = km(W.site_lat[anchor], W.site_lon[anchor], W.site_lat[s], W.site_lon[s])
             in_ban = bool(banned and W.zone_member[P.ban_zone[i], s])
             rows.append(
                 {
