@@ -181,3 +181,33 @@ def test_hidden_place_10km_away_is_not_found():
 
 def test_without_discovery_the_hidden_place_stays_unknown():
     assert days_to_discovery(city(1.0, extra=""), SEEDS[0]) is None
+
+
+# --- sellers know places only from working there and from customers ----------------------------
+
+
+def seller_hours(scn: scenelab.Scenario, seed: int, site: str) -> float:
+    """Return sellers present at ``site`` from the closure to the end of February (seller-days)."""
+    sd = scenelab.run(scn, seed=seed, until=UNTIL).site_day
+    after = sd["date"].astype(str).str[:10] >= CLOSE.isoformat()
+    return float(sd.loc[after & (sd["site"] == site), "sellers_present"].sum())
+
+
+@pytest.mark.slow
+def test_sellers_never_work_a_place_no_customer_knows():
+    # The hidden place 10 km away is never found by people (test above). It is the only open site
+    # besides the patrolled street, so a city-wide list of "main scenes" would put it in every
+    # seller's choice set, where its zero police reputation wins over the street. Sellers who
+    # learn places from customers never hear of it, and they follow their customers to the street.
+    for seed in SEEDS[:3]:
+        assert seller_hours(city(10.0), seed, "hidden") == 0.0, seed
+        assert seller_hours(city(10.0), seed, "street") > 0.0, seed
+
+
+@pytest.mark.slow
+def test_sellers_follow_their_customers_to_the_place_they_found(near_days):
+    # Where people found the hidden place 1 km away, their sellers hear of it and work there.
+    found = [s for s, d in zip(SEEDS, near_days, strict=True) if d is not None]
+    assert len(found) >= 4, near_days
+    working = [s for s in found if seller_hours(city(1.0), s, "hidden") > 0.0]
+    assert len(working) >= len(found) - 1, (found, working)

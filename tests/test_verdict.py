@@ -93,10 +93,17 @@ def test_divergence_is_the_first_day_the_schedules_differ():
     assert divergence_date(REF, changed) == REF.run.start
 
 
+# Eight paired replicates: closing the park raises harm by about 12% (seed 5, 8 replicates: +1,119
+# on 9,237, interval 622 to 1,617), but with 3 replicates (t on 2 degrees of freedom) the interval
+# reached below 0 whenever the model's draws changed (-184 to 3,097 after sellers learned places
+# from customers): the test was underpowered, not the verdict wrong.
+N_REPLICATES = 8
+
+
 @pytest.fixture(scope="module")
 def runs() -> dict[str, list]:
     return {
-        s.name: [scenelab.run(s, seed=5, replicate=r, until=UNTIL) for r in range(3)]
+        s.name: [scenelab.run(s, seed=5, replicate=r, until=UNTIL) for r in range(N_REPLICATES)]
         for s in (REF, CLOSED, IDLE)
     }
 
@@ -104,11 +111,11 @@ def runs() -> dict[str, list]:
 @pytest.mark.slow
 def test_closing_the_park_without_services_is_a_clear_difference(runs):
     v = verdict(runs["reference"], runs["closed_park"], REF, CLOSED)
-    assert v.since == v.diverged == dt.date(2020, 6, 1) and v.n == 3
+    assert v.since == v.diverged == dt.date(2020, 6, 1) and v.n == N_REPLICATES
     table = v.table.set_index("quantity")
     harm = table.loc["harm"]
     # closing the park (70% of the scene) with no service pushes injection elsewhere: under
-    # common random numbers harm rises in every replicate (seed 5), so the interval is above 0
+    # common random numbers the interval over 8 replicates (seed 5) is above 0
     assert harm["ci_low"] > 0
     assert harm["difference"] == pytest.approx(harm["arm_mean"] - harm["reference_mean"])
     assert "closed_park raised total harm by" in v.sentences[1]

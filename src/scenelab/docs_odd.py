@@ -103,10 +103,10 @@ def _fields_table(fields: dict[str, tuple[type, float, str]]) -> str:
     )
 
 
-def _people_matrices() -> str:
+def _matrices(matrices: dict[str, tuple[int, str]]) -> str:
     return _table(
         ("variable", "columns", "meaning"),
-        ((f"`{name}`", cols, meaning) for name, (cols, meaning) in st.PEOPLE_MATRICES.items()),
+        ((f"`{name}`", cols, meaning) for name, (cols, meaning) in matrices.items()),
     )
 
 
@@ -201,8 +201,9 @@ def _registry() -> str:
 #: The generated tables, by the placeholder (``{{name}}``, alone on a line) they replace.
 GENERATED: dict[str, Callable[[], str]] = {
     "people": lambda: _fields_table(st.PEOPLE_FIELDS),
-    "people_matrices": _people_matrices,
+    "people_matrices": lambda: _matrices(st.PEOPLE_MATRICES),
     "sellers": lambda: _fields_table(st.SELLER_FIELDS),
+    "seller_matrices": lambda: _matrices(st.SELLER_MATRICES),
     "sites": _site_table,
     "phases": _phase_table,
     "timing": _timing_table,

@@ -21,6 +21,7 @@ from scenelab.scenario import schema as sc
 
 K_KNOWN = 6  # sites a person knows (habit slots); the choice set adds the main scenes
 M_MEMORY = 3  # sites a person remembers police encounters at
+K_SELLER_KNOWN = 4  # sites a seller knows of from customers (most recently heard kept)
 N_SERVICE_SITES = 8  # the site nearest each open drop-in, known to everyone (they use the services)
 SEEN_DAYS = 32  # days of police observations kept (police_strategy lag_days is at most 30)
 
@@ -151,7 +152,15 @@ SELLER_FIELDS: dict[str, tuple[type, float, str]] = {
     "home": (np.int32, -1, "a local seller's turf (initial site), -1 for travelling sellers"),
     "away_until": (np.int64, -1, "tick until which the seller is in custody"),
 }
-Sellers = namedtuple("Sellers", list(SELLER_FIELDS))
+#: Per-seller matrices (one row per seller): name -> (columns, meaning).
+SELLER_MATRICES: dict[str, tuple[int, str]] = {
+    "known": (
+        K_SELLER_KNOWN,
+        "sites the seller knows of (worked at or heard of from customers), -1 for an empty slot",
+    ),
+    "heard": (K_SELLER_KNOWN, "tick the seller last worked at or heard of each known site"),
+}
+Sellers = namedtuple("Sellers", [*SELLER_FIELDS, *SELLER_MATRICES])
 
 #: The sites' dynamic state and scratch buffers: name -> meaning. The order is the namedtuple's.
 SITE_FIELDS: dict[str, str] = {
@@ -252,10 +261,14 @@ def new_sellers(scn: sc.Scenario, rng: np.random.Generator) -> Sellers:
     arr["travelling"][n_local:n0] = 1
     arr["risk_tol"][:n_local] = spec.risk_tolerance_local
     arr["risk_tol"][n_local:n0] = spec.risk_tolerance_travelling
+    known = np.full((n_max, K_SELLER_KNOWN), -1, dtype=np.int32)
     if n0:
         arr["site"][:n0] = _pick(rng, spec.initial_sites, scn.site_ids(), n0)
         arr["home"][:n_local] = arr["site"][:n_local]
-    return Sellers(**arr)
+        known[:n0, 0] = arr["site"][:n0]  # a seller knows only where they work; customers tell more
+    heard = np.full((n_max, K_SELLER_KNOWN), -1, dtype=np.int64)
+    heard[:n0, 0] = 0
+    return Sellers(**arr, known=known, heard=heard)
 
 
 def new_site_state(scn: sc.Scenario, world: World, n_main: int) -> SiteState:
