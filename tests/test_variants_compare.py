@@ -163,3 +163,22 @@ def test_crackdown_off_the_scene_shows_in_compare(tmp_path):
         assert outcomes.loc[name, "harm_off_scene_per_month"] < outcomes.loc[name, "harm_per_month"]
     nm = pd.read_parquet(out / "neighbourhood_month.parquet")
     assert nm["offscene_public_injections"].sum() > 0
+
+
+def test_variant_replaces_population_and_sellers_whole(tmp_path):
+    # Another period of the same city starts with its own scene and market (bergen-1989).
+    path = tmp_path / "v.toml"
+    path.write_text(
+        '[variant]\nbase = "bergen"\n[scenario]\nname = "v"\ntitle = "v"\n'
+        "[sellers]\ninitial_local = 3\ninitial_travelling = 0\nrisk_tolerance_local = 2.0\n"
+        "max_sellers = 10\ninitial_sites = { vagsbunnen = 1.0 }\n"
+    )
+    scn = load_scenario(path)
+    base = scenelab.load_scenario("bergen")
+    assert scn.sellers.initial_local == 3 and scn.sellers.initial_sites == {"vagsbunnen": 1.0}
+    assert (scn.sellers.risk_tolerance_local, scn.sellers.max_sellers) == (2.0, 10)
+    assert (base.sellers.risk_tolerance_local, base.sellers.max_sellers) == (4.0, 300)
+    assert scn.population == base.population  # not given: the base's, unchanged
+    early = scenelab.load_scenario("bergen-1989")
+    assert early.population.initial_sites == {"nygardsparken": 1.0}
+    assert early.sellers.initial_sites == {"nygardsparken": 1.0}

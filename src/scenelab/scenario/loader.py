@@ -127,12 +127,23 @@ def _apply_variant(raw: dict, source: str, folder: Path | None) -> dict:
     the file; ``drop_interventions``: ids of the base's interventions to remove; ``drop_survey``),
     a ``[scenario]`` section, and optionally ``[[interventions]]`` to add and ``[parameters]`` to
     override, and ``[[zones]]`` to add (for new expulsion or fine policies). Added interventions
-    and zones follow the base's, so error paths index the merged lists.
+    and zones follow the base's, so error paths index the merged lists. ``[run]``, ``[survey]``,
+    ``[population]`` and ``[sellers]`` replace the base's section whole (another period of the
+    same city starts with its own scene and market).
     """
     spec = raw.pop("variant")
     if not isinstance(spec, dict) or "base" not in spec:
         raise ScenarioError(source, [Problem("variant.base", "required key is missing")])
-    allowed = {"scenario", "interventions", "zones", "parameters", "survey", "run"}
+    allowed = {
+        "scenario",
+        "interventions",
+        "zones",
+        "parameters",
+        "survey",
+        "run",
+        "population",
+        "sellers",
+    }
     problems = [
         Problem(f"variant.{k}", f"unknown key '{k}'; valid keys: {', '.join(_VARIANT_KEYS)}")
         for k in spec
@@ -184,7 +195,7 @@ def _apply_variant(raw: dict, source: str, folder: Path | None) -> dict:
     merged["parameters"] = {**base.get("parameters", {}), **raw.get("parameters", {})}
     if "zones" in raw:  # added zones follow the base's (an id used twice is reported as usual)
         merged["zones"] = list(base.get("zones", [])) + list(raw["zones"])
-    for key in ("scenario", "survey", "run"):
+    for key in ("scenario", "survey", "run", "population", "sellers"):
         if key in raw:
             merged[key] = raw[key]
     if spec.get("drop_survey", False):
