@@ -74,6 +74,9 @@ def main(argv: list[str] | None = None) -> int:
     df = scan(args.scenario, grid, args.seeds, fixed, args.workers)
     took = time.perf_counter() - started
     keys = list(grid)
+    if not keys:  # no grid: one cell, labelled as such
+        df = df.assign(cell="fixed")
+        keys = ["cell"]
     print(f"{len(df.groupby(keys + ['seed']))} runs in {took:.0f} s; fixed: {fixed or 'none'}")
     held = df.pivot_table(index=keys, columns="pattern", values="holds", aggfunc="sum")
     print(f"seeds (of {args.seeds}) in which each pattern holds")
