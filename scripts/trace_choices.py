@@ -134,7 +134,12 @@ def print_sellers(L, X, W, par: np.ndarray, ids: list[str], compare: list[int]) 
         "local": L.risk_tol[act][L.travelling[act] == 0],
         "travelling": L.risk_tol[act][L.travelling[act] == 1],
     }
-    print("  main scenes:", [ids[s] for s in X.main if s >= 0])
+    # Read by people only when main_scenes_known = 1; never by sellers (they know places from
+    # customers): printed as the city's busiest places, for orientation.
+    print("  busiest places (main scenes):", [ids[s] for s in X.main if s >= 0])
+    for s in compare:
+        share = (L.known[act] == s).any(axis=1).mean() if act.size else 0.0
+        print(f"  sellers who know of {ids[s]}: {share:.2f}")
     for s in compare:
         cust = par[IDX["c_seller_customers"]] * math.log1p(X.n_smooth[s])
         attr = par[IDX["b_attr"]] * (W.site_attr0[s] + X.attr_b[s])
