@@ -152,7 +152,8 @@ def step(t, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compiled ke
                 if site >= 0 and W.site_open[ep, site]:
                     learn_new(P, i, site, fam_new)
     if p_scout > 0.0:
-        for i in range(X.counters[0]):
+        for q in range(X.counters[5]):
+            i = X.active[q]
             if P.status[i] != STATUS_ACTIVE or P.away_until[i] > t:
                 continue
             if uniform(key, t, i, 3) >= p_scout:
@@ -164,7 +165,8 @@ def step(t, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compiled ke
             if origin >= 0:
                 scout(t, ep, par, key, W, P, i, origin)
     if forget > 0.0 and hour == 23:
-        for i in range(X.counters[0]):
+        for q in range(X.counters[5]):
+            i = X.active[q]
             if P.status[i] != STATUS_ACTIVE:
                 continue
             for k in range(n_k):

@@ -79,7 +79,8 @@ def step(t, day, hour, ep, par, keys, W, P, X, R):  # noqa: ANN001, ANN201 - com
     """Draw injections, where they happen, whether they are unsafe, and overdoses."""
     p_inject = par[_RATE] / 24.0
     logit_base = math.log(par[_P_UNSAFE] / (1.0 - par[_P_UNSAFE]))
-    for i in range(X.counters[0]):
+    for q in range(X.counters[5]):
+        i = X.active[q]
         if P.status[i] != STATUS_ACTIVE or not P.injects[i] or P.away_until[i] > t:
             continue
         p = p_inject * (par[_REL_OAT] if P.oat[i] == OAT_IN else 1.0)

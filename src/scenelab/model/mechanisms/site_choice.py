@@ -207,8 +207,10 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
         v += par[_B_FOOTFALL] * W.site_footfall[s]
         v -= par[_B_CROWD] * max(0.0, occ - 1.0)
         X.site_term[s] = v
-    n_used = X.counters[0]
-    for i in range(n_used):
+    # The active list (ascending, as a loop over all slots would visit them) skips dead slots.
+    n_active = X.counters[5]
+    for q in range(n_active):
+        i = X.active[q]
         if P.status[i] != STATUS_ACTIVE:
             continue
         cur = P.site[i]
@@ -253,7 +255,8 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
     for s in range(n_sites):
         X.offsets[s + 1] = X.offsets[s] + X.n_now[s]
     fill = X.offsets[:n_sites].copy()
-    for i in range(n_used):
+    for q in range(n_active):
+        i = X.active[q]
         s = P.site[i]
         if s >= 0 and P.status[i] == STATUS_ACTIVE:
             X.order[fill[s]] = i

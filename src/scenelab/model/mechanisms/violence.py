@@ -219,7 +219,8 @@ def _street(t, day, par, keys, P, X, R) -> None:  # noqa: ANN001
     if p_hour <= 0.0:
         return
     key = keys[S_STREET]
-    for i in range(X.counters[0]):
+    for q in range(X.counters[5]):
+        i = X.active[q]
         if P.status[i] != STATUS_ACTIVE or P.site[i] >= 0 or P.housed[i] or P.away_until[i] > t:
             continue
         if uniform(key, t, i, 0) >= p_hour:
@@ -234,7 +235,8 @@ def _street(t, day, par, keys, P, X, R) -> None:  # noqa: ANN001
 @njit(cache=True)
 def _private(t, day, par, keys, P, X, R) -> None:  # noqa: ANN001
     """Violence in private places (own or others' home, shelter), once a day for everyone."""
-    for i in range(X.counters[0]):
+    for q in range(X.counters[5]):
+        i = X.active[q]
         if P.status[i] != STATUS_ACTIVE:
             continue
         rate = par[_PRIV_W] if P.sex[i] == 1 else par[_PRIV_M]
