@@ -37,6 +37,25 @@ def km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return math.sqrt(dx * dx + dy * dy)
 
 
+@njit(cache=True)
+def km_matrix(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Return ``km`` between every pair of places (``World.site_km``)."""
+    n = lat.shape[0]
+    out = np.zeros((n, n))
+    for a in range(n):
+        for s in range(n):
+            out[a, s] = km(lat[a], lon[a], lat[s], lon[s])
+    return out
+
+
+@njit(cache=True, inline="always")
+def site_km(W, a: int, s: int) -> float:  # noqa: ANN001
+    """Return ``km`` from place ``a`` to place ``s``: from the world's matrix when it has one."""
+    if W.site_km.shape[0] > 0:
+        return W.site_km[a, s]
+    return km(W.site_lat[a], W.site_lon[a], W.site_lat[s], W.site_lon[s])
+
+
 @njit(cache=True, inline="always")
 def is_weekday(start_weekday: int, day: int) -> bool:
     """Return True if simulated ``day`` is Monday to Friday."""

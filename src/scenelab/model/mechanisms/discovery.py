@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 
 from scenelab.model.jit import njit
-from scenelab.model.mechanisms.common import km, memory_of
+from scenelab.model.mechanisms.common import memory_of, site_km
 from scenelab.model.params import IDX
 from scenelab.model.rng import S_DISCOVERY, uniform
 from scenelab.model.state import STATUS_ACTIVE
@@ -117,7 +117,7 @@ def scout(t, ep, par, key, W, P, i, origin) -> None:  # noqa: ANN001
             break
         if not W.site_open[ep, s] or knows(P, i, s):
             continue
-        d = km(W.site_lat[origin], W.site_lon[origin], W.site_lat[s], W.site_lon[s])
+        d = site_km(W, origin, s)
         if uniform(key, t, i, 16 + s) < math.exp(-d / scale) and d < best_d:
             best, best_d = s, d
     if best >= 0:

@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from scenelab.model.jit import njit
-from scenelab.model.mechanisms.common import HOUR_PROFILE, km, memory_of
+from scenelab.model.mechanisms.common import HOUR_PROFILE, memory_of, site_km
 from scenelab.model.params import IDX
 from scenelab.model.rng import S_ATTEND, S_CHOICE, uniform
 from scenelab.model.state import OAT_IN, STATUS_ACTIVE
@@ -141,8 +141,7 @@ def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util):  # noqa: ANN001,
         v += par[_B_HABIT] * fam
         v += par[_B_CONCEAL] * W.site_conceal[s] * max_risk
         if anchor >= 0 and anchor != s:
-            dist = km(W.site_lat[anchor], W.site_lon[anchor], W.site_lat[s], W.site_lon[s])
-            v -= par[_B_DIST] * dist
+            v -= par[_B_DIST] * site_km(W, anchor, s)
         if s == cur:
             v += par[_B_STAY]
         if banned and W.zone_member[P.ban_zone[i], s]:
@@ -207,6 +206,17 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
         v += par[_B_FOOTFALL] * W.site_footfall[s]
         v -= par[_B_CROWD] * max(0.0, occ - 1.0)
         X.site_term[s] = v
+    # Chance of arriving this hour by (occasional, housed, in OAT), bits 4, 2, 1: each entry is the
+    # per-person expression with the same operations, computed once per tick.
+    arrive_of = np.empty(8)
+    for c in range(8):
+        share = par[_H_OCC] if c & 4 else par[_H_REG]
+        if c & 2:
+            share *= par[_REL_HOUSED]
+        if c & 1:
+            share *= par[_REL_OAT]
+        f = min(0.9, share / 24.0 * prof)
+        arrive_of[c] = leave * f / (1.0 - f)
     # The active list (ascending, as a loop over all slots would visit them) skips dead slots.
     n_active = X.counters[5]
     for q in range(n_active):
@@ -225,14 +235,14 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
             forced = False
         u = uniform(keys[S_ATTEND], t, i, 0)
         if cur < 0 and not forced:
-            share = par[_H_OCC] if P.occasional[i] else par[_H_REG]
+            c = 0
+            if P.occasional[i]:
+                c += 4
             if P.housed[i]:
-                share *= par[_REL_HOUSED]
+                c += 2
             if P.oat[i] == OAT_IN:
-                share *= par[_REL_OAT]
-            f = min(0.9, share / 24.0 * prof)
-            arrive = leave * f / (1.0 - f)
-            if u >= arrive:
+                c += 1
+            if u >= arrive_of[c]:
                 continue
             s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util)
         elif cur >= 0:
