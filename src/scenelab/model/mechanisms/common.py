@@ -49,11 +49,14 @@ def km_matrix(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True, inline="always")
-def site_km(W, a: int, s: int) -> float:  # noqa: ANN001
-    """Return ``km`` from place ``a`` to place ``s``: from the world's matrix when it has one."""
-    if W.site_km.shape[0] > 0:
-        return W.site_km[a, s]
-    return km(W.site_lat[a], W.site_lon[a], W.site_lat[s], W.site_lon[s])
+def site_km(dist, lat, lon, a: int, s: int) -> float:  # noqa: ANN001
+    """Return ``km`` from place ``a`` to place ``s``.
+
+    From ``dist`` (``World.site_km``) when the world has the matrix, else from the coordinates.
+    """
+    if dist.shape[0] > 0:
+        return dist[a, s]
+    return km(lat[a], lon[a], lat[s], lon[s])
 
 
 @njit(cache=True, inline="always")

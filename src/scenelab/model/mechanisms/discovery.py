@@ -117,7 +117,7 @@ def scout(t, ep, par, key, W, P, i, origin) -> None:  # noqa: ANN001
             break
         if not W.site_open[ep, s] or knows(P, i, s):
             continue
-        d = site_km(W, origin, s)
+        d = site_km(W.site_km, W.site_lat, W.site_lon, origin, s)
         if uniform(key, t, i, 16 + s) < math.exp(-d / scale) and d < best_d:
             best, best_d = s, d
     if best >= 0:
@@ -136,32 +136,35 @@ def step(t, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compiled ke
     n_sites = W.site_cap.shape[0]
     fam_new = par[_FAM_NEW]
     n_k = P.known.shape[1]
+    # Arrays taken out of the structs once (a field read through a struct costs reference counts).
+    order, offsets, site_of, known, site_open = X.order, X.offsets, P.site, P.known, W.site_open
     if p_wom > 0.0:
         for s in range(n_sites):
-            a, b = X.offsets[s], X.offsets[s + 1]
+            a, b = offsets[s], offsets[s + 1]
             if b - a < 2:
                 continue
             for q in range(a, b):
-                i = X.order[q]
-                if P.site[i] != s or uniform(key, t, i, 0) >= p_wom:
+                i = order[q]
+                if site_of[i] != s or uniform(key, t, i, 0) >= p_wom:
                     continue
-                j = X.order[a + min(b - a - 1, int(uniform(key, t, i, 1) * (b - a)))]
-                if j == i or P.site[j] != s:
+                j = order[a + min(b - a - 1, int(uniform(key, t, i, 1) * (b - a)))]
+                if j == i or site_of[j] != s:
                     continue
-                site = P.known[j, min(n_k - 1, int(uniform(key, t, i, 2) * n_k))]
-                if site >= 0 and W.site_open[ep, site]:
+                site = known[j, min(n_k - 1, int(uniform(key, t, i, 2) * n_k))]
+                if site >= 0 and site_open[ep, site]:
                     learn_new(P, i, site, fam_new)
     if p_scout > 0.0:
+        active, status, away_until = X.active, P.status, P.away_until
         for q in range(X.counters[5]):
-            i = X.active[q]
-            if P.status[i] != STATUS_ACTIVE or P.away_until[i] > t:
+            i = active[q]
+            if status[i] != STATUS_ACTIVE or away_until[i] > t:
                 continue
             if uniform(key, t, i, 3) >= p_scout:
                 continue
             anchor = anchor_of(P, i)
             if not displaced(t, ep, par, W, P, X, i, anchor):
                 continue
-            origin = P.site[i] if P.site[i] >= 0 else anchor
+            origin = site_of[i] if site_of[i] >= 0 else anchor
             if origin >= 0:
                 scout(t, ep, par, key, W, P, i, origin)
     if forget > 0.0 and hour == 23:
