@@ -110,15 +110,18 @@ def scout(t, ep, par, key, W, P, i, origin) -> None:  # noqa: ANN001
     (``W.site_near``), so a scouting hour costs the same in a city of 20 or 2,000 places.
     """
     scale = par[_SCOUT_KM]
+    near, site_open, dist, lat, lon = W.site_near, W.site_open, W.site_km, W.site_lat, W.site_lon
     best, best_d = -1, math.inf
-    for k in range(W.site_near.shape[1]):
-        s = W.site_near[origin, k]
+    for k in range(near.shape[1]):
+        s = near[origin, k]
         if s < 0:
             break
-        if not W.site_open[ep, s] or knows(P, i, s):
+        if not site_open[ep, s] or knows(P, i, s):
             continue
-        d = site_km(W.site_km, W.site_lat, W.site_lon, origin, s)
-        if uniform(key, t, i, 16 + s) < math.exp(-d / scale) and d < best_d:
+        d = site_km(dist, lat, lon, origin, s)
+        # A draw is a pure function of its coordinates: skipping it when the place could not
+        # be the nearest found anyway changes nothing.
+        if d < best_d and uniform(key, t, i, 16 + s) < math.exp(-d / scale):
             best, best_d = s, d
     if best >= 0:
         learn_new(P, i, best, par[_FAM_NEW])
