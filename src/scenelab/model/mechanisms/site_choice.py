@@ -236,6 +236,8 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
     p_reconsider = par[_P_RECONSIDER]
     # The active list (ascending, as a loop over all slots would visit them) skips dead slots.
     n_active = X.counters[5]
+    present = np.empty(n_active, dtype=np.int64)  # who is at a site this hour, ascending
+    n_present = 0
     for q in range(n_active):
         i = active[q]
         if status[i] != STATUS_ACTIVE:
@@ -277,15 +279,15 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
             hours_present[i] += 1
             at_scene_today[i] = 1
             n_now[s] += 1
+            present[n_present] = i
+            n_present += 1
     # Counting sort: X.order[offsets[s]:offsets[s+1]] are the people at site s this hour.
     order, offsets = X.order, X.offsets
     offsets[0] = 0
     for s in range(n_sites):
         offsets[s + 1] = offsets[s] + n_now[s]
     fill = offsets[:n_sites].copy()
-    for q in range(n_active):
-        i = active[q]
-        s = site[i]
-        if s >= 0 and status[i] == STATUS_ACTIVE:
-            order[fill[s]] = i
-            fill[s] += 1
+    for q in range(n_present):
+        i = present[q]
+        order[fill[site[i]]] = i
+        fill[site[i]] += 1
