@@ -188,7 +188,12 @@ SITE_FIELDS: dict[str, str] = {
     "sif_used": "per injection room: injections used today",
     "counters": (
         "city-wide counters: people slots used, seller slots used, housing allocations this "
-        "month, people housed by the programme, entrants turned away (slots full)"
+        "month, people housed by the programme, entrants turned away (slots full), length of "
+        "`active`"
+    ),
+    "active": (
+        "people slots in the scene population, ascending: the first counters[5] entries; rebuilt "
+        "daily by entry_exit, so it may still hold people who died since (loops check status)"
     ),
     "visibility0": "the scenes' visibility at the start (reference for recruitment)",
     "members": "scratch: the people still at each site after policing (violence)",
@@ -197,7 +202,8 @@ SITE_FIELDS: dict[str, str] = {
 }
 SiteState = namedtuple("SiteState", list(SITE_FIELDS))
 # counters: 0 people slots used, 1 seller slots used, 2 housing placements this month,
-# 3 people housed by programme, 4 full-people warnings; members and weight_cum are scratch buffers
+# 3 people housed by programme, 4 full-people warnings, 5 length of `active`; members and
+# weight_cum are scratch buffers
 
 # The recorded outputs; their columns are the metric registry's (``model.metrics``).
 Out = namedtuple("Out", ["site_day", "city_day"])
@@ -312,9 +318,11 @@ def new_site_state(scn: sc.Scenario, world: World, n_main: int) -> SiteState:
                 0,
                 0,
                 0,
+                scn.population.initial_people,
             ],
             dtype=np.int64,
         ),
+        active=_initial_active(scn.population.max_people, scn.population.initial_people),
         visibility0=np.array([initial_visibility(scn)]),
         # Scratch for violence: the people still at a site and their cumulative victim weights.
         members=np.zeros(scn.population.max_people, dtype=np.int64),
@@ -322,6 +330,13 @@ def new_site_state(scn: sc.Scenario, world: World, n_main: int) -> SiteState:
         # Scratch for site choice: the part of each site's utility that is the same for everyone.
         site_term=np.zeros(n_sites),
     )
+
+
+def _initial_active(n_max: int, n0: int) -> np.ndarray:
+    """Return the list of active slots at the start: the initial people, 0..n0-1."""
+    active = np.zeros(n_max, dtype=np.int64)
+    active[:n0] = np.arange(n0)
+    return active
 
 
 def initial_visibility(scn: sc.Scenario) -> float:

@@ -26,7 +26,7 @@ World = namedtuple(
     [
         "n_days", "start_weekday", "month_of_day",
         "site_lat", "site_lon", "site_cap", "site_conceal", "site_hygiene", "site_footfall",
-        "site_resid", "site_shelter", "site_attr0", "site_nbhd", "site_near",
+        "site_resid", "site_shelter", "site_attr0", "site_nbhd", "site_near", "site_km",
         "zone_member",
         "epoch_of_day", "site_open",
         "officers", "mode", "raid_ohpd", "raid_window", "op_officers",
@@ -46,6 +46,24 @@ def km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     dp, dl = p2 - p1, math.radians(lon2 - lon1)
     a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
     return 2 * 6371.0 * math.asin(math.sqrt(a))
+
+
+#: Cities with at most this many places get the matrix of distances between them (``site_km``).
+N_KM_MATRIX = 1024
+
+
+def site_distances(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Return the kernels' distance (``common.km``) between every pair of places, computed once.
+
+    The same compiled ``km`` on the same coordinates, so every entry equals what a kernel would
+    compute; a city of more than ``N_KM_MATRIX`` places gets an empty matrix (kernels then call
+    ``km``), so memory stays bounded.
+    """
+    if lat.shape[0] > N_KM_MATRIX:
+        return np.zeros((0, 0))
+    from scenelab.model.mechanisms.common import km_matrix  # compiled: loaded on first use
+
+    return km_matrix(lat, lon)
 
 
 K_NEAR = 32
@@ -284,6 +302,7 @@ def compile_world(scn: sc.Scenario) -> World:
                 out[i, j] = km(s.lat, s.lon, svc.lat, svc.lon)
         return out
 
+    lat, lon = np.array([s.lat for s in sites]), np.array([s.lon for s in sites])
     return World(
         n_days=n_days,
         start_weekday=scn.run.start.weekday(),
@@ -294,8 +313,8 @@ def compile_world(scn: sc.Scenario) -> World:
             ],
             dtype=np.int32,
         ),
-        site_lat=np.array([s.lat for s in sites]),
-        site_lon=np.array([s.lon for s in sites]),
+        site_lat=lat,
+        site_lon=lon,
         site_cap=np.array([s.capacity_people for s in sites]),
         site_conceal=np.array([s.concealment for s in sites]),
         site_hygiene=np.array([s.hygiene for s in sites]),
@@ -305,6 +324,7 @@ def compile_world(scn: sc.Scenario) -> World:
         site_attr0=np.array([s.attractiveness for s in sites]),
         site_nbhd=np.array([nbhd_index[s.neighbourhood] for s in sites], dtype=np.int32),
         site_near=nearest_sites(np.array([s.lat for s in sites]), np.array([s.lon for s in sites])),
+        site_km=site_distances(lat, lon),
         zone_member=zone_member,
         epoch_of_day=epoch_of_day,
         site_open=site_open,

@@ -37,6 +37,28 @@ def km(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
     return math.sqrt(dx * dx + dy * dy)
 
 
+@njit(cache=True)
+def km_matrix(lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+    """Return ``km`` between every pair of places (``World.site_km``)."""
+    n = lat.shape[0]
+    out = np.zeros((n, n))
+    for a in range(n):
+        for s in range(n):
+            out[a, s] = km(lat[a], lon[a], lat[s], lon[s])
+    return out
+
+
+@njit(cache=True, inline="always")
+def site_km(dist, lat, lon, a: int, s: int) -> float:  # noqa: ANN001
+    """Return ``km`` from place ``a`` to place ``s``.
+
+    From ``dist`` (``World.site_km``) when the world has the matrix, else from the coordinates.
+    """
+    if dist.shape[0] > 0:
+        return dist[a, s]
+    return km(lat[a], lon[a], lat[s], lon[s])
+
+
 @njit(cache=True, inline="always")
 def is_weekday(start_weekday: int, day: int) -> bool:
     """Return True if simulated ``day`` is Monday to Friday."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 
 from scenelab.model.jit import njit
-from scenelab.model.mechanisms.common import km, memory_of
+from scenelab.model.mechanisms.common import memory_of, site_km
 from scenelab.model.params import IDX
 from scenelab.model.rng import S_DISCOVERY, uniform
 from scenelab.model.state import STATUS_ACTIVE
@@ -110,15 +110,18 @@ def scout(t, ep, par, key, W, P, i, origin) -> None:  # noqa: ANN001
     (``W.site_near``), so a scouting hour costs the same in a city of 20 or 2,000 places.
     """
     scale = par[_SCOUT_KM]
+    near, site_open, dist, lat, lon = W.site_near, W.site_open, W.site_km, W.site_lat, W.site_lon
     best, best_d = -1, math.inf
-    for k in range(W.site_near.shape[1]):
-        s = W.site_near[origin, k]
+    for k in range(near.shape[1]):
+        s = near[origin, k]
         if s < 0:
             break
-        if not W.site_open[ep, s] or knows(P, i, s):
+        if not site_open[ep, s] or knows(P, i, s):
             continue
-        d = km(W.site_lat[origin], W.site_lon[origin], W.site_lat[s], W.site_lon[s])
-        if uniform(key, t, i, 16 + s) < math.exp(-d / scale) and d < best_d:
+        d = site_km(dist, lat, lon, origin, s)
+        # A draw is a pure function of its coordinates: skipping it when the place could not
+        # be the nearest found anyway changes nothing.
+        if d < best_d and uniform(key, t, i, 16 + s) < math.exp(-d / scale):
             best, best_d = s, d
     if best >= 0:
         learn_new(P, i, best, par[_FAM_NEW])
@@ -136,35 +139,40 @@ def step(t, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compiled ke
     n_sites = W.site_cap.shape[0]
     fam_new = par[_FAM_NEW]
     n_k = P.known.shape[1]
+    # Arrays taken out of the structs once (a field read through a struct costs reference counts).
+    order, offsets, site_of, known, site_open = X.order, X.offsets, P.site, P.known, W.site_open
     if p_wom > 0.0:
         for s in range(n_sites):
-            a, b = X.offsets[s], X.offsets[s + 1]
+            a, b = offsets[s], offsets[s + 1]
             if b - a < 2:
                 continue
             for q in range(a, b):
-                i = X.order[q]
-                if P.site[i] != s or uniform(key, t, i, 0) >= p_wom:
+                i = order[q]
+                if site_of[i] != s or uniform(key, t, i, 0) >= p_wom:
                     continue
-                j = X.order[a + min(b - a - 1, int(uniform(key, t, i, 1) * (b - a)))]
-                if j == i or P.site[j] != s:
+                j = order[a + min(b - a - 1, int(uniform(key, t, i, 1) * (b - a)))]
+                if j == i or site_of[j] != s:
                     continue
-                site = P.known[j, min(n_k - 1, int(uniform(key, t, i, 2) * n_k))]
-                if site >= 0 and W.site_open[ep, site]:
+                site = known[j, min(n_k - 1, int(uniform(key, t, i, 2) * n_k))]
+                if site >= 0 and site_open[ep, site]:
                     learn_new(P, i, site, fam_new)
     if p_scout > 0.0:
-        for i in range(X.counters[0]):
-            if P.status[i] != STATUS_ACTIVE or P.away_until[i] > t:
+        active, status, away_until = X.active, P.status, P.away_until
+        for q in range(X.counters[5]):
+            i = active[q]
+            if status[i] != STATUS_ACTIVE or away_until[i] > t:
                 continue
             if uniform(key, t, i, 3) >= p_scout:
                 continue
             anchor = anchor_of(P, i)
             if not displaced(t, ep, par, W, P, X, i, anchor):
                 continue
-            origin = P.site[i] if P.site[i] >= 0 else anchor
+            origin = site_of[i] if site_of[i] >= 0 else anchor
             if origin >= 0:
                 scout(t, ep, par, key, W, P, i, origin)
     if forget > 0.0 and hour == 23:
-        for i in range(X.counters[0]):
+        for q in range(X.counters[5]):
+            i = X.active[q]
             if P.status[i] != STATUS_ACTIVE:
                 continue
             for k in range(n_k):

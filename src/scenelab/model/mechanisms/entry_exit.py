@@ -110,6 +110,8 @@ def step(t, day, hour, par, pop, keys, W, P, L, X, R):  # noqa: ANN001, ANN201 -
             continue
         X.counters[0] += 1
         P.status[i] = STATUS_ACTIVE
+        X.active[X.counters[5]] = i  # slots are handed out in order: the list stays ascending
+        X.counters[5] += 1
         P.sex[i] = 1 if uniform(keys[S_ENTRY], day, i, 2) < pop[POP_WOMEN] else 0
         u = uniform(keys[S_ENTRY], day, i, 3)
         P.substance[i] = (
@@ -138,8 +140,10 @@ def step(t, day, hour, par, pop, keys, W, P, L, X, R):  # noqa: ANN001, ANN201 -
         R.city_day[day, CD_ENTRIES] += 1
     # --- exit
     occ_extra = par[_EXIT_OCC] * (1.0 / max(rel_vis, 1e-3)) ** par[_K_STIGMA]
-    n_used = X.counters[0]
-    for i in range(n_used):
+    # Over the active list (which may still hold people who died since), compacting it in place.
+    n_active = 0
+    for q in range(X.counters[5]):
+        i = X.active[q]
         if P.status[i] != STATUS_ACTIVE:
             continue
         rate = par[_EXIT]
@@ -163,3 +167,7 @@ def step(t, day, hour, par, pop, keys, W, P, L, X, R):  # noqa: ANN001, ANN201 -
                 P.programme_housed[i] = 0
                 X.counters[3] -= 1
             R.city_day[day, CD_EXITS] += 1
+        else:
+            X.active[n_active] = i
+            n_active += 1
+    X.counters[5] = n_active

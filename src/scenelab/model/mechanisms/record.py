@@ -77,7 +77,8 @@ def step(t, day, hour, ep, W, P, L, X, R, survey_t0, survey_t1):  # noqa: ANN001
         exposure = W.site_footfall[s] * (1.0 - 0.5 * W.site_conceal[s]) * daytime
         row[SD_NUISANCE] += n * (exposure + W.site_resid[s])
     if survey_t0 <= t < survey_t1:
-        for i in range(X.counters[0]):
+        for q in range(X.counters[5]):
+            i = X.active[q]
             if P.site[i] >= 0 and P.status[i] == STATUS_ACTIVE:
                 P.survey_hours[i] += 1.0
     if t == survey_t1 - 1:
@@ -87,7 +88,8 @@ def step(t, day, hour, ep, W, P, L, X, R, survey_t0, survey_t1):  # noqa: ANN001
         return
     _update_main(ep, W, X)
     city = R.city_day[day]
-    for i in range(X.counters[0]):
+    for q in range(X.counters[5]):
+        i = X.active[q]
         if P.status[i] != STATUS_ACTIVE:
             continue
         city[CD_POPULATION] += 1

@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from scenelab.model.jit import njit
-from scenelab.model.mechanisms.common import HOUR_PROFILE, km, memory_of
+from scenelab.model.mechanisms.common import HOUR_PROFILE, memory_of, site_km
 from scenelab.model.params import IDX
 from scenelab.model.rng import S_ATTEND, S_CHOICE, uniform
 from scenelab.model.state import OAT_IN, STATUS_ACTIVE
@@ -78,15 +78,19 @@ def risk_weight(b_risk, k_dem, demeanour, k_trust, trust_ref, trust, k_fines, fi
 @njit(cache=True)
 def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util):  # noqa: ANN001, ANN201
     """Draw person ``i``'s site from the logit over their choice set; -1 if none is open."""
+    # Arrays taken out of the structs once (a field read through a struct costs reference counts).
+    known, fam_of, main, service = P.known, P.fam, X.main, X.service_sites
+    site_open, zone_member = W.site_open, W.zone_member
+    n_k, n_main = known.shape[1], main.shape[0]
     n_c = 0
-    for k in range(P.known.shape[1]):
-        s = P.known[i, k]
+    for k in range(n_k):
+        s = known[i, k]
         if s >= 0:
             cand[n_c] = s
             n_c += 1
-    m0 = 0 if par[_MAIN_KNOWN] >= 0.5 else X.main.shape[0]
-    for m in range(m0, X.main.shape[0] + X.service_sites.shape[0]):
-        s = X.main[m] if m < X.main.shape[0] else X.service_sites[m - X.main.shape[0]]
+    m0 = 0 if par[_MAIN_KNOWN] >= 0.5 else n_main
+    for m in range(m0, n_main + service.shape[0]):
+        s = main[m] if m < n_main else service[m - n_main]
         if s < 0:
             continue
         dup = False
@@ -98,10 +102,12 @@ def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util):  # noqa: ANN001,
             n_c += 1
     # The anchor is the most familiar known site: distance is measured from it.
     anchor, best = -1, -1.0
-    for k in range(P.known.shape[1]):
-        if P.known[i, k] >= 0 and P.fam[i, k] > best:
-            anchor, best = P.known[i, k], P.fam[i, k]
-    banned = P.ban_zone[i] >= 0 and P.ban_until[i] > t
+    for k in range(n_k):
+        if known[i, k] >= 0 and fam_of[i, k] > best:
+            anchor, best = known[i, k], fam_of[i, k]
+    zone = P.ban_zone[i]
+    banned = zone >= 0 and P.ban_until[i] > t
+    comply = P.ban_comply[i]
     w_rep = par[_W_REP]
     b_risk = risk_weight(
         par[_B_RISK],
@@ -113,39 +119,41 @@ def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util):  # noqa: ANN001,
         par[_K_FINES],
         P.fines_owed[i],
     )
+    reputation, mem_site, mem_risk = X.reputation, P.mem_site, P.mem_risk
     max_risk = 0.0
     n_ok = 0
     for c in range(n_c):
         s = cand[c]
         util[c] = -np.inf
-        if not W.site_open[ep, s]:
+        if not site_open[ep, s]:
             continue
-        if banned and W.zone_member[P.ban_zone[i], s] and P.ban_comply[i]:
+        if banned and zone_member[zone, s] and comply:
             continue
-        risk = w_rep * X.reputation[s] + (1.0 - w_rep) * memory_of(P.mem_site, P.mem_risk, i, s)
+        risk = w_rep * reputation[s] + (1.0 - w_rep) * memory_of(mem_site, mem_risk, i, s)
         util[c] = -b_risk * risk  # the other terms are added below, once max risk is known
         max_risk = max(max_risk, risk)
         n_ok += 1
     if n_ok == 0:
         return -1
+    site_term, conceal = X.site_term, W.site_conceal
+    dist, lat, lon = W.site_km, W.site_lat, W.site_lon
     u_max = -np.inf
     for c in range(n_c):
         if util[c] == -np.inf:
             continue
         s = cand[c]
         fam = 0.0
-        for k in range(P.known.shape[1]):
-            if P.known[i, k] == s:
-                fam = P.fam[i, k]
-        v = util[c] + X.site_term[s]
+        for k in range(n_k):
+            if known[i, k] == s:
+                fam = fam_of[i, k]
+        v = util[c] + site_term[s]
         v += par[_B_HABIT] * fam
-        v += par[_B_CONCEAL] * W.site_conceal[s] * max_risk
+        v += par[_B_CONCEAL] * conceal[s] * max_risk
         if anchor >= 0 and anchor != s:
-            dist = km(W.site_lat[anchor], W.site_lon[anchor], W.site_lat[s], W.site_lon[s])
-            v -= par[_B_DIST] * dist
+            v -= par[_B_DIST] * site_km(dist, lat, lon, anchor, s)
         if s == cur:
             v += par[_B_STAY]
-        if banned and W.zone_member[P.ban_zone[i], s]:
+        if banned and zone_member[zone, s]:
             v -= par[_B_BAN]
         util[c] = v
         u_max = max(u_max, v)
@@ -169,19 +177,19 @@ def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util):  # noqa: ANN001,
 
 
 @njit(cache=True)
-def _learn(i, s, par, P) -> None:  # noqa: ANN001
+def _learn(i, s, gain, known, fam) -> None:  # noqa: ANN001
     """Build familiarity with site ``s``; an unknown site replaces the least familiar one."""
     slot, weakest, weakest_val = -1, 0, np.inf
-    for k in range(P.known.shape[1]):
-        if P.known[i, k] == s:
+    for k in range(known.shape[1]):
+        if known[i, k] == s:
             slot = k
-        if P.fam[i, k] < weakest_val:
-            weakest, weakest_val = k, P.fam[i, k]
+        if fam[i, k] < weakest_val:
+            weakest, weakest_val = k, fam[i, k]
     if slot < 0:
         slot = weakest
-        P.known[i, slot] = s
-        P.fam[i, slot] = 0.0
-    P.fam[i, slot] += par[_HABIT_GAIN] * (1.0 - P.fam[i, slot])
+        known[i, slot] = s
+        fam[i, slot] = 0.0
+    fam[i, slot] += gain * (1.0 - fam[i, slot])
 
 
 @njit(cache=True)
@@ -207,54 +215,79 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
         v += par[_B_FOOTFALL] * W.site_footfall[s]
         v -= par[_B_CROWD] * max(0.0, occ - 1.0)
         X.site_term[s] = v
-    n_used = X.counters[0]
-    for i in range(n_used):
-        if P.status[i] != STATUS_ACTIVE:
+    # Chance of arriving this hour by (occasional, housed, in OAT), bits 4, 2, 1: each entry is the
+    # per-person expression with the same operations, computed once per tick.
+    arrive_of = np.empty(8)
+    for c in range(8):
+        share = par[_H_OCC] if c & 4 else par[_H_REG]
+        if c & 2:
+            share *= par[_REL_HOUSED]
+        if c & 1:
+            share *= par[_REL_OAT]
+        f = min(0.9, share / 24.0 * prof)
+        arrive_of[c] = leave * f / (1.0 - f)
+    # Arrays taken out of the structs once (a field read through a struct costs reference counts).
+    active, status, site, away_until = X.active, P.status, P.site, P.away_until
+    occasional, housed, oat = P.occasional, P.housed, P.oat
+    hours_present, at_scene_today, n_now = P.hours_present, P.at_scene_today, X.n_now
+    known, fam, site_open = P.known, P.fam, W.site_open
+    key = keys[S_ATTEND]
+    gain = par[_HABIT_GAIN]
+    p_reconsider = par[_P_RECONSIDER]
+    # The active list (ascending, as a loop over all slots would visit them) skips dead slots.
+    n_active = X.counters[5]
+    present = np.empty(n_active, dtype=np.int64)  # who is at a site this hour, ascending
+    n_present = 0
+    for q in range(n_active):
+        i = active[q]
+        if status[i] != STATUS_ACTIVE:
             continue
-        cur = P.site[i]
-        if P.away_until[i] > t:
-            P.site[i] = -1
+        cur = site[i]
+        if away_until[i] > t:
+            site[i] = -1
             continue
-        if cur >= 0 and not W.site_open[ep, cur]:
+        if cur >= 0 and not site_open[ep, cur]:
             cur = -1
-            P.site[i] = -1
+            site[i] = -1
             forced = True
         else:
             forced = False
-        u = uniform(keys[S_ATTEND], t, i, 0)
+        u = uniform(key, t, i, 0)
         if cur < 0 and not forced:
-            share = par[_H_OCC] if P.occasional[i] else par[_H_REG]
-            if P.housed[i]:
-                share *= par[_REL_HOUSED]
-            if P.oat[i] == OAT_IN:
-                share *= par[_REL_OAT]
-            f = min(0.9, share / 24.0 * prof)
-            arrive = leave * f / (1.0 - f)
-            if u >= arrive:
+            c = 0
+            if occasional[i]:
+                c += 4
+            if housed[i]:
+                c += 2
+            if oat[i] == OAT_IN:
+                c += 1
+            if u >= arrive_of[c]:
                 continue
             s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util)
         elif cur >= 0:
             if u < leave:
-                P.site[i] = -1
+                site[i] = -1
                 continue
             s = cur
-            if uniform(keys[S_ATTEND], t, i, 1) < par[_P_RECONSIDER]:
+            if uniform(key, t, i, 1) < p_reconsider:
                 s = choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util)
         else:
             s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util)
-        P.site[i] = s
+        site[i] = s
         if s >= 0:
-            _learn(i, s, par, P)
-            P.hours_present[i] += 1
-            P.at_scene_today[i] = 1
-            X.n_now[s] += 1
+            _learn(i, s, gain, known, fam)
+            hours_present[i] += 1
+            at_scene_today[i] = 1
+            n_now[s] += 1
+            present[n_present] = i
+            n_present += 1
     # Counting sort: X.order[offsets[s]:offsets[s+1]] are the people at site s this hour.
-    X.offsets[0] = 0
+    order, offsets = X.order, X.offsets
+    offsets[0] = 0
     for s in range(n_sites):
-        X.offsets[s + 1] = X.offsets[s] + X.n_now[s]
-    fill = X.offsets[:n_sites].copy()
-    for i in range(n_used):
-        s = P.site[i]
-        if s >= 0 and P.status[i] == STATUS_ACTIVE:
-            X.order[fill[s]] = i
-            fill[s] += 1
+        offsets[s + 1] = offsets[s] + n_now[s]
+    fill = offsets[:n_sites].copy()
+    for q in range(n_present):
+        i = present[q]
+        order[fill[site[i]]] = i
+        fill[site[i]] += 1

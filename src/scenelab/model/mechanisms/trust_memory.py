@@ -48,7 +48,8 @@ def step(t, day, hour, par, W, P, X):  # noqa: ANN001, ANN201 - compiled kernel
     mem = math.exp(-par[_MEM_DECAY])
     habit = math.exp(-par[_HABIT_DECAY])
     drift = 1.0 - math.exp(-par[_TRUST_REC] / 365.25)
-    for i in range(X.counters[0]):
+    for q in range(X.counters[5]):
+        i = X.active[q]
         if P.status[i] != STATUS_ACTIVE:
             continue
         P.trust[i] += drift * (P.trust0[i] - P.trust[i])

@@ -165,17 +165,20 @@ def _victimise(i, t, day, setting, offender, sexual, P, R) -> None:  # noqa: ANN
 @njit(cache=True)
 def _sites(t, day, par, keys, W, P, X, R) -> None:  # noqa: ANN001
     """Incidents at each site, their victims and offenders, and who saw them."""
+    # Arrays taken out of the structs once (a field read through a struct costs reference counts).
+    order, offsets, members, weight_cum = X.order, X.offsets, X.members, X.weight_cum
+    site, status, sex = P.site, P.status, P.sex
     for s in range(W.site_cap.shape[0]):
-        a, b = X.offsets[s], X.offsets[s + 1]
+        a, b = offsets[s], offsets[s + 1]
         # People removed by police this hour are still in the index; keep those still here.
         n_here = 0
         w_sum = 0.0
         for k in range(a, b):
-            i = X.order[k]
-            if P.site[i] == s and P.status[i] == STATUS_ACTIVE:
-                w_sum += par[_REL_WOMEN] if P.sex[i] == 1 else 1.0
-                X.members[a + n_here] = i
-                X.weight_cum[a + n_here] = w_sum
+            i = order[k]
+            if site[i] == s and status[i] == STATUS_ACTIVE:
+                w_sum += par[_REL_WOMEN] if sex[i] == 1 else 1.0
+                members[a + n_here] = i
+                weight_cum[a + n_here] = w_sum
                 n_here += 1
         if n_here == 0:
             continue
@@ -219,8 +222,11 @@ def _street(t, day, par, keys, P, X, R) -> None:  # noqa: ANN001
     if p_hour <= 0.0:
         return
     key = keys[S_STREET]
-    for i in range(X.counters[0]):
-        if P.status[i] != STATUS_ACTIVE or P.site[i] >= 0 or P.housed[i] or P.away_until[i] > t:
+    # Arrays taken out of the structs once (a field read through a struct costs reference counts).
+    active, status, site, housed, away_until = X.active, P.status, P.site, P.housed, P.away_until
+    for q in range(X.counters[5]):
+        i = active[q]
+        if status[i] != STATUS_ACTIVE or site[i] >= 0 or housed[i] or away_until[i] > t:
             continue
         if uniform(key, t, i, 0) >= p_hour:
             continue
@@ -234,7 +240,8 @@ def _street(t, day, par, keys, P, X, R) -> None:  # noqa: ANN001
 @njit(cache=True)
 def _private(t, day, par, keys, P, X, R) -> None:  # noqa: ANN001
     """Violence in private places (own or others' home, shelter), once a day for everyone."""
-    for i in range(X.counters[0]):
+    for q in range(X.counters[5]):
+        i = X.active[q]
         if P.status[i] != STATUS_ACTIVE:
             continue
         rate = par[_PRIV_W] if P.sex[i] == 1 else par[_PRIV_M]
