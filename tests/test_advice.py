@@ -28,7 +28,11 @@ def test_service_out_of_reach_of_every_place():
     services = [f for f in found if f.startswith("services")]
     assert len(services) == 1 and services[0].startswith("services[0]:")
     assert "east_dropin" in services[0] and "nobody in the scenes will use it" in services[0]
-    # The two east-side places were known only through the drop-in: now nobody knows them.
+    # The two east-side places were known only through the drop-in; with scouting (the
+    # calibrated set) they are still found from places near them: no warning.
+    assert [f for f in found if "nobody knows" in f] == []
+    # Without scouting nobody can learn of them.
+    found = _advice(text + "\n[parameters]\nrate_scout_per_hour = 0\n")
     assert sorted(f.split(":")[0] for f in found if "nobody knows" in f) == ["sites[3]", "sites[4]"]
 
 
@@ -38,7 +42,12 @@ def test_place_nobody_knows_or_can_reach():
     text = BASE.replace("lat = 60.3874\nlon = 5.3392", "lat = 60.3880\nlon = 5.3380")
     text = text.replace("lat = 60.3872\nlon = 5.3395", "lat = 60.3600\nlon = 5.3395")
     found = [f for f in _advice(text) if "nobody knows" in f]
+    # About 3 km from every other place: scouts find it with chance exp(-3 / 0.5), 0.2%.
     assert len(found) == 1 and found[0].startswith("sites[4]:") and "east_street" in found[0]
+    assert "km from the nearest other place" in found[0]
+    # Near the others again (but still unknown at the start), scouting can find it: no warning.
+    near = BASE.replace("lat = 60.3874\nlon = 5.3392", "lat = 60.3880\nlon = 5.3380")
+    assert [f for f in _advice(near) if "nobody knows" in f] == []
 
 
 def test_capacity_far_below_the_population():

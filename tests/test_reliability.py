@@ -290,13 +290,13 @@ def _sub(old: str, new: str) -> str:
         ("open_at_start = false", 'open_at_start = "yes"', r"open_at_start.*valid boolean"),
         ("start = 2012-01-01", 'start = "2012-01-01"', r"run.start.*TOML date.*unquoted"),
         ("initial_people = ", "initial_people = 1000000000000 #", r"initial_people.*less than"),
-        ("b_risk = 1.5", "b_risk = nan", r"parameters.b_risk.*finite number"),
-        ("b_risk = 1.5", "b_risk = inf", r"parameters.b_risk.*finite number"),
-        ("b_risk = 1.5", 'b_risk = "0.5"', r"parameters.b_risk.*finite number"),
-        ("b_risk = 1.5", "b_risk = true", r"parameters.b_risk.*finite number"),
+        ("[parameters]", "[parameters]\nb_risk = nan", r"parameters.b_risk.*finite number"),
+        ("[parameters]", "[parameters]\nb_risk = inf", r"parameters.b_risk.*finite number"),
+        ("[parameters]", '[parameters]\nb_risk = "0.5"', r"parameters.b_risk.*finite number"),
+        ("[parameters]", "[parameters]\nb_risk = true", r"parameters.b_risk.*finite number"),
         ("[parameters]", "[parameters]\ndur_visit_hours = 0", r"dur_visit_hours.*must be > 0"),
         ("[parameters]", "[parameters]\nn_market_reference = 0", r"n_market_reference.*> 0"),
-        ("b_risk = 1.5", "b_risk = 1e12", r"b_risk.*out of range"),
+        ("[parameters]", "[parameters]\nb_risk = 1e12", r"b_risk.*out of range"),
     ],
 )
 def test_wrong_values_are_rejected_naming_the_key(old, new, pattern):

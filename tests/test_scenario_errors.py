@@ -50,8 +50,8 @@ def test_unknown_key_lists_valid_keys(tmp_path):
 def test_wrong_unit_for_parameter(tmp_path):
     path = write_variant(
         tmp_path,
-        "b_peers = 0.3",
-        'b_peers = 0.3\ndur_visit_hours = { value = 2, unit = "per_day" }',
+        "[parameters]",
+        '[parameters]\ndur_visit_hours = { value = 2, unit = "per_day" }',
     )
     (line,) = _error(path)
     assert "parameters.dur_visit_hours.unit" in line
@@ -61,8 +61,8 @@ def test_wrong_unit_for_parameter(tmp_path):
 def test_unit_conversion_is_applied(tmp_path):
     path = write_variant(
         tmp_path,
-        "b_peers = 0.3",
-        'b_peers = 0.3\ndur_visit_hours = { value = 120, unit = "minutes" }',
+        "[parameters]",
+        '[parameters]\ndur_visit_hours = { value = 120, unit = "minutes" }',
     )
     scn = load_scenario(path)
     assert scenelab.parameters(scn)["dur_visit_hours"].default == pytest.approx(2.0)
@@ -87,7 +87,7 @@ def test_unknown_intervention_type_lists_types(tmp_path):
 
 
 def test_unknown_parameter_suggests(tmp_path):
-    path = write_variant(tmp_path, "b_peers = 0.3", "b_peer = 0.3")
+    path = write_variant(tmp_path, "[parameters]", "[parameters]\nb_peer = 0.3")
     (line,) = _error(path)
     assert "parameters.b_peer: 'b_peer' is not a parameter (did you mean 'b_peers'?)" in line
 

@@ -22,7 +22,6 @@ DESTINATIONS = {
     "frankfurt-1992": ["niddastrasse", "elbestrasse", "moselstrasse", "weserstrasse"],
     "vancouver-2003": ["columbia_block"],
 }
-DISCOVERY = {"main_scenes_known", "rate_word_of_mouth_per_hour", "rate_scout_per_hour"}
 SCALED = "rate_entry_per_day"
 
 
@@ -42,19 +41,15 @@ def test_behavioural_parameters_are_bergens(name):
     bergen = scenelab.load_scenario("bergen")
     scn = _load(name)
     city, ref = scenelab.parameters(scn), scenelab.parameters(bergen)
-    set_in_city = set(scn.parameters)
-    # Only Bergen's own settings and the discovery switches may be set.
-    assert set_in_city - set(bergen.parameters) <= DISCOVERY, set_in_city - set(bergen.parameters)
-    for key in bergen.parameters:
+    # The city sets only its population flow; behaviour is the calibrated set, as in Bergen.
+    assert set(scn.parameters) == {SCALED}
+    for key, spec in ref.items():
         if key == SCALED:
-            per_capita = ref[key].default / bergen.population.initial_people
+            per_capita = spec.default / bergen.population.initial_people
             expected = per_capita * scn.population.initial_people
             assert city[key].default == pytest.approx(expected, rel=1e-3), key
         else:
-            assert city[key].default == ref[key].default, key
-    for key in DISCOVERY:  # once Bergen switches discovery on, the cities must follow its values
-        if key in bergen.parameters:
-            assert city[key].default == ref[key].default, key
+            assert city[key].default == spec.default, key
     assert city["main_scenes_known"].default == 0.0
     assert city["rate_scout_per_hour"].default > 0.0
 

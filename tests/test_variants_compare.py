@@ -52,7 +52,7 @@ def test_variant_reports_every_problem(tmp_path):
 
 def test_probability_out_of_range_and_unknown_survey_item(tmp_path):
     text = scenelab.scenario.builtin_text("bergen")
-    text = text.replace("b_peers = 0.3", "b_peers = 0.3\np_use_sif = 1.5")
+    text = text.replace("[parameters]", "[parameters]\np_use_sif = 1.5")
     text = text.replace("trust_low = 62.0", "trust_lo = 62.0")
     path = tmp_path / "bad.toml"
     path.write_text(text)

@@ -6,6 +6,7 @@ reads :class:`Results`; nothing reaches into model internals (as EMA Workbench w
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import time
@@ -18,7 +19,7 @@ import pandas as pd
 
 from scenelab.errors import ArgumentError, OverrideError
 from scenelab.model.engine import run_model
-from scenelab.model.params import BY_NAME, PARAMETERS, ParamSpec
+from scenelab.model.params import BY_NAME, PARAMETERS, ParamSpec, calibration_name
 from scenelab.observe import tables
 from scenelab.observe.outcomes import outcomes as named_outcomes
 from scenelab.observe.outcomes import period_summary, periods
@@ -46,9 +47,7 @@ def parameters(scenario: sc.Scenario) -> dict[str, ParamSpec]:
     out = {}
     for spec in PARAMETERS:
         value, low, high = resolved[spec.name]
-        out[spec.name] = ParamSpec(
-            spec.name, value, spec.unit, low, high, spec.mechanism, spec.source, spec.description
-        )
+        out[spec.name] = dataclasses.replace(spec, default=value, low=low, high=high)
     return out
 
 
@@ -218,6 +217,7 @@ def run(
         "scenario": scn.name,
         "scenario_source": scn.source,
         "scenario_hash": scn.scenario_hash,
+        "parameter_set": calibration_name(),
         "run_id": run_id,
         "seed": seed,
         "replicate": replicate,

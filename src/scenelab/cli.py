@@ -229,7 +229,11 @@ def _cmd_params(args: argparse.Namespace) -> int:
         print(json.dumps([p.__dict__ for p in PARAMETERS], indent=2))
         return EXIT_OK
     for p in PARAMETERS:
-        print(f"{p.name:40s} {p.default:>10g} {p.unit:12s} [{p.low:g}, {p.high:g}]  {p.mechanism}")
+        note = f"  calibrated (from {p.start:g})" if p.calibrated else ""
+        print(
+            f"{p.name:40s} {p.default:>10g} {p.unit:12s} [{p.low:g}, {p.high:g}]  {p.mechanism}"
+            f"{note}"
+        )
     return EXIT_OK
 
 

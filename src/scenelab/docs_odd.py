@@ -82,7 +82,7 @@ def parameter_table(specs: Iterable[ParamSpec]) -> str:
         (
             (
                 f"`{p.name}`",
-                _number(p.default),
+                _default(p),
                 p.unit,
                 f"[{_number(p.low)}, {_number(p.high)}]",
                 p.source,
@@ -91,6 +91,13 @@ def parameter_table(specs: Iterable[ParamSpec]) -> str:
             for p in specs
         ),
     )
+
+
+def _default(p: ParamSpec) -> str:
+    """Return a default as printed: a calibrated one with the value it replaced."""
+    if p.calibrated:
+        return f"{_number(p.default)} (from {_number(p.start)})"
+    return _number(p.default)
 
 
 def _fields_table(fields: dict[str, tuple[type, float, str]]) -> str:
@@ -185,7 +192,7 @@ def _registry() -> str:
                 (
                     (
                         f"`{p.name}`",
-                        _number(p.default),
+                        _default(p),
                         p.unit,
                         f"[{_number(p.low)}, {_number(p.high)}]",
                         ", ".join(readers.get(p.name, [])) or "(no module reads it)",

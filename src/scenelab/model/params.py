@@ -5,7 +5,9 @@ Every mechanism module ``mechanisms/<name>.py`` that reads parameters has a
 range, a source key and what the parameter does. Sources are keyed tables (``[sources]``) in
 the same files; a key may be used by any mechanism. The files are read in tick order
 (``phases.PHASE_ORDER``), so the flat parameter vector every kernel reads (positions ``IDX``) is
-grouped by mechanism.
+grouped by mechanism. The behavioural set calibrated on Bergen (``calibrated.toml``) then replaces
+the starting values it names: those are the defaults every city runs with, so a new city's file
+need not (and should not) restate behaviour.
 
 This module imports no Numba and compiles nothing: validating a scenario file only needs the names,
 units and ranges. ``parameter_readers`` finds which model modules read which parameter by parsing
@@ -17,13 +19,15 @@ from __future__ import annotations
 
 import ast
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from scenelab.model.phases import PHASE_ORDER
 
 MODEL_DIR = Path(__file__).parent
 MECHANISM_DIR = MODEL_DIR / "mechanisms"
+#: The behavioural parameter set every city runs with (values replace the mechanism files').
+CALIBRATED_FILE = MODEL_DIR / "calibrated.toml"
 _ROW_KEYS = frozenset({"default", "unit", "low", "high", "source", "text"})
 
 
@@ -41,6 +45,9 @@ class ParamSpec:
         mechanism: The mechanism module that declares (and reads) it.
         source: Where its form or value comes from.
         description: What it does, in one sentence.
+        start: The value in the mechanism's file, from ``source``, before the calibrated set
+            (``calibrated.toml``) replaced it; equal to ``default`` where nothing was calibrated.
+        calibrated: Whether ``default`` comes from the calibrated behavioural set.
     """
 
     name: str
@@ -51,15 +58,20 @@ class ParamSpec:
     mechanism: str
     source: str
     description: str
+    start: float = float("nan")
+    calibrated: bool = False
 
 
 def load_parameters(
     directory: Path = MECHANISM_DIR,
+    calibrated: Path | None = CALIBRATED_FILE,
 ) -> tuple[tuple[ParamSpec, ...], dict[str, str]]:
-    """Read every mechanism's parameter file, in tick order, and check it.
+    """Read every mechanism's parameter file, in tick order, check it, apply the calibrated set.
 
     Args:
         directory: The folder of the mechanism modules and their ``.toml`` files.
+        calibrated: The calibrated behavioural set (``[values]``), whose values become the
+            defaults every scenario runs with; ``None`` keeps the mechanism files' values.
 
     Returns:
         The parameters in registry order and the sources by key.
@@ -67,7 +79,8 @@ def load_parameters(
     Raises:
         ValueError: If a file belongs to no phase, a row has missing or extra fields, a default lies
             outside its prior range, a name or source key is repeated, or a source key is unknown
-            or unused.
+            or unused; or the calibrated set names an unknown parameter or a value outside its
+            prior range.
     """
     stray = sorted(p.stem for p in directory.glob("*.toml") if p.stem not in PHASE_ORDER)
     if stray:
@@ -111,7 +124,33 @@ def load_parameters(
     unused = sorted(set(sources) - {str(row["source"]) for _, _, row in rows})
     if unused:
         raise ValueError(f"sources cited by no parameter: {unused}")
-    return tuple(specs), sources
+    values = calibrated_values(calibrated) if calibrated is not None else {}
+    by_name = {s.name: s for s in specs}
+    unknown = sorted(set(values) - set(by_name))
+    if unknown:
+        raise ValueError(f"{CALIBRATED_FILE.name}: unknown parameters {unknown}")
+    out = []
+    for spec in specs:
+        value = values.get(spec.name, spec.default)
+        if not spec.low <= value <= spec.high:
+            raise ValueError(
+                f"{CALIBRATED_FILE.name}: {spec.name} = {value} lies outside its prior range "
+                f"[{spec.low}, {spec.high}]"
+            )
+        out.append(replace(spec, default=value, start=spec.default, calibrated=spec.name in values))
+    return tuple(out), sources
+
+
+def calibrated_values(path: Path = CALIBRATED_FILE) -> dict[str, float]:
+    """Return the calibrated behavioural set: parameter name -> value (canonical units)."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return {name: float(value) for name, value in data.get("values", {}).items()}
+
+
+def calibration_name(path: Path = CALIBRATED_FILE) -> str:
+    """Return the name of the calibrated behavioural set (recorded with every run's provenance)."""
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    return str(data.get("calibration", {}).get("name", "none"))
 
 
 PARAMETERS, SOURCES = load_parameters()

@@ -8,6 +8,7 @@ valid, but nobody will use it.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from dataclasses import dataclass
 
 from scenelab.model.world import km
@@ -15,6 +16,9 @@ from scenelab.scenario import schema as sc
 
 CAPACITY_SHARE = 0.1
 """Warn when the open places together hold fewer than this share of the starting population."""
+FIND_RANGE = 4.0
+"""With scouting on, a place nobody knows is warned about when every other place is more than this
+many ``scout_distance_km`` away: a scout finds it with chance below exp(-4), about 2%, a search."""
 
 
 @dataclass(frozen=True)
@@ -41,8 +45,24 @@ def advise(scn: sc.Scenario, until: dt.date | None = None) -> list[Advice]:
     par = {name: value for name, (value, _, _) in resolved_parameters(scn).items()}
     out: list[Advice] = []
     out += _services_out_of_reach(scn, par["reach_service_km"])
-    if par["rate_scout_per_hour"] <= 0.0:  # with scouting on, unknown places can be found
-        out += _unknown_places(scn, par["reach_service_km"], int(round(par["n_main_scenes"])))
+    n_main = int(round(par["n_main_scenes"]))
+    if par["rate_scout_per_hour"] <= 0.0:
+        out += _unknown_places(scn, par["reach_service_km"], n_main)
+    else:  # with scouting on, an unknown place is found from places near it, unless it is remote
+        remote = _remote_places(scn, FIND_RANGE * par["scout_distance_km"])
+        scout_km = par["scout_distance_km"]
+        for advice in _unknown_places(scn, par["reach_service_km"], n_main):
+            site_id, d = remote.get(advice.path, ("", 0.0))
+            if site_id:
+                out.append(
+                    Advice(
+                        advice.path,
+                        f"nobody knows '{site_id}' at the start and it is {d:.1f} km from the "
+                        "nearest other place: a displaced person scouting finds a place d km "
+                        "away with chance exp(-d / scout_distance_km) = "
+                        f"{_find_chance(d, scout_km)} a search, so it will most likely stay empty",
+                    )
+                )
     out += _uncaused_attractiveness(scn)
     out += _capacity(scn)
     out += _no_op_interventions(scn)
@@ -97,6 +117,21 @@ def _unknown_places(scn: sc.Scenario, reach: float, n_main: int) -> list[Advice]
                 )
             )
     return out
+
+
+def _remote_places(scn: sc.Scenario, beyond_km: float) -> dict[str, tuple[str, float]]:
+    """Return ``path -> (site id, km to the nearest other place)`` for remote places."""
+    out = {}
+    for i, site in enumerate(scn.sites):
+        others = [km(site.lat, site.lon, o.lat, o.lon) for o in scn.sites if o.id != site.id]
+        nearest = min(others, default=float("inf"))
+        if nearest > beyond_km:
+            out[f"sites[{i}]"] = (site.id, nearest)
+    return out
+
+
+def _find_chance(d: float, scale: float) -> str:
+    return f"{math.exp(-d / scale):.1%}" if scale > 0 else "0%"
 
 
 def _uncaused_attractiveness(scn: sc.Scenario) -> list[Advice]:
