@@ -1,10 +1,10 @@
 """Bergen patterns (docs/calibration-bergen.md) on full 2012-2017 runs of the defaults, seeds 1-12.
 
 P1 must hold in every seed. P2 in every seed is a strict xfail (the closure is bistable in
-the model: the scene stays in Vagsbunnen in 8 of 12 seeds and goes straight to the tunnel in the
-others). P3 in every seed is a strict xfail since sellers learn places from customers (seed 3:
-the tunnel holds 47% of 2016, under the 50% line; 11 of 12 seeds hold), and so is P4 in every seed
-(the same seed keeps 54% of its harm in the centre); P3's tunnel share and P4's harm shares are
+the model: with the calibrated set of 2026-12-03 P2 holds in 6 of 12 seeds). P3 in every seed is
+a strict xfail (11 of 12 seeds hold), and so is P4 in every seed (9 of 12 hold; in the others the
+scene splits between the tunnel and Vagsbunnen and the centre keeps more than half of its harm
+share); P3's tunnel share and P4's harm shares are
 also judged on the mean over the seeds. P3b (a residual scene in Vagsbunnen in late 2016) is a
 strict xfail: the model has no lasting residual scene. P5, P6 and P7 are judged on the mean over the
 seeds (population and survey shares and police counts, noisy per run): P5 population 0-40%
@@ -40,16 +40,16 @@ def measured():
 
 
 NOT_REPRODUCED_11 = (
-    "issue 11: the closure is bistable: the scene skips Vagsbunnen and goes to the tunnel at once "
-    "in 4 of 12 seeds (docs/calibration-bergen.md, 'Footfall')"
+    "issue 11: the closure is bistable: P2 holds in 6 of 12 seeds with the calibrated set of "
+    "2026-12-03 (docs/calibration-bergen.md, 'The ABC medians adopted', and the robustness maps)"
 )
 P4_NOT_EVERY_SEED = (
-    "issue 11: in seed 3 the scene splits between the tunnel and Vagsbunnen in 2016, and the "
-    "centre keeps 54% of its harm (P4 needs < 50% of before); P4 holds in 11 of 12 seeds"
+    "issue 11: P4 holds in 9 of 12 seeds with the calibrated set of 2026-12-03; in the others the "
+    "centre keeps more than half of its harm share (P4 needs < 50% of before)"
 )
 P3_NOT_EVERY_SEED = (
-    "issue 11: in seed 3 the tunnel holds 47% of 2016's presence (P3 needs > 50%); P3 holds in 11 "
-    "of 12 seeds (docs/calibration-bergen.md, 'Sellers without a list of main scenes')"
+    "issue 11: P3 holds in 11 of 12 seeds with the calibrated set of 2026-12-03 (the tunnel holds "
+    "0.77 of 2016 on average; docs/calibration-bergen.md, 'The ABC medians adopted')"
 )
 
 

@@ -16,6 +16,7 @@ import signal
 import sys
 import threading
 from pathlib import Path
+from typing import Any
 
 from scenelab.errors import ArgumentError, ScenelabError, report_internal_error
 
@@ -314,12 +315,23 @@ def _cmd_dashboard(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+class _VersionAction(argparse.Action):
+    """``--version``, looked up only when asked: reading package metadata costs about 0.1 s."""
+
+    def __init__(self, option_strings: list[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, help="show the version and exit")
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from scenelab.provenance import version
+
+        print(f"scenelab {version()}")  # on stdout, as argparse's own version action
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``scenelab`` command."""
-    from scenelab.provenance import version
-
     parser = _Parser(prog="scenelab", description="A policy laboratory for open drug scenes.")
-    parser.add_argument("--version", action="version", version=f"scenelab {version()}")
+    parser.add_argument("--version", action=_VersionAction)
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = sub.add_parser("run", help="run a scenario and write its tables and report")
