@@ -135,8 +135,8 @@ def test_p6_police_counts_within_factor_two_in_every_seed(measured):
 @pytest.mark.xfail(
     strict=True,
     reason="issue 11: with the scene and its market in the park at the start, the 1989 clearance "
-    "(72 officer-hours a day) does not move it (park share 0.9 in 1990); at 300 a day it goes to "
-    "the hidden tunnel and underpass by the park, never to the open square Torgallmenningen "
+    "(72 officer-hours a day) leaves half of it in the park (park share 0.5-0.7 in 1990, seeds "
+    "1-4, calibrated set of 2026-12-03) and none goes to the open square Torgallmenningen "
     "(docs/calibration-bergen.md, 'P8 with its own 1988 scene')",
 )
 def test_p8_1989_clearance_and_return():
