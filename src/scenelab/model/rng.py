@@ -103,6 +103,23 @@ def uniform(key: np.uint64, t: int, i: int, j: int) -> float:
 SLOT_SKIP = 1 << 30
 
 
+#: Above this candidate chance a phase visits every slot (``candidate_chance``): a skip costs
+#: about 30 ns (a hash and a log, each gap waiting on the last), a slot's plain test a few.
+DENSE_ABOVE = 0.05
+
+
+@njit(cache=True, inline="always")
+def candidate_chance(p_max: float) -> float:
+    """Return the chance at which :func:`skip` should pick candidates for largest chance ``p_max``.
+
+    ``p_max`` itself when small; 1 (every slot a candidate, each thinned by its own draw, the same
+    rule as a loop over everyone) above :data:`DENSE_ABOVE`, where a skip would cost more than it
+    saves. The switch depends only on the chance, never on the state, so common random numbers
+    hold either way.
+    """
+    return p_max if p_max <= DENSE_ABOVE else 1.0
+
+
 @njit(cache=True, inline="always")
 def skip_scale(p: float) -> float:
     """Return ``1 / log(1 - p)``, the scale of :func:`skip`'s gaps for candidate chance ``p``.
@@ -134,6 +151,21 @@ def skip(key: np.uint64, t: int, pos: int, scale: float, n: int) -> int:
     if gap >= n - pos:
         return n
     return pos + 1 + int(gap)
+
+
+@njit(cache=True, inline="always")
+def next_candidate(key, t, i, q, scale, active, n_active, n_used):  # noqa: ANN001, ANN201, PLR0913
+    """Return ``(i, q)``: the candidate after person slot ``i`` (``n_used`` when none is left).
+
+    With ``scale == 0`` (candidate chance 1, :func:`candidate_chance`) every person is a
+    candidate: the slots are read from the ascending active list ``active[:n_active]``, ``q``
+    being the position in it, which skips the slots of people who left without a draw. Otherwise
+    from the skip chain (:func:`skip`). Start with ``i = q = -1``.
+    """
+    if scale == 0.0:
+        q += 1
+        return (active[q] if q < n_active else n_used), q
+    return skip(key, t, i, scale, n_used), q
 
 
 @njit(cache=True, inline="always")

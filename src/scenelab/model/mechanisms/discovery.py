@@ -20,7 +20,7 @@ import math
 from scenelab.model.jit import njit
 from scenelab.model.mechanisms.common import memory_of, site_km
 from scenelab.model.params import IDX
-from scenelab.model.rng import S_DISCOVERY, skip, skip_scale, uniform
+from scenelab.model.rng import S_DISCOVERY, candidate_chance, next_candidate, skip_scale, uniform
 from scenelab.model.state import STATUS_ACTIVE
 
 #: Why this phase sits where it does in the tick (the order is ``phases.PHASE_ORDER``).
@@ -157,20 +157,26 @@ def step(t, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compiled ke
                 if site >= 0 and site_open[ep, site]:
                     learn_new(P, i, site, fam_new)
     if p_scout > 0.0:
-        # Everyone scouts with the same chance: the skip chain visits exactly the people who
-        # scout this hour, keyed by (tick, person index) as in every scenario (``rng.skip``).
+        # Candidates from a skip chain keyed by (tick, person index) as in every scenario
+        # (``rng.skip``); at a small chance they are exactly the people who scout this hour.
         status, away_until = P.status, P.away_until
         n_used = X.counters[0]
-        scale = skip_scale(min(1.0, p_scout))
-        i = skip(key, t, -1, scale, n_used)
+        p_cand = candidate_chance(min(1.0, p_scout))
+        scale = skip_scale(p_cand)
+        active, n_active = X.active, X.counters[5]
+        i, cq = next_candidate(key, t, -1, -1, scale, active, n_active, n_used)
         while i < n_used:
-            if status[i] == STATUS_ACTIVE and away_until[i] <= t:
+            if (
+                status[i] == STATUS_ACTIVE
+                and away_until[i] <= t
+                and (p_scout >= p_cand or uniform(key, t, i, 3) * p_cand < p_scout)
+            ):
                 anchor = anchor_of(P, i)
                 if displaced(t, ep, par, W, P, X, i, anchor):
                     origin = site_of[i] if site_of[i] >= 0 else anchor
                     if origin >= 0:
                         scout(t, ep, par, key, W, P, i, origin)
-            i = skip(key, t, i, scale, n_used)
+            i, cq = next_candidate(key, t, i, cq, scale, active, n_active, n_used)
     if forget > 0.0 and hour == 23:
         for q in range(X.counters[5]):
             i = X.active[q]

@@ -19,7 +19,14 @@ from scenelab.model.jit import njit
 from scenelab.model.mechanisms.common import is_weekday
 from scenelab.model.metrics import CD, SD
 from scenelab.model.params import IDX
-from scenelab.model.rng import S_INJECT, S_OVERDOSE, skip, skip_scale, uniform
+from scenelab.model.rng import (
+    S_INJECT,
+    S_OVERDOSE,
+    candidate_chance,
+    next_candidate,
+    skip_scale,
+    uniform,
+)
 from scenelab.model.state import EXIT_OVERDOSE, OAT_IN, STATUS_ACTIVE, STATUS_EXITED
 
 #: Why this phase sits where it does in the tick (the order is ``phases.PHASE_ORDER``).
@@ -74,7 +81,7 @@ def sif_for(ep, hour, day, s, substance, par, W, X) -> int:  # noqa: ANN001
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _inject(t, day, hour, ep, i, logit_base, par, keys, W, P, X, R) -> None:  # noqa: ANN001
     """Person ``i`` injects now: where, whether unsafe, and whether they overdose or die."""
     s = P.site[i]
@@ -145,17 +152,18 @@ def step(t, day, hour, ep, par, keys, W, P, X, R):  # noqa: ANN001, ANN201 - com
     # are keyed by (tick, person index), so the candidates are the same in every scenario run with
     # the same seed (see ``rng.skip``).
     rel_oat = par[_REL_OAT]
-    p_max = min(1.0, p_inject * max(1.0, rel_oat))
-    scale = skip_scale(p_max)
+    p_cand = candidate_chance(min(1.0, p_inject * max(1.0, rel_oat)))
+    scale = skip_scale(p_cand)
     # The arrays read for every candidate, taken out of the structs once: a field read through a
     # struct costs a reference count per access, in the loop.
     status, injects, away_until, oat = P.status, P.injects, P.away_until, P.oat
     key = keys[S_INJECT]
     n_used = X.counters[0]
-    i = skip(key, t, -1, scale, n_used)
+    active, n_active = X.active, X.counters[5]
+    i, cq = next_candidate(key, t, -1, -1, scale, active, n_active, n_used)
     while i < n_used:
         if status[i] == STATUS_ACTIVE and injects[i] and away_until[i] <= t:
             p = p_inject * (rel_oat if oat[i] == OAT_IN else 1.0)
-            if p >= p_max or uniform(key, t, i, 0) * p_max < p:
+            if p >= p_cand or uniform(key, t, i, 0) * p_cand < p:
                 _inject(t, day, hour, ep, i, logit_base, par, keys, W, P, X, R)
-        i = skip(key, t, i, scale, n_used)
+        i, cq = next_candidate(key, t, i, cq, scale, active, n_active, n_used)

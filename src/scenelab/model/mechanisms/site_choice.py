@@ -26,7 +26,14 @@ import numpy as np
 from scenelab.model.jit import njit
 from scenelab.model.mechanisms.common import HOUR_PROFILE, memory_of, site_km
 from scenelab.model.params import IDX
-from scenelab.model.rng import S_ATTEND, S_CHOICE, skip, skip_scale, uniform
+from scenelab.model.rng import (
+    S_ATTEND,
+    S_CHOICE,
+    candidate_chance,
+    next_candidate,
+    skip_scale,
+    uniform,
+)
 from scenelab.model.state import OAT_IN, STATUS_ACTIVE
 
 #: Why this phase sits where it does in the tick (the order is ``phases.PHASE_ORDER``).
@@ -231,8 +238,8 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
     p_max = 0.0
     for c in range(8):
         p_max = max(p_max, arrive_of[c])
-    p_max = min(1.0, p_max)
-    scale = skip_scale(p_max)
+    p_cand = candidate_chance(min(1.0, p_max))
+    scale = skip_scale(p_cand)
     # Arrays taken out of the structs once (a field read through a struct costs reference counts).
     status, site, away_until = P.status, P.site, P.away_until
     occasional, housed, oat = P.occasional, P.housed, P.oat
@@ -242,18 +249,21 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
     gain = par[_HABIT_GAIN]
     p_reconsider = par[_P_RECONSIDER]
     # Who needs a decision this hour: everyone at a site last hour (``X.present``, ascending) and
-    # the arrival candidates. The candidates come from a skip chain over person indices, not over
-    # the active list: the chain's draws are keyed by (tick, index) alone, so the candidates at a
-    # tick are the same in every scenario run with the same seed (common random numbers), which a
-    # skip over list positions would break (the list differs once policies differ). A per-person
-    # next-arrival tick would visit fewer dead slots but needs a calendar kept in step with every
-    # phase that moves people; the chain needs no state. The two ascending streams are merged, so
-    # people are visited (and listed by site) in ascending order, as a loop over everyone would.
+    # the arrival candidates. At night the candidates come from a skip chain over person indices,
+    # not over the active list: the chain's draws are keyed by (tick, index) alone, so the
+    # candidates at a tick are the same in every scenario run with the same seed (common random
+    # numbers), which a skip over list positions would break (the list differs once policies
+    # differ). A per-person next-arrival tick would visit fewer dead slots but needs a calendar
+    # kept in step with every phase that moves people; the chain needs no state. By day the
+    # largest chance is above ``rng.DENSE_ABOVE`` and everyone is a candidate (a skip costs more
+    # than the plain test it saves). The two ascending streams are merged, so people are visited
+    # (and listed by site) in ascending order, as a loop over everyone would.
     n_used = X.counters[0]
     prev, n_prev = X.present, X.counters[6]
     present = np.empty(n_used, dtype=np.int64)  # who is at a site this hour, ascending
     n_present = 0
-    cand_i = skip(key, t, -1, scale, n_used)
+    active, n_active = X.active, X.counters[5]
+    cand_i, cq = next_candidate(key, t, -1, -1, scale, active, n_active, n_used)
     q = 0
     while True:
         i_prev = prev[q] if q < n_prev else n_used
@@ -266,7 +276,7 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
             i = cand_i
         candidate = i == cand_i
         if candidate:
-            cand_i = skip(key, t, cand_i, scale, n_used)
+            cand_i, cq = next_candidate(key, t, cand_i, cq, scale, active, n_active, n_used)
         if status[i] != STATUS_ACTIVE:
             continue
         cur = site[i]
@@ -274,7 +284,7 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
             site[i] = -1
             continue
         if cur < 0:
-            # Off the scene: arrives with chance arrive_of[c] = p_max x (arrive_of[c] / p_max).
+            # Off the scene: arrives with chance arrive_of[c] = p_cand x (arrive_of[c] / p_cand).
             if not candidate:
                 continue
             c = 0
@@ -284,7 +294,7 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
                 c += 2
             if oat[i] == OAT_IN:
                 c += 1
-            if uniform(key, t, i, 0) * p_max >= arrive_of[c]:
+            if uniform(key, t, i, 0) * p_cand >= arrive_of[c]:
                 continue
             s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util)
         elif not site_open[ep, cur]:

@@ -27,8 +27,9 @@ from scenelab.model.rng import (
     S_STREET,
     S_VIOLENCE,
     S_WITNESS,
+    candidate_chance,
+    next_candidate,
     poisson,
-    skip,
     skip_scale,
     uniform,
 )
@@ -239,12 +240,15 @@ def _street(t, day, par, keys, P, X, R) -> None:  # noqa: ANN001
     # The skip chain visits exactly the people victimised this hour if exposed, keyed by (tick,
     # person index) as in every scenario (``rng.skip``): a rare event costs nearly nothing.
     n_used = X.counters[0]
-    scale = skip_scale(min(1.0, p_hour))
-    i = skip(key, t, -1, scale, n_used)
+    p_cand = candidate_chance(min(1.0, p_hour))
+    scale = skip_scale(p_cand)
+    active, n_active = X.active, X.counters[5]
+    i, cq = next_candidate(key, t, -1, -1, scale, active, n_active, n_used)
     while i < n_used:
         if status[i] == STATUS_ACTIVE and site[i] < 0 and not housed[i] and away_until[i] <= t:
-            _street_victim(t, day, i, par, key, P, R)
-        i = skip(key, t, i, scale, n_used)
+            if p_hour >= p_cand or uniform(key, t, i, 0) * p_cand < p_hour:
+                _street_victim(t, day, i, par, key, P, R)
+        i, cq = next_candidate(key, t, i, cq, scale, active, n_active, n_used)
 
 
 @njit(cache=True)
@@ -253,18 +257,19 @@ def _private(t, day, par, keys, P, X, R) -> None:  # noqa: ANN001
     # Candidates at the largest daily chance, thinned to each person's own (``rng.skip``).
     key = keys[S_PRIVATE]
     p_max = max(par[_PRIV_W], par[_PRIV_M]) * max(1.0, par[_REL_UNHOUSED]) / 365.25
-    p_max = min(1.0, p_max)
-    scale = skip_scale(p_max)
+    p_cand = candidate_chance(min(1.0, p_max))
+    scale = skip_scale(p_cand)
     n_used = X.counters[0]
-    i = skip(key, day, -1, scale, n_used)
+    active, n_active = X.active, X.counters[5]
+    i, cq = next_candidate(key, day, -1, -1, scale, active, n_active, n_used)
     while i < n_used:
         if P.status[i] == STATUS_ACTIVE:
             rate = par[_PRIV_W] if P.sex[i] == 1 else par[_PRIV_M]
             if not P.housed[i]:
                 rate *= par[_REL_UNHOUSED]  # Kennedy et al. 2017: eviction/homelessness
-            if uniform(key, day, i, 0) * p_max < rate / 365.25:
+            if uniform(key, day, i, 0) * p_cand < rate / 365.25:
                 _private_victim(t, day, i, par, keys, P, R)
-        i = skip(key, day, i, scale, n_used)
+        i, cq = next_candidate(key, day, i, cq, scale, active, n_active, n_used)
 
 
 @njit(cache=True)
