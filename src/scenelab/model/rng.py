@@ -8,7 +8,8 @@ policy, not noise, and adding a process or a person never shifts anyone else's d
 
 Rare per-person events are found by a skip chain over person indices (``skip``): the people whose
 index the chain visits at tick ``t`` are independent Bernoulli(``p``) candidates, so a phase pays
-for the candidates, not for everyone, and thins them to each person's own chance.
+for the candidates, not for everyone, and thins them to each person's own chance. Above
+``DENSE_ABOVE`` everyone is a candidate (``candidate_chance``): a skip would cost more there.
 """
 
 from __future__ import annotations
@@ -154,7 +155,16 @@ def skip(key: np.uint64, t: int, pos: int, scale: float, n: int) -> int:
 
 
 @njit(cache=True, inline="always")
-def next_candidate(key, t, i, q, scale, active, n_active, n_used):  # noqa: ANN001, ANN201, PLR0913
+def next_candidate(  # noqa: PLR0913
+    key: np.uint64,
+    t: int,
+    i: int,
+    q: int,
+    scale: float,
+    active: np.ndarray,
+    n_active: int,
+    n_used: int,
+) -> tuple[int, int]:
     """Return ``(i, q)``: the candidate after person slot ``i`` (``n_used`` when none is left).
 
     With ``scale == 0`` (candidate chance 1, :func:`candidate_chance`) every person is a
