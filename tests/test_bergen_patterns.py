@@ -1,12 +1,12 @@
 """Bergen patterns (docs/calibration-bergen.md) on full 2012-2017 runs of the defaults, seeds 1-12.
 
 P1 must hold in every seed. P2 in every seed is a strict xfail (the closure is bistable in
-the model: with the calibrated set of 2026-12-03 P2 holds in 6 of 12 seeds). P3 in every seed is
-a strict xfail (11 of 12 seeds hold), and so is P4 in every seed (9 of 12 hold; in the others the
-scene splits between the tunnel and Vagsbunnen and the centre keeps more than half of its harm
-share); P3's tunnel share and P4's harm shares are
-also judged on the mean over the seeds. P3b (a residual scene in Vagsbunnen in late 2016) is a
-strict xfail: the model has no lasting residual scene. P5, P6 and P7 are judged on the mean over the
+the model: with the calibrated set of 2026-12-03 and event-proportional draws P2 holds in 8 of 12
+seeds). P3 in every seed is a strict xfail (9 of 12 seeds hold), and so is P4 (8 of 12 hold; in
+the others the scene splits between the tunnel and Vagsbunnen and the centre keeps more than half
+of its harm share); P3's tunnel share and P4's harm shares are also judged on the mean over the
+seeds. P3b (a residual scene in Vagsbunnen in late 2016) is a strict xfail: it holds in 3 of 12
+seeds. P5, P6 and P7 are judged on the mean over the
 seeds (population and survey shares and police counts, noisy per run): P5 population 0-40%
 smaller with fewer travelling sellers and occasional buyers; P6 expulsions and fines per year
 within a factor of 2 of the police figures, 2014-15 and 2016; P7 62% +- 10 points low trust, and
@@ -40,16 +40,16 @@ def measured():
 
 
 NOT_REPRODUCED_11 = (
-    "issue 11: the closure is bistable: P2 holds in 6 of 12 seeds with the calibrated set of "
+    "issue 11: the closure is bistable: P2 holds in 8 of 12 seeds with the calibrated set of "
     "2026-12-03 (docs/calibration-bergen.md, 'The ABC medians adopted', and the robustness maps)"
 )
 P4_NOT_EVERY_SEED = (
-    "issue 11: P4 holds in 9 of 12 seeds with the calibrated set of 2026-12-03; in the others the "
+    "issue 11: P4 holds in 8 of 12 seeds with the calibrated set of 2026-12-03; in the others the "
     "centre keeps more than half of its harm share (P4 needs < 50% of before)"
 )
 P3_NOT_EVERY_SEED = (
-    "issue 11: P3 holds in 11 of 12 seeds with the calibrated set of 2026-12-03 (the tunnel holds "
-    "0.77 of 2016 on average; docs/calibration-bergen.md, 'The ABC medians adopted')"
+    "issue 11: P3 holds in 9 of 12 seeds with the calibrated set of 2026-12-03 (the tunnel holds "
+    "0.71 of 2016 on average; docs/calibration-bergen.md, 'The ABC medians adopted')"
 )
 
 
@@ -115,8 +115,8 @@ def test_p6_2016_police_counts_within_factor_two_on_average(measured):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="no lasting residual scene: Vagsbunnen holds ~0.1 people a day from July 2016 in every "
-    "seed (the brief: activity continues there, but smaller)",
+    reason="no lasting residual scene in most seeds: P3b (>= 1 person a day in Vagsbunnen, Jul-Dec "
+    "2016) holds in 3 of 12 seeds (the brief: activity continues there, but smaller)",
 )
 def test_p3b_residual_scene_in_vagsbunnen(measured):
     failing = {s: m["P3b"].measured for s, m in measured.items() if not m["P3b"].holds}

@@ -96,12 +96,13 @@ def test_survey_written_to_csv(tmp_path, bergen):
     assert {"item", "group", "n", "percent", "ci_low", "ci_high"} <= set(table.columns)
 
 
-# Seed 2's scene stays in Vagsbunnen through the first year (P2 holds there since footfall is read,
+# Seed 5's scene stays in Vagsbunnen through the first year (P2 holds there since footfall is read,
 # issue 11). In a seed where the closure tips the scene straight into the tunnel, police meet few
-# respondents (seed 6: an item with n = 30), so this is a check on a stated seed, not on all.
+# respondents (seed 2 since the event-proportional draws: an item with n = 33), so this is a check
+# on a stated seed, not on all. (Seed 2 held until those draws changed which seeds tip.)
 def test_no_survey_item_saturates(bergen):
     # each item says something (the issue measured 98-100% for four items)
-    survey = scenelab.run(bergen, seed=2).survey
+    survey = scenelab.run(bergen, seed=5).survey
     everyone = survey[survey["group"] == "all"].set_index("item")
     assert everyone["percent"].between(2.0, 98.0).all(), everyone["percent"].to_dict()
     assert (everyone["n"] >= 50).all(), everyone["n"].to_dict()

@@ -5,6 +5,11 @@ A draw is a pure hash of (stream key, tick, entity, slot) -> uniform [0, 1) (Spl
 Steele et al. 2014). Because a draw depends only on its coordinates, two scenarios run with the same
 seed see the same draw for the same person at the same hour in the same process: they differ by
 policy, not noise, and adding a process or a person never shifts anyone else's draws.
+
+Rare per-person events are found by a skip chain over person indices (``skip``): the people whose
+index the chain visits at tick ``t`` are independent Bernoulli(``p``) candidates, so a phase pays
+for the candidates, not for everyone, and thins them to each person's own chance. Above
+``DENSE_ABOVE`` everyone is a candidate (``candidate_chance``): a skip would cost more there.
 """
 
 from __future__ import annotations
@@ -93,6 +98,84 @@ def uniform(key: np.uint64, t: int, i: int, j: int) -> float:
     z = _mix(key ^ (np.uint64(t) * _G1))
     z = _mix(z ^ (np.uint64(i) * _G2) ^ (np.uint64(j) * _G3))
     return float(z >> _S11) * _INV53
+
+
+#: Slot of the skip chain's draws: far above any slot a mechanism uses for its own draws.
+SLOT_SKIP = 1 << 30
+
+
+#: Above this candidate chance a phase visits every slot (``candidate_chance``): a skip costs
+#: about 30 ns (a hash and a log, each gap waiting on the last), a slot's plain test a few.
+DENSE_ABOVE = 0.05
+
+
+@njit(cache=True, inline="always")
+def candidate_chance(p_max: float) -> float:
+    """Return the chance at which :func:`skip` should pick candidates for largest chance ``p_max``.
+
+    ``p_max`` itself when small; 1 (every slot a candidate, each thinned by its own draw, the same
+    rule as a loop over everyone) above :data:`DENSE_ABOVE`, where a skip would cost more than it
+    saves. The switch depends only on the chance, never on the state, so common random numbers
+    hold either way.
+    """
+    return p_max if p_max <= DENSE_ABOVE else 1.0
+
+
+@njit(cache=True, inline="always")
+def skip_scale(p: float) -> float:
+    """Return ``1 / log(1 - p)``, the scale of :func:`skip`'s gaps for candidate chance ``p``.
+
+    0 for ``p >= 1`` (every index is a candidate) and ``-inf`` for ``p <= 0`` (none is).
+    """
+    if p >= 1.0:
+        return 0.0
+    if p <= 0.0:
+        return -math.inf
+    return 1.0 / math.log1p(-p)
+
+
+@njit(cache=True, inline="always")
+def skip(key: np.uint64, t: int, pos: int, scale: float, n: int) -> int:
+    """Return the next candidate index after ``pos`` (``n`` or more if none below ``n``).
+
+    The gap is geometric, ``floor(log(1 - u) x scale)`` failures with ``scale = 1 / log(1 - p)``
+    (:func:`skip_scale`), from the draw at index ``pos + 1`` and slot :data:`SLOT_SKIP`: every
+    index below ``n`` is a candidate independently with chance ``p``, and the candidates at a
+    tick depend only on the stream key and the tick, never on who is where. Start at ``pos=-1``.
+    """
+    if scale == 0.0:
+        return pos + 1
+    if scale == -math.inf:
+        return n
+    # 1 - u is exact (u is a multiple of 2^-53), and log is cheaper than log1p.
+    gap = math.log(1.0 - uniform(key, t, pos + 1, SLOT_SKIP)) * scale
+    if gap >= n - pos:
+        return n
+    return pos + 1 + int(gap)
+
+
+@njit(cache=True, inline="always")
+def next_candidate(  # noqa: PLR0913
+    key: np.uint64,
+    t: int,
+    i: int,
+    q: int,
+    scale: float,
+    active: np.ndarray,
+    n_active: int,
+    n_used: int,
+) -> tuple[int, int]:
+    """Return ``(i, q)``: the candidate after person slot ``i`` (``n_used`` when none is left).
+
+    With ``scale == 0`` (candidate chance 1, :func:`candidate_chance`) every person is a
+    candidate: the slots are read from the ascending active list ``active[:n_active]``, ``q``
+    being the position in it, which skips the slots of people who left without a draw. Otherwise
+    from the skip chain (:func:`skip`). Start with ``i = q = -1``.
+    """
+    if scale == 0.0:
+        q += 1
+        return (active[q] if q < n_active else n_used), q
+    return skip(key, t, i, scale, n_used), q
 
 
 @njit(cache=True, inline="always")

@@ -189,11 +189,15 @@ SITE_FIELDS: dict[str, str] = {
     "counters": (
         "city-wide counters: people slots used, seller slots used, housing allocations this "
         "month, people housed by the programme, entrants turned away (slots full), length of "
-        "`active`"
+        "`active`, length of `present`"
     ),
     "active": (
         "people slots in the scene population, ascending: the first counters[5] entries; rebuilt "
         "daily by entry_exit, so it may still hold people who died since (loops check status)"
+    ),
+    "present": (
+        "people at a site after this hour's site choice, ascending: the first counters[6] "
+        "entries (police may have removed some since; site choice checks their site)"
     ),
     "visibility0": "the scenes' visibility at the start (reference for recruitment)",
     "members": "scratch: the people still at each site after policing (violence)",
@@ -202,7 +206,8 @@ SITE_FIELDS: dict[str, str] = {
 }
 SiteState = namedtuple("SiteState", list(SITE_FIELDS))
 # counters: 0 people slots used, 1 seller slots used, 2 housing placements this month,
-# 3 people housed by programme, 4 full-people warnings, 5 length of `active`; members and
+# 3 people housed by programme, 4 full-people warnings, 5 length of `active`, 6 length of
+# `present`; members and
 # weight_cum are scratch buffers
 
 # The recorded outputs; their columns are the metric registry's (``model.metrics``).
@@ -319,10 +324,12 @@ def new_site_state(scn: sc.Scenario, world: World, n_main: int) -> SiteState:
                 0,
                 0,
                 scn.population.initial_people,
+                0,
             ],
             dtype=np.int64,
         ),
         active=_initial_active(scn.population.max_people, scn.population.initial_people),
+        present=np.zeros(scn.population.max_people, dtype=np.int64),
         visibility0=np.array([initial_visibility(scn)]),
         # Scratch for violence: the people still at a site and their cumulative victim weights.
         members=np.zeros(scn.population.max_people, dtype=np.int64),

@@ -20,7 +20,7 @@ import math
 from scenelab.model.jit import njit
 from scenelab.model.mechanisms.common import memory_of, site_km
 from scenelab.model.params import IDX
-from scenelab.model.rng import S_DISCOVERY, uniform
+from scenelab.model.rng import S_DISCOVERY, candidate_chance, next_candidate, skip_scale, uniform
 from scenelab.model.state import STATUS_ACTIVE
 
 #: Why this phase sits where it does in the tick (the order is ``phases.PHASE_ORDER``).
@@ -157,19 +157,26 @@ def step(t, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compiled ke
                 if site >= 0 and site_open[ep, site]:
                     learn_new(P, i, site, fam_new)
     if p_scout > 0.0:
-        active, status, away_until = X.active, P.status, P.away_until
-        for q in range(X.counters[5]):
-            i = active[q]
-            if status[i] != STATUS_ACTIVE or away_until[i] > t:
-                continue
-            if uniform(key, t, i, 3) >= p_scout:
-                continue
-            anchor = anchor_of(P, i)
-            if not displaced(t, ep, par, W, P, X, i, anchor):
-                continue
-            origin = site_of[i] if site_of[i] >= 0 else anchor
-            if origin >= 0:
-                scout(t, ep, par, key, W, P, i, origin)
+        # Candidates from a skip chain keyed by (tick, person index) as in every scenario
+        # (``rng.skip``); at a small chance they are exactly the people who scout this hour.
+        status, away_until = P.status, P.away_until
+        n_used = X.counters[0]
+        p_cand = candidate_chance(min(1.0, p_scout))
+        scale = skip_scale(p_cand)
+        active, n_active = X.active, X.counters[5]
+        i, cq = next_candidate(key, t, -1, -1, scale, active, n_active, n_used)
+        while i < n_used:
+            if (
+                status[i] == STATUS_ACTIVE
+                and away_until[i] <= t
+                and (p_scout >= p_cand or uniform(key, t, i, 3) * p_cand < p_scout)
+            ):
+                anchor = anchor_of(P, i)
+                if displaced(t, ep, par, W, P, X, i, anchor):
+                    origin = site_of[i] if site_of[i] >= 0 else anchor
+                    if origin >= 0:
+                        scout(t, ep, par, key, W, P, i, origin)
+            i, cq = next_candidate(key, t, i, cq, scale, active, n_active, n_used)
     if forget > 0.0 and hour == 23:
         for q in range(X.counters[5]):
             i = X.active[q]

@@ -77,8 +77,9 @@ def step(t, day, hour, ep, W, P, L, X, R, survey_t0, survey_t1):  # noqa: ANN001
         exposure = W.site_footfall[s] * (1.0 - 0.5 * W.site_conceal[s]) * daytime
         row[SD_NUISANCE] += n * (exposure + W.site_resid[s])
     if survey_t0 <= t < survey_t1:
-        for q in range(X.counters[5]):
-            i = X.active[q]
+        # Only site choice puts people at a site, and it lists them in `present`.
+        for q in range(X.counters[6]):
+            i = X.present[q]
             if P.site[i] >= 0 and P.status[i] == STATUS_ACTIVE:
                 P.survey_hours[i] += 1.0
     if t == survey_t1 - 1:

@@ -26,7 +26,14 @@ import numpy as np
 from scenelab.model.jit import njit
 from scenelab.model.mechanisms.common import HOUR_PROFILE, memory_of, site_km
 from scenelab.model.params import IDX
-from scenelab.model.rng import S_ATTEND, S_CHOICE, uniform
+from scenelab.model.rng import (
+    S_ATTEND,
+    S_CHOICE,
+    candidate_chance,
+    next_candidate,
+    skip_scale,
+    uniform,
+)
 from scenelab.model.state import OAT_IN, STATUS_ACTIVE
 
 #: Why this phase sits where it does in the tick (the order is ``phases.PHASE_ORDER``).
@@ -226,34 +233,60 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
             share *= par[_REL_OAT]
         f = min(0.9, share / 24.0 * prof)
         arrive_of[c] = leave * f / (1.0 - f)
+    # Candidates for arriving: the per-person chance is at most this hour's largest (a regular,
+    # unhoused person not in OAT unless a factor exceeds 1); each candidate is thinned below.
+    p_max = 0.0
+    for c in range(8):
+        p_max = max(p_max, arrive_of[c])
+    p_cand = candidate_chance(min(1.0, p_max))
+    scale = skip_scale(p_cand)
     # Arrays taken out of the structs once (a field read through a struct costs reference counts).
-    active, status, site, away_until = X.active, P.status, P.site, P.away_until
+    status, site, away_until = P.status, P.site, P.away_until
     occasional, housed, oat = P.occasional, P.housed, P.oat
     hours_present, at_scene_today, n_now = P.hours_present, P.at_scene_today, X.n_now
     known, fam, site_open = P.known, P.fam, W.site_open
     key = keys[S_ATTEND]
     gain = par[_HABIT_GAIN]
     p_reconsider = par[_P_RECONSIDER]
-    # The active list (ascending, as a loop over all slots would visit them) skips dead slots.
-    n_active = X.counters[5]
-    present = np.empty(n_active, dtype=np.int64)  # who is at a site this hour, ascending
+    # Who needs a decision this hour: everyone at a site last hour (``X.present``, ascending) and
+    # the arrival candidates. At night the candidates come from a skip chain over person indices,
+    # not over the active list: the chain's draws are keyed by (tick, index) alone, so the
+    # candidates at a tick are the same in every scenario run with the same seed (common random
+    # numbers), which a skip over list positions would break (the list differs once policies
+    # differ). A per-person next-arrival tick would visit fewer dead slots but needs a calendar
+    # kept in step with every phase that moves people; the chain needs no state. By day the
+    # largest chance is above ``rng.DENSE_ABOVE`` and everyone is a candidate (a skip costs more
+    # than the plain test it saves). The two ascending streams are merged, so people are visited
+    # (and listed by site) in ascending order, as a loop over everyone would.
+    n_used = X.counters[0]
+    prev, n_prev = X.present, X.counters[6]
+    present = np.empty(n_used, dtype=np.int64)  # who is at a site this hour, ascending
     n_present = 0
-    for q in range(n_active):
-        i = active[q]
+    active, n_active = X.active, X.counters[5]
+    cand_i, cq = next_candidate(key, t, -1, -1, scale, active, n_active, n_used)
+    q = 0
+    while True:
+        i_prev = prev[q] if q < n_prev else n_used
+        if i_prev >= n_used and cand_i >= n_used:
+            break
+        if i_prev <= cand_i:
+            i = i_prev
+            q += 1
+        else:
+            i = cand_i
+        candidate = i == cand_i
+        if candidate:
+            cand_i, cq = next_candidate(key, t, cand_i, cq, scale, active, n_active, n_used)
         if status[i] != STATUS_ACTIVE:
             continue
         cur = site[i]
         if away_until[i] > t:
             site[i] = -1
             continue
-        if cur >= 0 and not site_open[ep, cur]:
-            cur = -1
-            site[i] = -1
-            forced = True
-        else:
-            forced = False
-        u = uniform(key, t, i, 0)
-        if cur < 0 and not forced:
+        if cur < 0:
+            # Off the scene: arrives with chance arrive_of[c] = p_cand x (arrive_of[c] / p_cand).
+            if not candidate:
+                continue
             c = 0
             if occasional[i]:
                 c += 4
@@ -261,18 +294,19 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
                 c += 2
             if oat[i] == OAT_IN:
                 c += 1
-            if u >= arrive_of[c]:
+            if uniform(key, t, i, 0) * p_cand >= arrive_of[c]:
                 continue
             s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util)
-        elif cur >= 0:
-            if u < leave:
+        elif not site_open[ep, cur]:
+            site[i] = -1
+            s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util)
+        else:
+            if uniform(key, t, i, 0) < leave:
                 site[i] = -1
                 continue
             s = cur
             if uniform(key, t, i, 1) < p_reconsider:
                 s = choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util)
-        else:
-            s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util)
         site[i] = s
         if s >= 0:
             _learn(i, s, gain, known, fam)
@@ -281,6 +315,8 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
             n_now[s] += 1
             present[n_present] = i
             n_present += 1
+    prev[:n_present] = present[:n_present]
+    X.counters[6] = n_present
     # Counting sort: X.order[offsets[s]:offsets[s+1]] are the people at site s this hour.
     order, offsets = X.order, X.offsets
     offsets[0] = 0

@@ -27,7 +27,10 @@ from scenelab.model.rng import (
     S_STREET,
     S_VIOLENCE,
     S_WITNESS,
+    candidate_chance,
+    next_candidate,
     poisson,
+    skip_scale,
     uniform,
 )
 from scenelab.model.state import STATUS_ACTIVE
@@ -216,6 +219,16 @@ def _sites(t, day, par, keys, W, P, X, R) -> None:  # noqa: ANN001
 
 
 @njit(cache=True)
+def _street_victim(t, day, i, par, key, P, R) -> None:  # noqa: ANN001
+    """Person ``i`` is victimised on the street this hour: sexual or not, by whom."""
+    p_sex = par[_P_SEX_W] if P.sex[i] == 1 else par[_P_SEX_M]
+    sexual = uniform(key, t, i, 1) < p_sex
+    who = public_offender(P.sex[i], True, uniform(key, t, i, 2), par)
+    R.city_day[day, CD_STREET_VIOLENCE] += 1
+    _victimise(i, t, day, np.int64(SETTING_STREET), who, sexual, P, R)
+
+
+@njit(cache=True)
 def _street(t, day, par, keys, P, X, R) -> None:  # noqa: ANN001
     """Violence against unhoused people in public places off the scene sites, this hour."""
     p_hour = par[_STREET] / 8766.0
@@ -223,43 +236,56 @@ def _street(t, day, par, keys, P, X, R) -> None:  # noqa: ANN001
         return
     key = keys[S_STREET]
     # Arrays taken out of the structs once (a field read through a struct costs reference counts).
-    active, status, site, housed, away_until = X.active, P.status, P.site, P.housed, P.away_until
-    for q in range(X.counters[5]):
-        i = active[q]
-        if status[i] != STATUS_ACTIVE or site[i] >= 0 or housed[i] or away_until[i] > t:
-            continue
-        if uniform(key, t, i, 0) >= p_hour:
-            continue
-        p_sex = par[_P_SEX_W] if P.sex[i] == 1 else par[_P_SEX_M]
-        sexual = uniform(key, t, i, 1) < p_sex
-        who = public_offender(P.sex[i], True, uniform(key, t, i, 2), par)
-        R.city_day[day, CD_STREET_VIOLENCE] += 1
-        _victimise(i, t, day, np.int64(SETTING_STREET), who, sexual, P, R)
+    status, site, housed, away_until = P.status, P.site, P.housed, P.away_until
+    # The skip chain visits exactly the people victimised this hour if exposed, keyed by (tick,
+    # person index) as in every scenario (``rng.skip``): a rare event costs nearly nothing.
+    n_used = X.counters[0]
+    p_cand = candidate_chance(min(1.0, p_hour))
+    scale = skip_scale(p_cand)
+    active, n_active = X.active, X.counters[5]
+    i, cq = next_candidate(key, t, -1, -1, scale, active, n_active, n_used)
+    while i < n_used:
+        if status[i] == STATUS_ACTIVE and site[i] < 0 and not housed[i] and away_until[i] <= t:
+            if p_hour >= p_cand or uniform(key, t, i, 0) * p_cand < p_hour:
+                _street_victim(t, day, i, par, key, P, R)
+        i, cq = next_candidate(key, t, i, cq, scale, active, n_active, n_used)
 
 
 @njit(cache=True)
 def _private(t, day, par, keys, P, X, R) -> None:  # noqa: ANN001
     """Violence in private places (own or others' home, shelter), once a day for everyone."""
-    for q in range(X.counters[5]):
-        i = X.active[q]
-        if P.status[i] != STATUS_ACTIVE:
-            continue
-        rate = par[_PRIV_W] if P.sex[i] == 1 else par[_PRIV_M]
-        if not P.housed[i]:
-            rate *= par[_REL_UNHOUSED]  # Kennedy et al. 2017: eviction/homelessness
-        if uniform(keys[S_PRIVATE], day, i, 0) >= rate / 365.25:
-            continue
-        R.city_day[day, CD_PRIVATE_VIOLENCE] += 1
-        p_sex = par[_P_SEX_W] if P.sex[i] == 1 else par[_P_SEX_M]
-        sexual = uniform(keys[S_PRIVATE], day, i, 1) < p_sex
-        who = OFFENDER_ACQUAINTANCE
-        if P.sex[i] == 1 and uniform(keys[S_PRIVATE], day, i, 2) < par[_PRIV_CLIENT_W]:
-            who = OFFENDER_CLIENT
-        setting = SETTING_HOME
-        if not P.housed[i] and uniform(keys[S_PRIVATE], day, i, 3) < par[_SHELTER]:
-            setting = SETTING_SHELTER
-            R.city_day[day, CD_SHELTER_VIOLENCE] += 1
-        _victimise(i, t, day, setting, who, sexual, P, R)
+    # Candidates at the largest daily chance, thinned to each person's own (``rng.skip``).
+    key = keys[S_PRIVATE]
+    p_max = max(par[_PRIV_W], par[_PRIV_M]) * max(1.0, par[_REL_UNHOUSED]) / 365.25
+    p_cand = candidate_chance(min(1.0, p_max))
+    scale = skip_scale(p_cand)
+    n_used = X.counters[0]
+    active, n_active = X.active, X.counters[5]
+    i, cq = next_candidate(key, day, -1, -1, scale, active, n_active, n_used)
+    while i < n_used:
+        if P.status[i] == STATUS_ACTIVE:
+            rate = par[_PRIV_W] if P.sex[i] == 1 else par[_PRIV_M]
+            if not P.housed[i]:
+                rate *= par[_REL_UNHOUSED]  # Kennedy et al. 2017: eviction/homelessness
+            if uniform(key, day, i, 0) * p_cand < rate / 365.25:
+                _private_victim(t, day, i, par, keys, P, R)
+        i, cq = next_candidate(key, day, i, cq, scale, active, n_active, n_used)
+
+
+@njit(cache=True)
+def _private_victim(t, day, i, par, keys, P, R) -> None:  # noqa: ANN001
+    """Person ``i`` is victimised in a private place today: sexual or not, by whom, where."""
+    R.city_day[day, CD_PRIVATE_VIOLENCE] += 1
+    p_sex = par[_P_SEX_W] if P.sex[i] == 1 else par[_P_SEX_M]
+    sexual = uniform(keys[S_PRIVATE], day, i, 1) < p_sex
+    who = OFFENDER_ACQUAINTANCE
+    if P.sex[i] == 1 and uniform(keys[S_PRIVATE], day, i, 2) < par[_PRIV_CLIENT_W]:
+        who = OFFENDER_CLIENT
+    setting = SETTING_HOME
+    if not P.housed[i] and uniform(keys[S_PRIVATE], day, i, 3) < par[_SHELTER]:
+        setting = SETTING_SHELTER
+        R.city_day[day, CD_SHELTER_VIOLENCE] += 1
+    _victimise(i, t, day, setting, who, sexual, P, R)
 
 
 @njit(cache=True)
