@@ -18,6 +18,7 @@ mechanism that declares it.
 from __future__ import annotations
 
 import ast
+import functools
 import tomllib
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -141,16 +142,22 @@ def load_parameters(
     return tuple(out), sources
 
 
+def _calibrated_file(path: Path) -> dict[str, object]:
+    """Parse the calibrated set."""
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
 def calibrated_values(path: Path = CALIBRATED_FILE) -> dict[str, float]:
     """Return the calibrated behavioural set: parameter name -> value (canonical units)."""
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    return {name: float(value) for name, value in data.get("values", {}).items()}
+    values = _calibrated_file(path).get("values", {})
+    return {name: float(value) for name, value in values.items()}  # type: ignore[union-attr]
 
 
+@functools.cache
 def calibration_name(path: Path = CALIBRATED_FILE) -> str:
-    """Return the name of the calibrated behavioural set (recorded with every run's provenance)."""
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
-    return str(data.get("calibration", {}).get("name", "none"))
+    """Return the name of the calibrated behavioural set, read once (every run records it)."""
+    meta = _calibrated_file(path).get("calibration", {})
+    return str(meta.get("name", "none"))  # type: ignore[union-attr]
 
 
 PARAMETERS, SOURCES = load_parameters()

@@ -45,24 +45,7 @@ def advise(scn: sc.Scenario, until: dt.date | None = None) -> list[Advice]:
     par = {name: value for name, (value, _, _) in resolved_parameters(scn).items()}
     out: list[Advice] = []
     out += _services_out_of_reach(scn, par["reach_service_km"])
-    n_main = int(round(par["n_main_scenes"]))
-    if par["rate_scout_per_hour"] <= 0.0:
-        out += _unknown_places(scn, par["reach_service_km"], n_main)
-    else:  # with scouting on, an unknown place is found from places near it, unless it is remote
-        remote = _remote_places(scn, FIND_RANGE * par["scout_distance_km"])
-        scout_km = par["scout_distance_km"]
-        for advice in _unknown_places(scn, par["reach_service_km"], n_main):
-            site_id, d = remote.get(advice.path, ("", 0.0))
-            if site_id:
-                out.append(
-                    Advice(
-                        advice.path,
-                        f"nobody knows '{site_id}' at the start and it is {d:.1f} km from the "
-                        "nearest other place: a displaced person scouting finds a place d km "
-                        "away with chance exp(-d / scout_distance_km) = "
-                        f"{_find_chance(d, scout_km)} a search, so it will most likely stay empty",
-                    )
-                )
+    out += _unknown_places(scn, par)
     out += _uncaused_attractiveness(scn)
     out += _capacity(scn)
     out += _no_op_interventions(scn)
@@ -93,7 +76,8 @@ def _services_out_of_reach(scn: sc.Scenario, reach: float) -> list[Advice]:
     return out
 
 
-def _unknown_places(scn: sc.Scenario, reach: float, n_main: int) -> list[Advice]:
+def _unknown_sites(scn: sc.Scenario, reach: float, n_main: int) -> list[tuple[int, sc.Site]]:
+    """Return the places nobody knows at the start and no start, service or pull leads to."""
     starts = set(scn.population.initial_sites) | set(scn.sellers.initial_sites)
     near_service = {
         s.id
@@ -102,31 +86,43 @@ def _unknown_places(scn: sc.Scenario, reach: float, n_main: int) -> list[Advice]
         if km(svc.lat, svc.lon, s.lat, s.lon) <= reach
     }
     ranked = sorted(scn.sites, key=lambda s: -(s.attractiveness + s.initial_activity))
-    main = {s.id for s in ranked[:n_main]}
+    known = starts | near_service | {s.id for s in ranked[:n_main]}
+    return [(i, site) for i, site in enumerate(scn.sites) if site.id not in known]
+
+
+def _unknown_places(scn: sc.Scenario, par: dict[str, float]) -> list[Advice]:
+    reach, n_main = par["reach_service_km"], int(round(par["n_main_scenes"]))
+    unknown = _unknown_sites(scn, reach, n_main)
+    if par["rate_scout_per_hour"] <= 0.0:
+        return [
+            Advice(
+                f"sites[{i}]",
+                f"nobody knows '{site.id}' at the start and nothing leads people to it: nobody "
+                "starts there (initial_sites), no drop-in or injection room is within "
+                f"reach_service_km = {reach:g} km, and it is not among the {n_main} most "
+                "attractive places (n_main_scenes); it can gain people only if it becomes "
+                "one of the largest scenes, so it will most likely stay empty",
+            )
+            for i, site in unknown
+        ]
+    # With scouting on, an unknown place is found from places near it, unless it is remote.
+    scout_km = par["scout_distance_km"]
     out = []
-    for i, site in enumerate(scn.sites):
-        if site.id not in starts | near_service | main:
+    for i, site in unknown:
+        d = min(
+            (km(site.lat, site.lon, o.lat, o.lon) for o in scn.sites if o.id != site.id),
+            default=math.inf,
+        )
+        if d > FIND_RANGE * scout_km:
             out.append(
                 Advice(
                     f"sites[{i}]",
-                    f"nobody knows '{site.id}' at the start and nothing leads people to it: nobody "
-                    "starts there (initial_sites), no drop-in or injection room is within "
-                    f"reach_service_km = {reach:g} km, and it is not among the {n_main} most "
-                    "attractive places (n_main_scenes); it can gain people only if it becomes "
-                    "one of the largest scenes, so it will most likely stay empty",
+                    f"nobody knows '{site.id}' at the start and it is {d:.1f} km from the "
+                    "nearest other place: a displaced person scouting finds a place d km "
+                    "away with chance exp(-d / scout_distance_km) = "
+                    f"{_find_chance(d, scout_km)} a search, so it will most likely stay empty",
                 )
             )
-    return out
-
-
-def _remote_places(scn: sc.Scenario, beyond_km: float) -> dict[str, tuple[str, float]]:
-    """Return ``path -> (site id, km to the nearest other place)`` for remote places."""
-    out = {}
-    for i, site in enumerate(scn.sites):
-        others = [km(site.lat, site.lon, o.lat, o.lon) for o in scn.sites if o.id != site.id]
-        nearest = min(others, default=float("inf"))
-        if nearest > beyond_km:
-            out[f"sites[{i}]"] = (site.id, nearest)
     return out
 
 
