@@ -125,7 +125,9 @@ def test_p3b_residual_scene_in_vagsbunnen(measured):
 
 @pytest.mark.xfail(
     strict=True,
-    reason=NOT_REPRODUCED_11,
+    reason="the 2016 scene is all or nothing: where the centre keeps a scene, 2016 expulsions are "
+    "2-4x the observed 347; where the tunnel takes it all, under half. P6 holds in 4 of 12 seeds "
+    "(17 of 40; docs/calibration-bergen.md, 'Why 2016 is all or nothing')",
 )
 def test_p6_police_counts_within_factor_two_in_every_seed(measured):
     failing = {s: m["P6"].measured for s, m in measured.items() if not m["P6"].holds}
