@@ -152,3 +152,12 @@ def test_threads_bench_prints_speedup_and_efficiency(capsys):
     assert bench_threads.main(["--quick"]) == 0
     out = capsys.readouterr().out
     assert "efficiency_2" in out and "speedup" in out
+
+
+def test_threads_bench_times_compare_of_the_four_strategies(capsys):
+    assert bench_threads.main(["--compare", "--quick"]) == 0
+    out = capsys.readouterr().out
+    assert "compare in threads" in out and "efficiency_2" in out
+    row = out.strip().splitlines()[-1].split()
+    assert row[:2] == ["4", "2"]  # four strategies, two replicates each at toy size
+    assert float(row[2]) > 0 and float(row[3]) > 0
