@@ -49,6 +49,7 @@ def test_each_control_writes_its_scenario_key(small):
         "close": {"on": True, "site": "market_square", "start": "2020-03-01"},
         "police": {"on": True, "kind": "police_strategy", "officer_hours_per_day": 30,
                    "keep_clear": ["centre_zone"], "tolerated": [], "lag_days": 2,
+                   "max_officers_per_site": 1.5,
                    "from_hour": 8, "to_hour": 22, "start": "2020-02-01", "end": ""},
         "fine": {"on": True, "zone": "centre_zone", "propensity": 0.2, "amount_nok": 2500,
                  "start": "2020-02-01"},
@@ -73,6 +74,7 @@ def test_each_control_writes_its_scenario_key(small):
         ["centre_zone"],
         2,
     )
+    assert strategy.max_officers_per_site == 1.5
     assert by_type["fine_policy"].amount_nok == 2500 and by_type["fine_policy"].propensity == 0.2
     assert "expulsion_policy" not in {iv.type for iv in added[:-1]} or len(added) == 8
     room = next(s for s in result.scenario.services if s.id == NEW_ROOM_ID)

@@ -56,3 +56,26 @@ def test_a_strategy_naming_an_unknown_zone_is_rejected():
     bad = STRATEGY.replace('keep_clear = ["centre_zone"]', 'keep_clear = ["nowhere"]')
     with pytest.raises(scenelab.scenario.errors.ScenarioError, match="keep_clear"):
         city(1.0, extra=bad, police="", main_known=1)
+
+
+def test_a_dosage_limit_caps_officers_per_site_and_leaves_the_rest_unspent():
+    # 48 officer-hours over 14 duty hours is 3.4 officers at once; at most 1 per site, the scene
+    # at one site gets 14 officer-hours a day and the rest of the budget is not spent.
+    capped = STRATEGY.replace("lag_days = 1", "lag_days = 1\nmax_officers_per_site = 1.0")
+    scn = city(1.0, extra=capped, police="", main_known=1)
+    sd = scenelab.run(scn, seed=1, until=UNTIL).site_day
+    hours = sd.pivot_table(index="date", columns="site", values="police_hours", aggfunc="sum")
+    duty_hours = 14
+    assert (hours.max() <= duty_hours * (1 + 1e-9)).all(), hours.max()
+    daily = hours.sum(axis=1)
+    assert (daily <= BUDGET * (1 + 1e-9)).all()
+    # the scene is at one site most days: those days are capped well below the budget
+    assert (daily.iloc[1:] < 0.75 * BUDGET).mean() > 0.5, daily.describe()
+
+
+@pytest.mark.parametrize("value", [0, -1.0, "two"])
+def test_a_bad_dosage_limit_is_rejected_with_its_key(value):
+    bad = STRATEGY.replace("lag_days = 1", f"lag_days = 1\nmax_officers_per_site = {value!r}")
+    bad = bad.replace("'two'", '"two"')
+    with pytest.raises(scenelab.scenario.errors.ScenarioError, match="max_officers_per_site"):
+        city(1.0, extra=bad, police="", main_known=1)

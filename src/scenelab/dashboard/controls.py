@@ -157,6 +157,13 @@ def control_panel(scn: sc.Scenario) -> list[html.Details]:
             ),
             _choice("police", "tolerated", "Tolerated zones (budget)", zones, [], multi=True),
             _number("police", "lag_days", "Days before police see a move (budget)", 1),
+            _number(
+                "police",
+                "max_officers_per_site",
+                "Most officers at one place at once (budget; empty: no limit)",
+                None,
+                0.5,
+            ),
             *_hours("police", 8, 22),
             _date("police", "start", "From", when),
             _date("police", "end", "Until (empty: to the end)", None),

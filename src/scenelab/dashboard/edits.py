@@ -128,6 +128,7 @@ def _police(b: _Builder, v: Mapping[str, Any]) -> None:
                 "keep_clear": _list(v.get("keep_clear")),
                 "tolerated": _list(v.get("tolerated")),
                 "lag_days": v.get("lag_days"),
+                "max_officers_per_site": v.get("max_officers_per_site"),
             },
         )
     else:

@@ -31,7 +31,7 @@ World = namedtuple(
         "epoch_of_day", "site_open",
         "officers", "mode", "raid_ohpd", "raid_window", "op_officers",
         "expel_prop", "expel_hours", "expel_zone", "fine_prop", "fine_amount",
-        "outreach", "strat_ohpd", "strat_site", "strat_hours", "strat_lag",
+        "outreach", "strat_ohpd", "strat_site", "strat_hours", "strat_lag", "strat_site_max",
         "dropin_hours", "dropin_weekdays", "dropin_staff", "dist_site_dropin",
         "sif_hours", "sif_weekdays", "sif_cap", "sif_subst", "dist_site_sif",
         "housing_units", "housing_alloc_month", "housing_rule",
@@ -181,6 +181,7 @@ def compile_world(scn: sc.Scenario) -> World:
     strat_site = np.zeros((n_ep, n_sites), dtype=np.uint8)
     strat_hours = np.zeros((n_ep, 24), dtype=np.uint8)
     strat_lag = np.ones(n_ep, dtype=np.int64)
+    strat_site_max = np.full(n_ep, np.inf)  # most officers at one site at once (inf: no limit)
 
     by_kind: dict[str, list[sc.Service]] = {k: [] for k in sc.SERVICE_KINDS}
     for s in scn.services:
@@ -262,6 +263,8 @@ def compile_world(scn: sc.Scenario) -> World:
                 strat_hours[k, :] = 0
                 strat_hours[k, iv.hours.hours()] = 1
                 strat_lag[k] = iv.lag_days
+                if iv.max_officers_per_site is not None:
+                    strat_site_max[k] = iv.max_officers_per_site
             elif isinstance(iv, sc.Outreach) and active:
                 for sid in iv.sites:
                     outreach[k, site_index[sid], iv.hours.hours()] += iv.staff
@@ -343,6 +346,7 @@ def compile_world(scn: sc.Scenario) -> World:
         strat_site=strat_site,
         strat_hours=strat_hours,
         strat_lag=strat_lag,
+        strat_site_max=strat_site_max,
         dropin_hours=dropin_hours,
         dropin_weekdays=dropin_weekdays,
         dropin_staff=dropin_staff,

@@ -305,7 +305,9 @@ class PoliceStrategy(_Timed):
     """Police as a force with a daily budget, deployed where police saw the scene.
 
     Each day, officer-hours go to the keep-clear sites where police saw the scene ``lag_days``
-    ago (hot-spot allocation), never more than the budget.
+    ago (hot-spot allocation), never more than the budget; with ``max_officers_per_site`` no
+    site gets more officers at once than that (a dosage limit), and the rest of the budget is
+    not spent on the scene.
     """
 
     type: Literal["police_strategy"]
@@ -314,6 +316,7 @@ class PoliceStrategy(_Timed):
     tolerated: list[Id] = Field(default_factory=list, max_length=MAX_SITES)
     hours: HourWindow = HourWindow()
     lag_days: int = Field(1, ge=1, le=30)
+    max_officers_per_site: Annotated[float, Field(gt=0.0, le=MAX_STAFF)] | None = None
 
 
 class ExpulsionPolicy(_Timed):

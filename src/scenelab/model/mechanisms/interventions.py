@@ -50,7 +50,10 @@ def allocate_strategy(day, ep, W, X) -> None:  # noqa: ANN001
     What police saw ``lag_days`` ago (visible person-hours at each keep-clear site) sets each
     site's share of the budget (Sherman & Weisburd 1995; Braga et al. 2019); with nothing seen
     the budget is spread evenly over the open keep-clear sites. Officers per duty hour = share /
-    duty hours, so the day's officer-hours sum to the budget exactly.
+    duty hours, so the day's officer-hours sum to the budget, unless the strategy limits the
+    officers at one site at once (``max_officers_per_site``, a dosage limit: presence at a hot
+    spot has diminishing returns, Koper 1995); what a limit cuts is not spent on the scene, so
+    the officer-hours never exceed the budget.
     """
     n_sites = W.site_cap.shape[0]
     slot = day % X.seen_days.shape[0]
@@ -80,7 +83,7 @@ def allocate_strategy(day, ep, W, X) -> None:  # noqa: ANN001
             share = X.seen_days[seen_slot, s] / total
         else:
             share = 1.0 / n_keep if W.site_open[ep, s] else 0.0
-        X.strat_officers[s] = budget * share / n_hours
+        X.strat_officers[s] = min(budget * share / n_hours, W.strat_site_max[ep])
 
 
 @njit(cache=True)
