@@ -82,36 +82,56 @@ def risk_weight(b_risk, k_dem, demeanour, k_trust, trust_ref, trust, k_fines, fi
     return b_risk * math.exp(-k_dem * demeanour) * factor
 
 
-@njit(cache=True)
-def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util):  # noqa: ANN001, ANN201
-    """Draw person ``i``'s site from the logit over their choice set; -1 if none is open."""
-    # Arrays taken out of the structs once (a field read through a struct costs reference counts).
-    known, fam_of, main, service = P.known, P.fam, X.main, X.service_sites
-    site_open, zone_member = W.site_open, W.zone_member
-    n_k, n_main = known.shape[1], main.shape[0]
+@njit(cache=True, inline="always")
+def _choice_set(i, par, known, fam_of, main, service, cand, fam_c, mark) -> tuple[int, int]:  # noqa: ANN001
+    """Fill ``cand`` with person ``i``'s choice set and ``fam_c`` with their familiarity.
+
+    The known sites first (slot order), then the main scenes and the service sites not already
+    in the set. ``mark[s] == i`` says site ``s`` is in the set (``mark`` is reset every tick, and
+    a person chooses at most once a tick): a test per site instead of a scan of the set. Returns
+    ``(n_c, anchor)``, the anchor being the most familiar known site (-1 if none).
+    """
     n_c = 0
-    for k in range(n_k):
+    anchor, best = -1, -1.0
+    for k in range(known.shape[1]):
         s = known[i, k]
-        if s >= 0:
-            cand[n_c] = s
-            n_c += 1
+        if s < 0:
+            continue
+        f = fam_of[i, k]
+        if mark[s] == i:
+            # A site in two slots (not made by this model's updates, but possible): each entry
+            # has the familiarity of its last slot, as a lookup by site would give.
+            for c in range(n_c):
+                if cand[c] == s:
+                    fam_c[c] = f
+        mark[s] = i
+        cand[n_c] = s
+        fam_c[n_c] = f
+        n_c += 1
+        if f > best:
+            anchor, best = s, f
+    n_main = main.shape[0]
     m0 = 0 if par[_MAIN_KNOWN] >= 0.5 else n_main
     for m in range(m0, n_main + service.shape[0]):
         s = main[m] if m < n_main else service[m - n_main]
-        if s < 0:
-            continue
-        dup = False
-        for c in range(n_c):
-            if cand[c] == s:
-                dup = True
-        if not dup:
+        if s >= 0 and mark[s] != i:
+            mark[s] = i
             cand[n_c] = s
+            fam_c[n_c] = 0.0
             n_c += 1
-    # The anchor is the most familiar known site: distance is measured from it.
-    anchor, best = -1, -1.0
-    for k in range(n_k):
-        if known[i, k] >= 0 and fam_of[i, k] > best:
-            anchor, best = known[i, k], fam_of[i, k]
+    return n_c, anchor
+
+
+@njit(cache=True)
+def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util, fam_c, mark):  # noqa: ANN001, ANN201
+    """Draw person ``i``'s site from the logit over their choice set; -1 if none is open.
+
+    ``cand``, ``util`` and ``fam_c`` are scratch arrays of the largest choice set's size, ``mark``
+    one of the sites' (see :func:`_choice_set`).
+    """
+    # Arrays taken out of the structs once (a field read through a struct costs reference counts).
+    n_c, anchor = _choice_set(i, par, P.known, P.fam, X.main, X.service_sites, cand, fam_c, mark)
+    site_open, zone_member = W.site_open, W.zone_member
     zone = P.ban_zone[i]
     banned = zone >= 0 and P.ban_until[i] > t
     comply = P.ban_comply[i]
@@ -144,24 +164,23 @@ def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util):  # noqa: ANN001,
         return -1
     site_term, conceal = X.site_term, W.site_conceal
     dist, lat, lon = W.site_km, W.site_lat, W.site_lon
+    b_habit, b_conceal, b_dist = par[_B_HABIT], par[_B_CONCEAL], par[_B_DIST]
+    b_stay, b_ban = par[_B_STAY], par[_B_BAN]
     u_max = -np.inf
     for c in range(n_c):
         if util[c] == -np.inf:
             continue
         s = cand[c]
-        fam = 0.0
-        for k in range(n_k):
-            if known[i, k] == s:
-                fam = fam_of[i, k]
+        # The terms in a fixed order: floating-point sums depend on it.
         v = util[c] + site_term[s]
-        v += par[_B_HABIT] * fam
-        v += par[_B_CONCEAL] * conceal[s] * max_risk
+        v += b_habit * fam_c[c]
+        v += b_conceal * conceal[s] * max_risk
         if anchor >= 0 and anchor != s:
-            v -= par[_B_DIST] * site_km(dist, lat, lon, anchor, s)
+            v -= b_dist * site_km(dist, lat, lon, anchor, s)
         if s == cur:
-            v += par[_B_STAY]
+            v += b_stay
         if banned and zone_member[zone, s]:
-            v -= par[_B_BAN]
+            v -= b_ban
         util[c] = v
         u_max = max(u_max, v)
     total = 0.0
@@ -183,7 +202,9 @@ def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util):  # noqa: ANN001,
     return -1
 
 
-@njit(cache=True)
+# Inlined: called for everyone present every hour, and a call passing arrays costs their reference
+# counts.
+@njit(cache=True, inline="always")
 def _learn(i, s, gain, known, fam) -> None:  # noqa: ANN001
     """Build familiarity with site ``s``; an unknown site replaces the least familiar one."""
     slot, weakest, weakest_val = -1, 0, np.inf
@@ -208,6 +229,8 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
     size = P.known.shape[1] + X.main.shape[0] + X.service_sites.shape[0]
     cand = np.empty(size, dtype=np.int64)
     util = np.empty(size)
+    fam_c = np.empty(size)
+    mark = np.full(n_sites, -1, dtype=np.int64)  # see _choice_set
     leave = 1.0 / par[_DUR]
     prof = HOUR_PROFILE[hour]
     for s in range(n_sites):
@@ -287,26 +310,22 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
             # Off the scene: arrives with chance arrive_of[c] = p_cand x (arrive_of[c] / p_cand).
             if not candidate:
                 continue
-            c = 0
-            if occasional[i]:
-                c += 4
-            if housed[i]:
-                c += 2
-            if oat[i] == OAT_IN:
-                c += 1
+            # Without branches: these attributes vary from person to person, so a branch on each
+            # would often be mispredicted.
+            c = 4 * (occasional[i] != 0) + 2 * (housed[i] != 0) + (oat[i] == OAT_IN)
             if uniform(key, t, i, 0) * p_cand >= arrive_of[c]:
                 continue
-            s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util)
+            s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util, fam_c, mark)
         elif not site_open[ep, cur]:
             site[i] = -1
-            s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util)
+            s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util, fam_c, mark)
         else:
             if uniform(key, t, i, 0) < leave:
                 site[i] = -1
                 continue
             s = cur
             if uniform(key, t, i, 1) < p_reconsider:
-                s = choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util)
+                s = choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util, fam_c, mark)
         site[i] = s
         if s >= 0:
             _learn(i, s, gain, known, fam)
