@@ -67,7 +67,7 @@ def _logistic(x: float) -> float:
     return 1.0 / (1.0 + math.exp(-x))
 
 
-@njit(cache=True, inline="always")  # inlined: a call passing the state structs costs ~30 ns
+@njit(cache=True)
 def sif_for(ep, hour, day, s, substance, par, W, X) -> int:  # noqa: ANN001
     """Return the index of an injection room that admits this injection now, or -1."""
     weekday = is_weekday(W.start_weekday, day)
@@ -106,12 +106,10 @@ def step(t, day, hour, ep, par, keys, W, P, X, R):  # noqa: ANN001, ANN201 - com
         i, q = next_candidate(key, t, i, q, scale, active, n_active, n_used)
         if i >= n_used:
             break
-        # One branch for the whole test, not four: who injects varies from person to person, so
-        # a branch on it would often be mispredicted. The draw is made for everyone; a draw is a
-        # pure function of its coordinates, so an unused one changes nothing.
+        if status[i] != STATUS_ACTIVE or not injects[i] or away_until[i] > t:
+            continue
         p = p_inject * (rel_oat if oat[i] == OAT_IN else 1.0)
-        drawn = (p >= p_cand) | (uniform(key, t, i, 0) * p_cand < p)
-        if not ((status[i] == STATUS_ACTIVE) & (injects[i] != 0) & (away_until[i] <= t) & drawn):
+        if p < p_cand and uniform(key, t, i, 0) * p_cand >= p:
             continue
         s = P.site[i]
         public = False

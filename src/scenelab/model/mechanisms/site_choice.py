@@ -201,24 +201,6 @@ def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util, fam_c, mark):  # 
     return -1
 
 
-# Inlined: called for everyone present every hour, and a call passing arrays costs their reference
-# counts.
-@njit(cache=True, inline="always")
-def _learn(i, s, gain, known, fam) -> None:  # noqa: ANN001
-    """Build familiarity with site ``s``; an unknown site replaces the least familiar one."""
-    slot, weakest, weakest_val = -1, 0, np.inf
-    for k in range(known.shape[1]):
-        if known[i, k] == s:
-            slot = k
-        if fam[i, k] < weakest_val:
-            weakest, weakest_val = k, fam[i, k]
-    if slot < 0:
-        slot = weakest
-        known[i, slot] = s
-        fam[i, slot] = 0.0
-    fam[i, slot] += gain * (1.0 - fam[i, slot])
-
-
 @njit(cache=True)
 def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compiled kernel
     """Decide presence and site for every person, then index people by site for this hour."""
@@ -267,6 +249,7 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
     occasional, housed, oat = P.occasional, P.housed, P.oat
     hours_present, at_scene_today, n_now = P.hours_present, P.at_scene_today, X.n_now
     known, fam, site_open = P.known, P.fam, W.site_open
+    n_k = known.shape[1]
     key = keys[S_ATTEND]
     gain = par[_HABIT_GAIN]
     p_reconsider = par[_P_RECONSIDER]
@@ -327,7 +310,20 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
                 s = choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util, fam_c, mark)
         site[i] = s
         if s >= 0:
-            _learn(i, s, gain, known, fam)
+            # Familiarity with s builds; an unknown site replaces the least familiar slot. Written
+            # out, not a helper (even an inlined one): binding arrays to a helper's arguments
+            # costs two atomic reference counts each, for everyone present every hour.
+            slot, weakest, weakest_val = -1, 0, np.inf
+            for k in range(n_k):
+                if known[i, k] == s:
+                    slot = k
+                if fam[i, k] < weakest_val:
+                    weakest, weakest_val = k, fam[i, k]
+            if slot < 0:
+                slot = weakest
+                known[i, slot] = s
+                fam[i, slot] = 0.0
+            fam[i, slot] += gain * (1.0 - fam[i, slot])
             hours_present[i] += 1
             at_scene_today[i] = 1
             n_now[s] += 1
