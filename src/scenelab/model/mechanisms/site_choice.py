@@ -82,36 +82,58 @@ def risk_weight(b_risk, k_dem, demeanour, k_trust, trust_ref, trust, k_fines, fi
     return b_risk * math.exp(-k_dem * demeanour) * factor
 
 
-@njit(cache=True)
-def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util):  # noqa: ANN001, ANN201
-    """Draw person ``i``'s site from the logit over their choice set; -1 if none is open."""
-    # Arrays taken out of the structs once (a field read through a struct costs reference counts).
-    known, fam_of, main, service = P.known, P.fam, X.main, X.service_sites
-    site_open, zone_member = W.site_open, W.zone_member
-    n_k, n_main = known.shape[1], main.shape[0]
+@njit(cache=True, inline="always")
+def _choice_set(i, par, known, fam_of, main, service, cand, fam_c, mark) -> tuple[int, int]:  # noqa: ANN001
+    """Fill ``cand`` with person ``i``'s choice set and ``fam_c`` with their familiarity.
+
+    The known sites first (slot order), then the main scenes and the service sites not already
+    in the set. ``mark[s] == i`` says site ``s`` is in the set (``mark`` is reset every tick, and
+    a person chooses at most once a tick): a test per site instead of a scan of the set. Returns
+    ``(n_c, anchor)``, the anchor being the most familiar known site (-1 if none).
+    """
     n_c = 0
-    for k in range(n_k):
+    anchor, best = -1, -1.0
+    for k in range(known.shape[1]):
         s = known[i, k]
-        if s >= 0:
-            cand[n_c] = s
-            n_c += 1
+        if s < 0:
+            continue
+        f = fam_of[i, k]
+        if mark[s] == i:
+            # A site in two slots (not made by this model's updates, but possible): each entry
+            # has the familiarity of its last slot, as a lookup by site would give.
+            for c in range(n_c):
+                if cand[c] == s:
+                    fam_c[c] = f
+        mark[s] = i
+        cand[n_c] = s
+        fam_c[n_c] = f
+        n_c += 1
+        if f > best:
+            anchor, best = s, f
+    n_main = main.shape[0]
     m0 = 0 if par[_MAIN_KNOWN] >= 0.5 else n_main
     for m in range(m0, n_main + service.shape[0]):
         s = main[m] if m < n_main else service[m - n_main]
-        if s < 0:
-            continue
-        dup = False
-        for c in range(n_c):
-            if cand[c] == s:
-                dup = True
-        if not dup:
+        if s >= 0 and mark[s] != i:
+            mark[s] = i
             cand[n_c] = s
+            fam_c[n_c] = 0.0
             n_c += 1
-    # The anchor is the most familiar known site: distance is measured from it.
-    anchor, best = -1, -1.0
-    for k in range(n_k):
-        if known[i, k] >= 0 and fam_of[i, k] > best:
-            anchor, best = known[i, k], fam_of[i, k]
+    return n_c, anchor
+
+
+@njit(cache=True)
+def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util, fam_c, mark):  # noqa: ANN001, ANN201
+    """Draw person ``i``'s site from the logit over their choice set; -1 if none is open.
+
+    ``cand``, ``util`` and ``fam_c`` are scratch arrays of the largest choice set's size, ``mark``
+    one of the sites' (see :func:`_choice_set`).
+    """
+    # Arrays are read through the structs where they are used, not taken out into variables: a
+    # variable holding an array keeps a reference, counted up and down with atomic operations at
+    # each call (about 17 pairs a call when taken out, 8 when read in place), while a read used
+    # at once has its count pair removed by Numba's reference-count pruning.
+    n_c, anchor = _choice_set(i, par, P.known, P.fam, X.main, X.service_sites, cand, fam_c, mark)
     zone = P.ban_zone[i]
     banned = zone >= 0 and P.ban_until[i] > t
     comply = P.ban_comply[i]
@@ -126,42 +148,38 @@ def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util):  # noqa: ANN001,
         par[_K_FINES],
         P.fines_owed[i],
     )
-    reputation, mem_site, mem_risk = X.reputation, P.mem_site, P.mem_risk
     max_risk = 0.0
     n_ok = 0
     for c in range(n_c):
         s = cand[c]
         util[c] = -np.inf
-        if not site_open[ep, s]:
+        if not W.site_open[ep, s]:
             continue
-        if banned and zone_member[zone, s] and comply:
+        if banned and W.zone_member[zone, s] and comply:
             continue
-        risk = w_rep * reputation[s] + (1.0 - w_rep) * memory_of(mem_site, mem_risk, i, s)
+        risk = w_rep * X.reputation[s] + (1.0 - w_rep) * memory_of(P.mem_site, P.mem_risk, i, s)
         util[c] = -b_risk * risk  # the other terms are added below, once max risk is known
         max_risk = max(max_risk, risk)
         n_ok += 1
     if n_ok == 0:
         return -1
-    site_term, conceal = X.site_term, W.site_conceal
-    dist, lat, lon = W.site_km, W.site_lat, W.site_lon
+    b_habit, b_conceal, b_dist = par[_B_HABIT], par[_B_CONCEAL], par[_B_DIST]
+    b_stay, b_ban = par[_B_STAY], par[_B_BAN]
     u_max = -np.inf
     for c in range(n_c):
         if util[c] == -np.inf:
             continue
         s = cand[c]
-        fam = 0.0
-        for k in range(n_k):
-            if known[i, k] == s:
-                fam = fam_of[i, k]
-        v = util[c] + site_term[s]
-        v += par[_B_HABIT] * fam
-        v += par[_B_CONCEAL] * conceal[s] * max_risk
+        # The terms in a fixed order: floating-point sums depend on it.
+        v = util[c] + X.site_term[s]
+        v += b_habit * fam_c[c]
+        v += b_conceal * W.site_conceal[s] * max_risk
         if anchor >= 0 and anchor != s:
-            v -= par[_B_DIST] * site_km(dist, lat, lon, anchor, s)
+            v -= b_dist * site_km(W.site_km, W.site_lat, W.site_lon, anchor, s)
         if s == cur:
-            v += par[_B_STAY]
-        if banned and zone_member[zone, s]:
-            v -= par[_B_BAN]
+            v += b_stay
+        if banned and W.zone_member[zone, s]:
+            v -= b_ban
         util[c] = v
         u_max = max(u_max, v)
     total = 0.0
@@ -184,22 +202,6 @@ def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util):  # noqa: ANN001,
 
 
 @njit(cache=True)
-def _learn(i, s, gain, known, fam) -> None:  # noqa: ANN001
-    """Build familiarity with site ``s``; an unknown site replaces the least familiar one."""
-    slot, weakest, weakest_val = -1, 0, np.inf
-    for k in range(known.shape[1]):
-        if known[i, k] == s:
-            slot = k
-        if fam[i, k] < weakest_val:
-            weakest, weakest_val = k, fam[i, k]
-    if slot < 0:
-        slot = weakest
-        known[i, slot] = s
-        fam[i, slot] = 0.0
-    fam[i, slot] += gain * (1.0 - fam[i, slot])
-
-
-@njit(cache=True)
 def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compiled kernel
     """Decide presence and site for every person, then index people by site for this hour."""
     # A typed -1, not the literal: Numba would compile choose_site a second time for a literal.
@@ -208,6 +210,8 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
     size = P.known.shape[1] + X.main.shape[0] + X.service_sites.shape[0]
     cand = np.empty(size, dtype=np.int64)
     util = np.empty(size)
+    fam_c = np.empty(size)
+    mark = np.full(n_sites, -1, dtype=np.int64)  # see _choice_set
     leave = 1.0 / par[_DUR]
     prof = HOUR_PROFILE[hour]
     for s in range(n_sites):
@@ -245,6 +249,7 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
     occasional, housed, oat = P.occasional, P.housed, P.oat
     hours_present, at_scene_today, n_now = P.hours_present, P.at_scene_today, X.n_now
     known, fam, site_open = P.known, P.fam, W.site_open
+    n_k = known.shape[1]
     key = keys[S_ATTEND]
     gain = par[_HABIT_GAIN]
     p_reconsider = par[_P_RECONSIDER]
@@ -287,29 +292,38 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
             # Off the scene: arrives with chance arrive_of[c] = p_cand x (arrive_of[c] / p_cand).
             if not candidate:
                 continue
-            c = 0
-            if occasional[i]:
-                c += 4
-            if housed[i]:
-                c += 2
-            if oat[i] == OAT_IN:
-                c += 1
+            # Without branches: these attributes vary from person to person, so a branch on each
+            # would often be mispredicted.
+            c = 4 * (occasional[i] != 0) + 2 * (housed[i] != 0) + (oat[i] == OAT_IN)
             if uniform(key, t, i, 0) * p_cand >= arrive_of[c]:
                 continue
-            s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util)
+            s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util, fam_c, mark)
         elif not site_open[ep, cur]:
             site[i] = -1
-            s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util)
+            s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util, fam_c, mark)
         else:
             if uniform(key, t, i, 0) < leave:
                 site[i] = -1
                 continue
             s = cur
             if uniform(key, t, i, 1) < p_reconsider:
-                s = choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util)
+                s = choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util, fam_c, mark)
         site[i] = s
         if s >= 0:
-            _learn(i, s, gain, known, fam)
+            # Familiarity with s builds; an unknown site replaces the least familiar slot. Written
+            # out, not a helper (even an inlined one): binding arrays to a helper's arguments
+            # costs two atomic reference counts each, for everyone present every hour.
+            slot, weakest, weakest_val = -1, 0, np.inf
+            for k in range(n_k):
+                if known[i, k] == s:
+                    slot = k
+                if fam[i, k] < weakest_val:
+                    weakest, weakest_val = k, fam[i, k]
+            if slot < 0:
+                slot = weakest
+                known[i, slot] = s
+                fam[i, slot] = 0.0
+            fam[i, slot] += gain * (1.0 - fam[i, slot])
             hours_present[i] += 1
             at_scene_today[i] = 1
             n_now[s] += 1
