@@ -129,13 +129,13 @@ def load_parameters(
     by_name = {s.name: s for s in specs}
     unknown = sorted(set(values) - set(by_name))
     if unknown:
-        raise ValueError(f"{CALIBRATED_FILE.name}: unknown parameters {unknown}")
+        raise ValueError(f"{calibrated}: unknown parameters {unknown}")
     out = []
     for spec in specs:
         value = values.get(spec.name, spec.default)
         if not spec.low <= value <= spec.high:
             raise ValueError(
-                f"{CALIBRATED_FILE.name}: {spec.name} = {value} lies outside its prior range "
+                f"{calibrated}: {spec.name} = {value} lies outside its prior range "
                 f"[{spec.low}, {spec.high}]"
             )
         out.append(replace(spec, default=value, start=spec.default, calibrated=spec.name in values))
