@@ -130,3 +130,19 @@ def test_oat_slots_in_use_come_from_the_run(short_run, bergen):
     assert sorted(two["replicate"].unique()) == [0, 1]
     one = total_cost(bergen, short_run)
     assert total_cost(bergen, [short_run, short_run]) == pytest.approx(one)
+    # compare takes each replicate's total from the table: its periods cover every day
+    rows = two[two["replicate"] == 1]["cost_nok"].sum()
+    assert rows == pytest.approx(one, rel=1e-12)
+
+
+def test_schedules_are_cached_by_content_not_by_object():
+    """Pricing one scenario, then an edited copy, then the first again gives each its own costs."""
+    busy = _small([PLAN_2021], costs={"police_officer_hour": 900.0})
+    quiet_plan = {**PLAN_2021, "officers": 2.0}
+    quiet = _small([quiet_plan], costs={"police_officer_hour": 900.0})
+    first = total_cost(busy, None)
+    assert total_cost(quiet, None) == pytest.approx(2 * 8 * 365 * 900.0, rel=1e-12)
+    assert total_cost(busy, None) == first == pytest.approx(11 * 8 * 365 * 900.0, rel=1e-12)
+    # a renamed copy is another entry with the same schedule
+    edited = busy.model_copy(update={"name": "busy-renamed"})
+    assert total_cost(edited, None) == pytest.approx(first, rel=1e-12)

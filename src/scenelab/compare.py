@@ -187,24 +187,26 @@ def _write_comparison(
     until: dt.date | None,
     overrides: dict[str, float] | None,
 ) -> pd.DataFrame:
-    from scenelab.costs import cost_summary, cost_table, total_cost
+    from scenelab.costs import cost_summary, cost_table
     from scenelab.verdict import verdict
 
     names = [s.name for s in loaded]
-    by_name = {s.name: s for s in loaded}
+    # one cost table per strategy serves the outcomes, costs.csv and summary.json: its periods
+    # cover every simulated day, so a replicate's rows sum to its total cost
+    cost_tables = {s.name: cost_table(s, results[s.name]) for s in loaded}
     rows = []
     for name, runs in results.items():
+        totals = cost_tables[name].groupby("replicate")["cost_nok"].sum()
         for r, res in enumerate(runs):
             days = res.city_day["date"].nunique()
-            per_month = total_cost(by_name[name], res) / (days / DAYS_PER_MONTH)
+            per_month = float(totals.get(r, 0.0)) / (days / DAYS_PER_MONTH)
             rows.append({"scenario": name, "replicate": r, **res.outcomes,
                          "cost_nok_per_month": per_month})  # fmt: skip
     outcomes = pd.DataFrame(rows)
     table = paired_differences(outcomes, names[0])
     verdicts = [verdict(results[names[0]], results[s.name], loaded[0], s) for s in loaded[1:]]
     costs = pd.concat(
-        [cost_table(s, results[s.name]).assign(scenario=s.name) for s in loaded],
-        ignore_index=True,
+        [cost_tables[s.name].assign(scenario=s.name) for s in loaded], ignore_index=True
     )
     with target.staged() as staging:
         atomic_text(table.to_csv(index=False), staging / "compare.csv")
@@ -244,7 +246,9 @@ def _write_comparison(
             "warnings": {name: records(items) for name, items in advice.items()},
             "differences": json.loads(table.to_json(orient="records")),
             "verdicts": [_verdict_record(v) for v in verdicts],
-            "costs": {s.name: cost_summary(s, results[s.name]) for s in loaded},
+            "costs": {
+                s.name: cost_summary(s, results[s.name], cost_tables[s.name]) for s in loaded
+            },
         }
         atomic_text(dump_json(summary), staging / "summary.json")
         from scenelab.report import write_report

@@ -261,7 +261,7 @@ def _add_optional_sections(
     from scenelab.costs import cost_summary, cost_table
 
     costs = cost_table(scn, results)
-    summary["costs"] = cost_summary(scn, results)
+    summary["costs"] = cost_summary(scn, results, costs)
     atomic_text(costs.to_csv(index=False), staging / "costs.csv")
     if report:
         from scenelab.report import write_report

@@ -205,19 +205,22 @@ def paired_interval(diff: np.ndarray, level: float = 0.95) -> tuple[float, float
     return mean, mean - half, mean + half
 
 
-def _window(frame: pd.DataFrame, since: dt.date, col: str = "date") -> pd.DataFrame:
-    return frame[frame[col] >= pd.Timestamp(since)]
-
-
 def _measure(res: object, scn: sc.Scenario, since: dt.date) -> dict[str, float]:
     """One replicate's quantities over ``since`` .. its last day (see :data:`QUANTITIES`)."""
     weights = scenario_weights(scn)
-    sd = _window(res.site_day, since)  # type: ignore[attr-defined]
-    cd = _window(res.city_day, since)  # type: ignore[attr-defined]
-    days = int(cd["date"].nunique())
+    # column sums under a row mask: selecting the rows first would copy every column of
+    # site_day (text columns included) for each replicate of each strategy
+    sd, cd = res.site_day, res.city_day  # type: ignore[attr-defined]
+    in_sd = (sd["date"] >= pd.Timestamp(since)).to_numpy()
+    in_cd = (cd["date"] >= pd.Timestamp(since)).to_numpy()
+    days = int(np.unique(cd["date"].to_numpy()[in_cd]).size)
     months = days / DAYS_PER_MONTH if days else math.nan
-    totals = {c: float(sd[c].sum()) for c in HARM_COMPONENTS}
-    totals.update({c: float(cd[c].sum()) for c in OFF_SCENE_COMPONENTS if c in cd.columns})
+
+    def total(frame: pd.DataFrame, rows: np.ndarray, col: str) -> float:
+        return float(np.nansum(frame[col].to_numpy(dtype=float, na_value=np.nan)[rows]))
+
+    totals = {c: total(sd, in_sd, c) for c in HARM_COMPONENTS}
+    totals.update({c: total(cd, in_cd, c) for c in OFF_SCENE_COMPONENTS if c in cd.columns})
     row = pd.DataFrame([{"month": "window", "neighbourhood": "city", **totals}])
     harm = harm_by_neighbourhood_month(row, weights).iloc[0]
     out: dict[str, float] = {
@@ -229,7 +232,9 @@ def _measure(res: object, scn: sc.Scenario, since: dt.date) -> dict[str, float]:
                             if comp == c)  # fmt: skip
         out[f"n_{c}"] = n / months
         out[f"harm_{c}"] = float(harm[f"harm_{c}"]) / months
-    out["scene_size"] = float(sd.groupby("date")["people_present"].sum().mean())
+    # mean over the window's days of the people present at all sites: their sum over the days
+    sd_days = np.unique(sd["date"].to_numpy()[in_sd]).size
+    out["scene_size"] = total(sd, in_sd, "people_present") / sd_days if sd_days else math.nan
     nm = res.neighbourhood_month  # type: ignore[attr-defined]
     nm = nm[nm["month"] >= pd.Timestamp(since).to_period("M").to_timestamp()]
     per = harm_by_neighbourhood_month(nm, weights).groupby("neighbourhood")["harm"].sum()
@@ -244,8 +249,9 @@ def _measure(res: object, scn: sc.Scenario, since: dt.date) -> dict[str, float]:
     for hood, value in per.items():
         out[f"hood_{hood}"] = float(value) / n_months
     out["harm_women"] = _harm_to_women(res.people, weights)  # type: ignore[attr-defined]
-    cost = _window(daily_costs(scn, res), since)
-    out["cost"] = float(cost[list(COST_ITEMS)].to_numpy().sum()) / months
+    cost = daily_costs(scn, res)
+    in_cost = (cost["date"] >= pd.Timestamp(since)).to_numpy()
+    out["cost"] = float(cost[list(COST_ITEMS)].to_numpy()[in_cost].sum()) / months
     return out
 
 

@@ -14,7 +14,9 @@ the harms themselves (the verdict weighs those in harm-days, not money).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import tomllib
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -69,6 +71,11 @@ class UnitCost:
 
 def default_unit_costs() -> dict[str, UnitCost]:
     """Return the shipped default unit costs (``scenelab/costs/unit_costs.toml``)."""
+    return dict(_shipped_unit_costs())
+
+
+@functools.cache
+def _shipped_unit_costs() -> dict[str, UnitCost]:
     text = resources.files("scenelab.costs").joinpath("unit_costs.toml").read_text("utf-8")
     table = tomllib.loads(text)
     if list(table) != list(ITEMS):
@@ -112,6 +119,62 @@ def _last_day(scn: sc.Scenario, results: object | None) -> dt.date:
     return pd.Timestamp(cd["date"].max()).date()
 
 
+#: Schedules (:func:`_schedule`) of the scenarios priced most recently, by content. A comparison
+#: prices each strategy's replicates several times (the cost table, the verdict, the summary);
+#: compiling the schedule again each time was half of the time spent writing it.
+_SCHEDULES: OrderedDict[str, pd.DataFrame] = OrderedDict()
+_SCHEDULES_KEPT = 16
+
+
+def _schedule(scn: sc.Scenario) -> pd.DataFrame:
+    """Quantities bought each day of the whole run window with no OAT use (read-only, cached).
+
+    The scenario model is frozen; its JSON dump is the cache key, so an edited copy (the
+    dashboard's) is a different entry.
+    """
+    key = scn.model_dump_json()
+    cached = _SCHEDULES.get(key)
+    if cached is not None:
+        _SCHEDULES.move_to_end(key)
+        return cached
+    world = compile_world(scn)
+    n_days = (scn.run.end - scn.run.start).days + 1
+    ep = world.epoch_of_day[:n_days]
+    dates = pd.date_range(scn.run.start, periods=n_days, freq="D")
+    weekday = ((world.start_weekday + np.arange(n_days)) % 7) < 5
+    police = (
+        world.officers.sum(axis=(1, 2))
+        + world.raid_ohpd.sum(axis=1)
+        + world.op_officers.sum(axis=(1, 2))
+        + world.strat_ohpd
+    )[ep]
+    room_open = world.sif_hours.sum(axis=2) > 0  # (epoch, room)
+    room_hours = world.sif_hours.sum(axis=2)[ep] * np.where(
+        world.sif_weekdays[ep] == 1, weekday[:, None], True
+    )
+    closures = np.zeros(n_days)  # priced per site by daily_costs
+    for iv in scn.interventions:
+        if isinstance(iv, sc.CloseSite) and iv.start <= scn.run.end:
+            closures[(iv.start - scn.run.start).days] += 1
+    out = pd.DataFrame(
+        {
+            "date": dates,
+            "police_officer_hour": police,
+            "outreach_worker_hour": world.outreach.sum(axis=(1, 2))[ep],
+            "housing_unit_year": world.housing_units.sum(axis=1)[ep] / DAYS_PER_YEAR,
+            "oat_slot_year": np.zeros(n_days),
+            "injection_room_year": room_open.sum(axis=1)[ep] / DAYS_PER_YEAR,
+            "injection_room_opening_hour": room_hours.sum(axis=1),
+            "drop_in_year": (world.dropin_hours.sum(axis=2) > 0).sum(axis=1)[ep] / DAYS_PER_YEAR,
+            "site_closure": closures,
+        }
+    )
+    _SCHEDULES[key] = out
+    while len(_SCHEDULES) > _SCHEDULES_KEPT:
+        _SCHEDULES.popitem(last=False)
+    return out
+
+
 def daily_quantities(scn: sc.Scenario, results: object | None = None) -> pd.DataFrame:
     """Quantities bought each day, one column per cost item (:data:`ITEMS`).
 
@@ -124,43 +187,13 @@ def daily_quantities(scn: sc.Scenario, results: object | None = None) -> pd.Data
         ``date`` then one column per item: officer-hours, worker-hours, housing unit-years,
         OAT slot-years, room-years, room opening hours, drop-in centre-years, and closures.
     """
-    world = compile_world(scn)
     last = _last_day(scn, results)
     n_days = (last - scn.run.start).days + 1
-    ep = world.epoch_of_day[:n_days]
-    dates = pd.date_range(scn.run.start, periods=n_days, freq="D")
-    weekday = ((world.start_weekday + np.arange(n_days)) % 7) < 5
-
-    police = (
-        world.officers.sum(axis=(1, 2))
-        + world.raid_ohpd.sum(axis=1)
-        + world.op_officers.sum(axis=(1, 2))
-        + world.strat_ohpd
-    )[ep]
-    room_open = world.sif_hours.sum(axis=2) > 0  # (epoch, room)
-    room_hours = world.sif_hours.sum(axis=2)[ep] * np.where(
-        world.sif_weekdays[ep] == 1, weekday[:, None], True
-    )
-    oat = np.zeros(n_days)
+    out = _schedule(scn).iloc[:n_days].copy()
     if results is not None:
         oat = results.city_day["in_oat"].to_numpy(dtype=float)[:n_days]  # type: ignore[attr-defined]
-    closures = np.zeros(n_days)  # priced per site by daily_costs
-    for iv in scn.interventions:
-        if isinstance(iv, sc.CloseSite) and iv.start <= last:
-            closures[(iv.start - scn.run.start).days] += 1
-    return pd.DataFrame(
-        {
-            "date": dates,
-            "police_officer_hour": police,
-            "outreach_worker_hour": world.outreach.sum(axis=(1, 2))[ep],
-            "housing_unit_year": world.housing_units.sum(axis=1)[ep] / DAYS_PER_YEAR,
-            "oat_slot_year": oat / DAYS_PER_YEAR,
-            "injection_room_year": room_open.sum(axis=1)[ep] / DAYS_PER_YEAR,
-            "injection_room_opening_hour": room_hours.sum(axis=1),
-            "drop_in_year": (world.dropin_hours.sum(axis=2) > 0).sum(axis=1)[ep] / DAYS_PER_YEAR,
-            "site_closure": closures,
-        }
-    )
+        out["oat_slot_year"] = oat / DAYS_PER_YEAR
+    return out
 
 
 def daily_costs(scn: sc.Scenario, results: object | None = None) -> pd.DataFrame:
@@ -168,8 +201,11 @@ def daily_costs(scn: sc.Scenario, results: object | None = None) -> pd.DataFrame
 
     Site closures are priced per site (``[costs] site_closure_by_site``, else ``site_closure``).
     """
-    qty = daily_quantities(scn, results)
-    prices = unit_costs(scn)
+    return _priced(scn, daily_quantities(scn, results), unit_costs(scn))
+
+
+def _priced(scn: sc.Scenario, qty: pd.DataFrame, prices: dict[str, UnitCost]) -> pd.DataFrame:
+    """:func:`daily_quantities` rows priced: NOK per day and item."""
     out = qty.copy()
     for item in ITEMS:
         out[item] = qty[item] * prices[item].nok
@@ -218,7 +254,8 @@ def cost_table(
     rows = []
     for rep, res in enumerate(_as_list(results)):
         qty = daily_quantities(scn, res)
-        cost = daily_costs(scn, res)
+        cost = _priced(scn, qty, prices)
+        q_days, c_days = qty[list(ITEMS)].to_numpy(), cost[list(ITEMS)].to_numpy()
         last = qty["date"].iloc[-1].date()
         for label, first, end in periods(scn, last):
             if since is not None:
@@ -226,8 +263,10 @@ def cost_table(
                     continue
                 first = max(first, since)
                 label = f"{first.isoformat()}..{end.isoformat()}"
-            mask = (qty["date"] >= pd.Timestamp(first)) & (qty["date"] <= pd.Timestamp(end))
-            for item in ITEMS:
+            # row k is day k of the run (daily_quantities starts at the run's first day)
+            days = slice((first - scn.run.start).days, (end - scn.run.start).days + 1)
+            q_sum, c_sum = q_days[days].sum(axis=0), c_days[days].sum(axis=0)
+            for k, item in enumerate(ITEMS):
                 price = prices[item]
                 rows.append(
                     {
@@ -237,11 +276,11 @@ def cost_table(
                         "end": end.isoformat(),
                         "days": (end - first).days + 1,
                         "item": item,
-                        "quantity": float(qty.loc[mask, item].sum()),
+                        "quantity": float(q_sum[k]),
                         "unit": price.unit,
                         "unit_cost_nok": price.nok,
                         "price_year": price.price_year,
-                        "cost_nok": float(cost.loc[mask, item].sum()),
+                        "cost_nok": float(c_sum[k]),
                     }
                 )
     return pd.DataFrame(rows)
@@ -265,12 +304,16 @@ def total_cost(
     return float(np.mean(totals))
 
 
-def cost_summary(scn: sc.Scenario, results: Sequence[object]) -> dict[str, object]:
+def cost_summary(
+    scn: sc.Scenario, results: Sequence[object], table: pd.DataFrame | None = None
+) -> dict[str, object]:
     """The costs section of ``summary.json``: total, per month, per period and item, unit costs.
 
-    Amounts are means over replicates, in NOK of each unit cost's own price year.
+    Amounts are means over replicates, in NOK of each unit cost's own price year. ``table`` is
+    :func:`cost_table` of the same scenario and results when the caller has it already.
     """
-    table = cost_table(scn, results)
+    if table is None:
+        table = cost_table(scn, results)
     per = table.groupby(["period", "start", "end", "days", "item"], sort=False)["cost_nok"]
     mean = per.mean().reset_index()
     periods = []

@@ -349,7 +349,14 @@ def write_report(
     if not scenario_info.periods:
         raise ValueError("ReportInputs.periods is empty: the report needs at least one period")
     weights = weights or HarmWeights()
-    tables = collect_tables(results_or_tables)
+    if isinstance(comparison, Mapping):
+        # stack each strategy's replicates once: every section below reads them
+        given = comparison
+        comparison = {name: collect_tables(runs) for name, runs in given.items()}
+        same = [name for name, runs in given.items() if runs is results_or_tables]
+        tables = comparison[same[0]] if same else collect_tables(results_or_tables)
+    else:
+        tables = collect_tables(results_or_tables)
     sd, nm = tables.site_day, tables.neighbourhood_month
     n_rep = int(sd[replicate_column(sd.copy())].nunique()) if len(sd) else 0
     colours = site_colours(scenario_info, extra_sites=sorted(sd["site"].unique()))

@@ -81,6 +81,7 @@ def site_period_presence(
         ``share`` of the period's scene (people at the site / people at all sites).
     """
     rep = replicate_column(site_day)
+    site_day = site_day[[rep, "site", "date", "people_present"]]  # the rest is not read
     parts = []
     for label, start, end in periods:
         sub = site_day[(site_day["date"] >= start) & (site_day["date"] < end)]

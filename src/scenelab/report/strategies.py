@@ -100,8 +100,11 @@ def strategy_outcomes(
             window = (f"from {since}", pd.Timestamp(since), end)
         else:
             window = ("whole run", sd["date"].min(), sd["date"].max() + pd.Timedelta(days=1))
-        sd = sd[(sd["date"] >= window[1]) & (sd["date"] < window[2])].copy()
-        rep_sd = replicate_column(sd)
+        rep_sd = next((c for c in ("run_id", "replicate") if c in sd.columns), None)
+        keep = [c for c in (rep_sd, "date", "people_present") if c]
+        # only the columns used: a row filter copies every column it keeps, text ones too
+        sd = sd.loc[(sd["date"] >= window[1]) & (sd["date"] < window[2]), keep].copy()
+        rep_sd = rep_sd or replicate_column(sd)
         size = sd.groupby([rep_sd, "date"])["people_present"].sum().groupby(level=0).mean()
         per = harm_by_period(tables.neighbourhood_month, [window], weights)
         rep_nm = replicate_column(per)
@@ -328,8 +331,11 @@ def diverged_series_figure(
         nm = nm[nm["month"] >= start.to_period("M").to_timestamp()]
         rep = replicate_column(nm)
         harm = nm.groupby([rep, "month"])["harm"].sum().reset_index()
-        sd = tables.site_day[tables.site_day["date"] >= start]
-        rep_sd = replicate_column(sd.copy())
+        sd = tables.site_day
+        rep_sd = next((c for c in ("run_id", "replicate") if c in sd.columns), None)
+        keep = [c for c in (rep_sd, "date", "people_present") if c]
+        sd = sd.loc[sd["date"] >= start, keep].copy()  # only the columns used (see above)
+        rep_sd = rep_sd or replicate_column(sd)
         size = sd.groupby([rep_sd, "date"])["people_present"].sum().reset_index()
         for col, (frame, x, y) in enumerate(
             ((harm, "month", "harm"), (size, "date", "people_present")), start=1
