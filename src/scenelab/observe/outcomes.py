@@ -89,8 +89,11 @@ def outcomes(
     )
     year = sd["date"].dt.year
     centre = {n.id for n in scenario.neighbourhoods if n.centre}
+    # a row filter copies every column it keeps: keep only those read below
+    by_year = sd[["date", "site", "neighbourhood", "people_present", "expulsions", "fines",
+                  "violence_incidents", "nuisance"]]  # fmt: skip
     for y in sorted(year.unique()):
-        in_year = sd[year == y]
+        in_year = by_year[year == y]
         ph = in_year.groupby("site")["people_present"].sum()
         tot = float(ph.sum())
         for site in scenario.site_ids():
@@ -115,6 +118,7 @@ def period_summary(
 ) -> list[dict[str, object]]:
     """Return one row per period between interventions: people by site and events per day."""
     rows = []
+    sd = sd[list(dict.fromkeys(["date", "site", "people_present", *SUMMARY_COLUMNS]))]  # read below
     for label, first, last in periods(scenario, until):
         mask = (sd["date"] >= pd.Timestamp(first)) & (sd["date"] <= pd.Timestamp(last))
         part = sd[mask]
