@@ -301,10 +301,15 @@ def harm_by_period(
         if sub.empty:
             continue
         by = keys + ["neighbourhood"]
-        agg = sub.groupby(by, dropna=False, sort=True).agg(
-            **{c: (c, "sum") for c in value_cols},
-            **{c: (c, "first") for c in first_cols},
-            n_months=("month", "nunique"),
+        groups = sub.groupby(by, dropna=False, sort=True)
+        # one reduction per kind over many columns: named aggregations reduce a column at a time
+        agg = pd.concat(
+            [
+                groups[value_cols].sum(),
+                groups[first_cols].first(),
+                groups["month"].nunique().rename("n_months"),
+            ],
+            axis=1,
         )
         agg = agg.reset_index()
         agg.insert(len(keys), "period", label)
