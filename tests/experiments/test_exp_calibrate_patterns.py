@@ -147,9 +147,14 @@ def test_figures_in_the_calibration_are_the_pattern_measurements(town):
 
 
 @pytest.mark.slow
-def test_a_calibration_on_pattern_figures_runs_end_to_end(town, dask_client):
+@pytest.mark.parametrize("where", ["dask", "threads"])
+def test_a_calibration_on_pattern_figures_runs_end_to_end(town, where, request):
+    """On a Dask client, and (no client, no scheduler) in two threads of this process."""
     spec = load_calibration(_write(town, CALIBRATION))
-    result = calibrate(spec, town / "out", client=dask_client, echo=lambda _m: None)
+    said: list[str] = []
+    client = request.getfixturevalue("dask_client") if where == "dask" else None
+    result = calibrate(spec, town / "out", client=client, n_workers=2, echo=said.append)
+    assert any("2 thread(s) of this process" in m for m in said) == (where == "threads"), said
     predictive = pd.read_csv(town / "out" / "posterior_predictive.csv")
     assert {"T1.underpass", "T2.people"} <= set(predictive.columns)
     assert len(predictive) == 3 and predictive["T2.people"].gt(0).all()

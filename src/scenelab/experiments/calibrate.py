@@ -1,11 +1,11 @@
-"""Likelihood-free calibration with ABC-SMC (pyabc) on Dask.
+"""Likelihood-free calibration with ABC-SMC (pyabc).
 
-Chosen parameters get uniform priors (the file's low/high, else the model's
-prior range from ``scenelab.parameters``); simulated outcomes are compared
-with target summary statistics by a scaled Euclidean distance
-``sqrt(sum(((sim - target) / scale)^2))``. Simulations run through the same
-:class:`~scenelab.experiments.models.Model` seam as experiments, on pyabc's
-``DaskDistributedSampler``. With ``calibration.patterns`` set, a target may name a figure of
+Chosen parameters get uniform priors (the file's low/high, else the model's prior range from
+``scenelab.parameters``); simulated outcomes are compared with target summary statistics by a
+scaled Euclidean distance ``sqrt(sum(((sim - target) / scale)^2))``. Simulations run through
+the :class:`~scenelab.experiments.models.Model` seam of experiments, in threads of this process
+(scenelab's model on one machine) or on Dask (other models, a scheduler address or a client;
+``experiments.abc_sampler``). With ``calibration.patterns`` set, a target may name a figure of
 the city's pattern file (``P2.vagsbunnen_share_first_year``), measured on every run by
 ``scenelab.patterns`` (:func:`pattern_figures`). The run is converged when one of pyabc's own
 criteria holds (``min_epsilon``, ``min_acceptance_rate``, ``min_epsilon_diff``); the generation,
@@ -43,13 +43,13 @@ import numpy as np
 import pandas as pd
 
 from scenelab.errors import ArgumentError, ScenelabError
+from scenelab.experiments.abc_sampler import abc_sampler
 from scenelab.experiments.calibrate_patterns import pattern_figures
 from scenelab.experiments.calibrate_stopping import (
     InterruptOnlyWhileSampling,
     PyabcStopMessages,
     stopping_rule,
 )
-from scenelab.experiments.cluster import dask_client
 from scenelab.experiments.models import Model, PreparedScenario, ScenelabModel, builtin_model
 from scenelab.experiments.plan import RunTask, run_key
 from scenelab.experiments.plots import write_html_page
@@ -240,7 +240,7 @@ def calibrate(
     n_workers: int | None = None,
     echo: Callable[[str], None] | None = None,
 ) -> CalibrationResult:
-    """Calibrate parameters to target statistics with ABC-SMC on Dask.
+    """Calibrate parameters to target statistics with ABC-SMC (local threads or Dask).
 
     Args:
         spec: A validated calibration file.
@@ -248,7 +248,7 @@ def calibrate(
         model: Model to calibrate (default: the one the file names).
         client: An existing Dask client (not closed here).
         scheduler: Address of an existing Dask scheduler.
-        n_workers: Local worker processes (default: one per core).
+        n_workers: Local threads (scenelab's model) or worker processes (default: one per core).
         echo: Where to print progress messages (default: stderr).
 
     Returns:
@@ -260,7 +260,6 @@ def calibrate(
     """
     try:
         import pyabc
-        from pyabc.sampler import DaskDistributedSampler
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise ImportError("calibration needs pyabc: pip install 'scenelab[calibrate]'") from exc
 
@@ -302,8 +301,14 @@ def calibrate(
     )
     simulator = AbcSimulator(model, prepared, spec.fixed, list(targets))
     db_path = out_dir / CALIBRATION_DB
-    with dask_client(scheduler=scheduler, n_workers=n_workers, client=client, echo=say) as dc:
-        sampler = DaskDistributedSampler(dask_client=dc, batch_size=cal.batch_size)
+    with abc_sampler(
+        threads=isinstance(model, ScenelabModel),
+        scheduler=scheduler,
+        client=client,
+        n_workers=n_workers,
+        batch_size=cal.batch_size,
+        echo=say,
+    ) as (sampler, submit):
         abc = pyabc.ABCSMC(
             simulator,
             prior,
@@ -372,7 +377,7 @@ def calibrate(
         n_sims = int(history.total_nr_simulations)
         generations = int(history.max_t) + 1
         predictive = _posterior_predictive(
-            dc, model, prepared, spec, posterior, [p.name for p in params]
+            submit, model, prepared, spec, posterior, [p.name for p in params]
         )
     summary = summarize_posterior(posterior, params)
     check = predictive_check(predictive, spec)
@@ -446,7 +451,7 @@ def _check_targets(
 
 
 def _posterior_predictive(
-    client: Any,  # noqa: ANN401
+    submit: Callable[..., Any],
     model: Model,
     prepared: PreparedScenario,
     spec: CalibrationSpec,
@@ -472,7 +477,7 @@ def _posterior_predictive(
             replicate=i,
         )
         tasks.append(RunTask(key, "posterior_predictive", i, i, int(seed), prepared, params))
-    futures = [client.submit(execute_runs, model, [t], (), pure=False) for t in tasks]
+    futures = [submit(execute_runs, model, [t], ()) for t in tasks]
     rows = []
     for task, fut in zip(tasks, futures, strict=True):
         (rec,) = fut.result()

@@ -113,8 +113,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "calibrate",
         help="ABC-SMC calibration to target statistics (needs scenelab[calibrate])",
-        description="Calibrate parameters against targets with pyabc on Dask; writes the "
-        "weighted posterior, pyabc database, plots and a posterior predictive check to DIR.",
+        description="Calibrate parameters against targets with pyabc; writes the weighted "
+        "posterior, pyabc database, plots and a posterior predictive check to DIR. scenelab's "
+        "model runs in --workers threads of this process unless --scheduler names a Dask "
+        "cluster; other models run on a local Dask cluster.",
     )
     p.add_argument("file", type=Path, help="calibration file (.toml)")
     p.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
