@@ -261,27 +261,60 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
     # differ). A per-person next-arrival tick would visit fewer dead slots but needs a calendar
     # kept in step with every phase that moves people; the chain needs no state. By day the
     # largest chance is above ``rng.DENSE_ABOVE`` and everyone is a candidate (a skip costs more
-    # than the plain test it saves). The two ascending streams are merged, so people are visited
-    # (and listed by site) in ascending order, as a loop over everyone would.
+    # than the plain test it saves).
     n_used = X.counters[0]
     prev, n_prev = X.present, X.counters[6]
     present = np.empty(n_used, dtype=np.int64)  # who is at a site this hour, ascending
     n_present = 0
     active, n_active = X.active, X.counters[5]
-    cand_i, cq = next_candidate(key, t, -1, -1, scale, active, n_active, n_used)
+    # First pass, over the candidates: keep those who have something to do (at a site, held away,
+    # or arriving: the arrival draw is made here). A decision changes only its own person's state,
+    # so this pass sees what the loop below would. By day it is written without branches: the
+    # draw is a pure function of its coordinates, so drawing it for people who are at a site or
+    # not active changes no other draw, and one well-predicted branch per person replaces several
+    # that often went either way.
+    need = np.empty(n_used + 1, dtype=np.int64)
+    n_need = 0
+    if scale == 0.0:
+        for q in range(n_active):
+            i = active[q]
+            cur = site[i]
+            c = 4 * (occasional[i] != 0) + 2 * (housed[i] != 0) + (oat[i] == OAT_IN)
+            arrives = (cur < 0) & (uniform(key, t, i, 0) * p_cand < arrive_of[c])
+            keep = (status[i] == STATUS_ACTIVE) & ((cur >= 0) | (away_until[i] > t) | arrives)
+            need[n_need] = i
+            n_need += keep
+    else:
+        i, cq = next_candidate(key, t, -1, -1, scale, active, n_active, n_used)
+        while i < n_used:
+            if status[i] == STATUS_ACTIVE:
+                keep = site[i] >= 0 or away_until[i] > t
+                if not keep:
+                    # Off the scene: arrives with chance arrive_of[c] = p_cand x (arrive_of[c] /
+                    # p_cand).
+                    c = 4 * (occasional[i] != 0) + 2 * (housed[i] != 0) + (oat[i] == OAT_IN)
+                    keep = uniform(key, t, i, 0) * p_cand < arrive_of[c]
+                if keep:
+                    need[n_need] = i
+                    n_need += 1
+            i, cq = next_candidate(key, t, i, cq, scale, active, n_active, n_used)
+    # Second pass: last hour's present people and the kept candidates, both ascending, merged, so
+    # people are visited (and listed by site) in ascending order, as a loop over everyone would.
     q = 0
+    r = 0
     while True:
         i_prev = prev[q] if q < n_prev else n_used
-        if i_prev >= n_used and cand_i >= n_used:
+        i_need = need[r] if r < n_need else n_used
+        if i_prev >= n_used and i_need >= n_used:
             break
-        if i_prev <= cand_i:
+        if i_prev <= i_need:
             i = i_prev
             q += 1
         else:
-            i = cand_i
-        candidate = i == cand_i
+            i = i_need
+        candidate = i == i_need
         if candidate:
-            cand_i, cq = next_candidate(key, t, cand_i, cq, scale, active, n_active, n_used)
+            r += 1
         if status[i] != STATUS_ACTIVE:
             continue
         cur = site[i]
@@ -289,13 +322,8 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
             site[i] = -1
             continue
         if cur < 0:
-            # Off the scene: arrives with chance arrive_of[c] = p_cand x (arrive_of[c] / p_cand).
+            # Off the scene: a kept candidate off the scene arrives (drawn in the first pass).
             if not candidate:
-                continue
-            # Without branches: these attributes vary from person to person, so a branch on each
-            # would often be mispredicted.
-            c = 4 * (occasional[i] != 0) + 2 * (housed[i] != 0) + (oat[i] == OAT_IN)
-            if uniform(key, t, i, 0) * p_cand >= arrive_of[c]:
                 continue
             s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util, fam_c, mark)
         elif not site_open[ep, cur]:
