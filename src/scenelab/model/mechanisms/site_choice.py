@@ -24,7 +24,7 @@ import math
 import numpy as np
 
 from scenelab.model.jit import njit
-from scenelab.model.mechanisms.common import HOUR_PROFILE, memory_of, site_km
+from scenelab.model.mechanisms.common import HOUR_PROFILE, site_km
 from scenelab.model.params import IDX
 from scenelab.model.rng import (
     S_ATTEND,
@@ -82,136 +82,17 @@ def risk_weight(b_risk, k_dem, demeanour, k_trust, trust_ref, trust, k_fines, fi
     return b_risk * math.exp(-k_dem * demeanour) * factor
 
 
-@njit(cache=True, inline="always")
-def _choice_set(i, par, known, fam_of, main, service, cand, fam_c, mark) -> tuple[int, int]:  # noqa: ANN001
-    """Fill ``cand`` with person ``i``'s choice set and ``fam_c`` with their familiarity.
-
-    The known sites first (slot order), then the main scenes and the service sites not already
-    in the set. ``mark[s] == i`` says site ``s`` is in the set (``mark`` is reset every tick, and
-    a person chooses at most once a tick): a test per site instead of a scan of the set. Returns
-    ``(n_c, anchor)``, the anchor being the most familiar known site (-1 if none).
-    """
-    n_c = 0
-    anchor, best = -1, -1.0
-    for k in range(known.shape[1]):
-        s = known[i, k]
-        if s < 0:
-            continue
-        f = fam_of[i, k]
-        if mark[s] == i:
-            # A site in two slots (not made by this model's updates, but possible): each entry
-            # has the familiarity of its last slot, as a lookup by site would give.
-            for c in range(n_c):
-                if cand[c] == s:
-                    fam_c[c] = f
-        mark[s] = i
-        cand[n_c] = s
-        fam_c[n_c] = f
-        n_c += 1
-        if f > best:
-            anchor, best = s, f
-    n_main = main.shape[0]
-    m0 = 0 if par[_MAIN_KNOWN] >= 0.5 else n_main
-    for m in range(m0, n_main + service.shape[0]):
-        s = main[m] if m < n_main else service[m - n_main]
-        if s >= 0 and mark[s] != i:
-            mark[s] = i
-            cand[n_c] = s
-            fam_c[n_c] = 0.0
-            n_c += 1
-    return n_c, anchor
-
-
-@njit(cache=True)
-def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util, fam_c, mark):  # noqa: ANN001, ANN201
-    """Draw person ``i``'s site from the logit over their choice set; -1 if none is open.
-
-    ``cand``, ``util`` and ``fam_c`` are scratch arrays of the largest choice set's size, ``mark``
-    one of the sites' (see :func:`_choice_set`).
-    """
-    # Arrays are read through the structs where they are used, not taken out into variables: a
-    # variable holding an array keeps a reference, counted up and down with atomic operations at
-    # each call (about 17 pairs a call when taken out, 8 when read in place), while a read used
-    # at once has its count pair removed by Numba's reference-count pruning.
-    n_c, anchor = _choice_set(i, par, P.known, P.fam, X.main, X.service_sites, cand, fam_c, mark)
-    zone = P.ban_zone[i]
-    banned = zone >= 0 and P.ban_until[i] > t
-    comply = P.ban_comply[i]
-    w_rep = par[_W_REP]
-    b_risk = risk_weight(
-        par[_B_RISK],
-        par[_K_RISK_DEM],
-        P.demeanour[i],
-        par[_K_TRUST_AVOID],
-        par[_TRUST_REF],
-        P.trust[i],
-        par[_K_FINES],
-        P.fines_owed[i],
-    )
-    max_risk = 0.0
-    n_ok = 0
-    for c in range(n_c):
-        s = cand[c]
-        util[c] = -np.inf
-        if not W.site_open[ep, s]:
-            continue
-        if banned and W.zone_member[zone, s] and comply:
-            continue
-        risk = w_rep * X.reputation[s] + (1.0 - w_rep) * memory_of(P.mem_site, P.mem_risk, i, s)
-        util[c] = -b_risk * risk  # the other terms are added below, once max risk is known
-        max_risk = max(max_risk, risk)
-        n_ok += 1
-    if n_ok == 0:
-        return -1
-    b_habit, b_conceal, b_dist = par[_B_HABIT], par[_B_CONCEAL], par[_B_DIST]
-    b_stay, b_ban = par[_B_STAY], par[_B_BAN]
-    u_max = -np.inf
-    for c in range(n_c):
-        if util[c] == -np.inf:
-            continue
-        s = cand[c]
-        # The terms in a fixed order: floating-point sums depend on it.
-        v = util[c] + X.site_term[s]
-        v += b_habit * fam_c[c]
-        v += b_conceal * W.site_conceal[s] * max_risk
-        if anchor >= 0 and anchor != s:
-            v -= b_dist * site_km(W.site_km, W.site_lat, W.site_lon, anchor, s)
-        if s == cur:
-            v += b_stay
-        if banned and W.zone_member[zone, s]:
-            v -= b_ban
-        util[c] = v
-        u_max = max(u_max, v)
-    total = 0.0
-    for c in range(n_c):
-        if util[c] > -np.inf:
-            util[c] = math.exp(util[c] - u_max)
-            total += util[c]
-        else:
-            util[c] = 0.0
-    u = uniform(keys[S_CHOICE], t, i, 0) * total
-    acc = 0.0
-    for c in range(n_c):
-        acc += util[c]
-        if u < acc and util[c] > 0.0:
-            return cand[c]
-    for c in range(n_c - 1, -1, -1):
-        if util[c] > 0.0:
-            return cand[c]
-    return -1
-
-
 @njit(cache=True)
 def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compiled kernel
     """Decide presence and site for every person, then index people by site for this hour."""
-    # A typed -1, not the literal: Numba would compile choose_site a second time for a literal.
     no_site = np.int64(-1)
     n_sites = W.site_cap.shape[0]
     size = P.known.shape[1] + X.main.shape[0] + X.service_sites.shape[0]
+    # Scratch for a choice: candidates, their utilities and familiarity; ``mark`` over sites.
     cand = np.empty(size, dtype=np.int64)
     util = np.empty(size)
     fam_c = np.empty(size)
-    mark = np.full(n_sites, -1, dtype=np.int64)  # see _choice_set
+    mark = np.full(n_sites, -1, dtype=np.int64)
     leave = 1.0 / par[_DUR]
     prof = HOUR_PROFILE[hour]
     for s in range(n_sites):
@@ -251,6 +132,20 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
     known, fam, site_open = P.known, P.fam, W.site_open
     n_k = known.shape[1]
     key = keys[S_ATTEND]
+    # For the choices, written out in the loop below.
+    key_choice = keys[S_CHOICE]
+    main, service = X.main, X.service_sites
+    n_main, n_service = main.shape[0], service.shape[0]
+    m0 = 0 if par[_MAIN_KNOWN] >= 0.5 else n_main
+    ban_zone, ban_until, ban_comply = P.ban_zone, P.ban_until, P.ban_comply
+    demeanour, trust, fines_owed = P.demeanour, P.trust, P.fines_owed
+    mem_site, mem_risk = P.mem_site, P.mem_risk
+    n_mem = mem_site.shape[1]
+    zone_member, reputation, site_term = W.zone_member, X.reputation, X.site_term
+    site_conceal, site_dist, site_lat, site_lon = W.site_conceal, W.site_km, W.site_lat, W.site_lon
+    w_rep = par[_W_REP]
+    b_habit, b_conceal, b_dist = par[_B_HABIT], par[_B_CONCEAL], par[_B_DIST]
+    b_stay, b_ban = par[_B_STAY], par[_B_BAN]
     gain = par[_HABIT_GAIN]
     p_reconsider = par[_P_RECONSIDER]
     # Who needs a decision this hour: everyone at a site last hour (``X.present``, ascending) and
@@ -325,17 +220,119 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
             # Off the scene: a kept candidate off the scene arrives (drawn in the first pass).
             if not candidate:
                 continue
-            s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util, fam_c, mark)
+            choose, stay = True, no_site
         elif not site_open[ep, cur]:
             site[i] = -1
-            s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util, fam_c, mark)
+            choose, stay = True, no_site
         else:
             if uniform(key, t, i, 0) < leave:
                 site[i] = -1
                 continue
-            s = cur
-            if uniform(key, t, i, 1) < p_reconsider:
-                s = choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util, fam_c, mark)
+            choose, stay = uniform(key, t, i, 1) < p_reconsider, np.int64(cur)
+        s = np.int64(cur)
+        if choose:
+            s = no_site
+            # The logit choice over the person's choice set (-1 if no place in it is open). Written
+            # out here, not a helper: a call passing the state structs and scratch arrays cost 8
+            # pairs of atomic reference counts (one per argument), about 25 choices an hour.
+            # The choice set: the known sites first (slot order), then the main scenes and the
+            # service sites not already in it. ``mark[s] == i`` says site ``s`` is in the set
+            # (``mark`` is reset every tick, and a person chooses at most once a tick): a test per
+            # site instead of a scan of the set. The anchor is the most familiar known site.
+            n_c = 0
+            anchor, best = -1, -1.0
+            for k in range(n_k):
+                sk = known[i, k]
+                if sk < 0:
+                    continue
+                f = fam[i, k]
+                if mark[sk] == i:
+                    # A site in two slots (not made by this model's updates, but possible): each
+                    # entry has the familiarity of its last slot, as a lookup by site would give.
+                    for c in range(n_c):
+                        if cand[c] == sk:
+                            fam_c[c] = f
+                mark[sk] = i
+                cand[n_c] = sk
+                fam_c[n_c] = f
+                n_c += 1
+                if f > best:
+                    anchor, best = sk, f
+            for m in range(m0, n_main + n_service):
+                sk = main[m] if m < n_main else service[m - n_main]
+                if sk >= 0 and mark[sk] != i:
+                    mark[sk] = i
+                    cand[n_c] = sk
+                    fam_c[n_c] = 0.0
+                    n_c += 1
+            zone = ban_zone[i]
+            banned = zone >= 0 and ban_until[i] > t
+            comply = ban_comply[i]
+            b_risk = risk_weight(
+                par[_B_RISK],
+                par[_K_RISK_DEM],
+                demeanour[i],
+                par[_K_TRUST_AVOID],
+                par[_TRUST_REF],
+                trust[i],
+                par[_K_FINES],
+                fines_owed[i],
+            )
+            max_risk = 0.0
+            n_ok = 0
+            for c in range(n_c):
+                sc = cand[c]
+                util[c] = -np.inf
+                if not site_open[ep, sc]:
+                    continue
+                if banned and zone_member[zone, sc] and comply:
+                    continue
+                mem = 0.0  # remembered police risk at sc (``common.memory_of``)
+                for k in range(n_mem):
+                    if mem_site[i, k] == sc:
+                        mem = mem_risk[i, k]
+                        break
+                risk = w_rep * reputation[sc] + (1.0 - w_rep) * mem
+                util[c] = -b_risk * risk  # the other terms are added below, given max risk
+                max_risk = max(max_risk, risk)
+                n_ok += 1
+            if n_ok > 0:
+                u_max = -np.inf
+                for c in range(n_c):
+                    if util[c] == -np.inf:
+                        continue
+                    sc = cand[c]
+                    # The terms in a fixed order: floating-point sums depend on it.
+                    v = util[c] + site_term[sc]
+                    v += b_habit * fam_c[c]
+                    v += b_conceal * site_conceal[sc] * max_risk
+                    if anchor >= 0 and anchor != sc:
+                        v -= b_dist * site_km(site_dist, site_lat, site_lon, anchor, sc)
+                    if sc == stay:
+                        v += b_stay
+                    if banned and zone_member[zone, sc]:
+                        v -= b_ban
+                    util[c] = v
+                    u_max = max(u_max, v)
+                total = 0.0
+                for c in range(n_c):
+                    if util[c] > -np.inf:
+                        util[c] = math.exp(util[c] - u_max)
+                        total += util[c]
+                    else:
+                        util[c] = 0.0
+                u = uniform(key_choice, t, i, 0) * total
+                acc = 0.0
+                for c in range(n_c):
+                    acc += util[c]
+                    if u < acc and util[c] > 0.0:
+                        s = cand[c]
+                        break
+                if s < 0:
+                    for c in range(n_c - 1, -1, -1):
+                        if util[c] > 0.0:
+                            s = cand[c]
+                            break
         site[i] = s
         if s >= 0:
             # Familiarity with s builds; an unknown site replaces the least familiar slot. Written
