@@ -29,6 +29,8 @@ from scenelab.model.params import IDX
 from scenelab.model.rng import (
     S_ATTEND,
     S_CHOICE,
+    below53,
+    bits53,
     candidate_chance,
     next_candidate,
     skip_scale,
@@ -80,6 +82,42 @@ def risk_weight(b_risk, k_dem, demeanour, k_trust, trust_ref, trust, k_fines, fi
     """
     factor = max(0.0, 1.0 + k_trust * (trust_ref - trust) + k_fines * fines_owed / 10_000.0)
     return b_risk * math.exp(-k_dem * demeanour) * factor
+
+
+@njit(cache=True)
+def _keep_by_day(  # noqa: PLR0913
+    key: np.uint64,
+    t: int,
+    active: np.ndarray,
+    n_active: int,
+    status: np.ndarray,
+    site: np.ndarray,
+    away_until: np.ndarray,
+    occ: np.ndarray,
+    housed: np.ndarray,
+    oat: np.ndarray,
+    below_of: np.ndarray,
+    need: np.ndarray,
+) -> int:
+    """Fill ``need`` with the active people who have something to do this hour; return how many.
+
+    Every active person is a candidate (chance 1): those at a site, held away, or arriving, whose
+    arrival draw is below ``below_of[c]`` (``rng.below53`` of class ``c``'s chance). Without
+    branches: the draw is a pure function of its coordinates, so drawing it for people who are at
+    a site or not active changes no other draw, and one well-predicted branch per person replaces
+    several that often went either way. A small function of its own, so that the arrays stay in
+    registers; it is called once an hour.
+    """
+    n = 0
+    for q in range(n_active):
+        i = np.uint64(active[q])  # unsigned: no code for negative indices
+        cur = site[i]
+        c = 4 * (occ[i] != 0) + 2 * (housed[i] != 0) + (oat[i] == OAT_IN)
+        arrives = (cur < 0) & (bits53(key, t, i, 0) < below_of[c])
+        keep = (status[i] == STATUS_ACTIVE) & ((cur >= 0) | (away_until[i] > t) | arrives)
+        need[n] = i
+        n += keep
+    return n
 
 
 @njit(cache=True)
@@ -164,21 +202,28 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
     active, n_active = X.active, X.counters[5]
     # First pass, over the candidates: keep those who have something to do (at a site, held away,
     # or arriving: the arrival draw is made here). A decision changes only its own person's state,
-    # so this pass sees what the loop below would. By day it is written without branches: the
-    # draw is a pure function of its coordinates, so drawing it for people who are at a site or
-    # not active changes no other draw, and one well-predicted branch per person replaces several
-    # that often went either way.
+    # so this pass sees what the loop below would.
     need = np.empty(n_used + 1, dtype=np.int64)
     n_need = 0
     if scale == 0.0:
-        for q in range(n_active):
-            i = active[q]
-            cur = site[i]
-            c = 4 * (occasional[i] != 0) + 2 * (housed[i] != 0) + (oat[i] == OAT_IN)
-            arrives = (cur < 0) & (uniform(key, t, i, 0) * p_cand < arrive_of[c])
-            keep = (status[i] == STATUS_ACTIVE) & ((cur >= 0) | (away_until[i] > t) | arrives)
-            need[n_need] = i
-            n_need += keep
+        # Chance 1: ``uniform x p_cand < arrive_of[c]`` is ``uniform < arrive_of[c]``.
+        below_of = np.empty(8, dtype=np.int64)
+        for c in range(8):
+            below_of[c] = below53(arrive_of[c])
+        n_need = _keep_by_day(
+            key,
+            t,
+            active,
+            n_active,
+            status,
+            site,
+            away_until,
+            occasional,
+            housed,
+            oat,
+            below_of,
+            need,
+        )
     else:
         i, cq = next_candidate(key, t, -1, -1, scale, active, n_active, n_used)
         while i < n_used:
