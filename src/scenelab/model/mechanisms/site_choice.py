@@ -32,7 +32,7 @@ from scenelab.model.rng import (
     below53,
     bits53,
     candidate_chance,
-    next_candidate,
+    skip,
     skip_scale,
     uniform,
 )
@@ -225,7 +225,9 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
             need,
         )
     else:
-        i, cq = next_candidate(key, t, -1, -1, scale, active, n_active, n_used)
+        # The skip chain (``rng.next_candidate`` with chance below 1, written out: binding
+        # ``active`` to a helper's argument costs a pair of atomic reference counts each time).
+        i = skip(key, t, -1, scale, n_used)
         while i < n_used:
             if status[i] == STATUS_ACTIVE:
                 keep = site[i] >= 0 or away_until[i] > t
@@ -237,7 +239,7 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
                 if keep:
                     need[n_need] = i
                     n_need += 1
-            i, cq = next_candidate(key, t, i, cq, scale, active, n_active, n_used)
+            i = skip(key, t, i, scale, n_used)
     # Second pass: last hour's present people and the kept candidates, both ascending, merged, so
     # people are visited (and listed by site) in ascending order, as a loop over everyone would.
     q = 0
