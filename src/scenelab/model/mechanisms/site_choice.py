@@ -364,7 +364,9 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
                 total = 0.0
                 for c in range(n_c):
                     if util[c] > -np.inf:
-                        util[c] = math.exp(util[c] - u_max)
+                        # exp(0) is exactly 1: the call is skipped for the best candidate.
+                        d = util[c] - u_max
+                        util[c] = 1.0 if d == 0.0 else math.exp(d)
                         total += util[c]
                     else:
                         util[c] = 0.0
