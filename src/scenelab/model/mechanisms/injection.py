@@ -163,6 +163,9 @@ def step(t, day, hour, ep, par, keys, W, P, X, R):  # noqa: ANN001, ANN201 - com
                 continue
             who[n_who] = i
             n_who += 1
+    # The outputs in local variables: an element updated in place through ``R`` costs a pair of
+    # atomic reference counts each time (about 20 off-scene injections an hour in Bergen).
+    site_day, city_day = R.site_day, R.city_day
     # The body is written out here, not in a helper: a call passing the state structs costs about
     # 30 ns (their reference counts), a third of this phase at Bergen.
     for w in range(n_who):
@@ -176,22 +179,22 @@ def step(t, day, hour, ep, par, keys, W, P, X, R):  # noqa: ANN001, ANN201 - com
             if j >= 0 and uniform(keys[S_INJECT], t, i, 1) < par[_P_SIF]:
                 X.sif_used[j] += 1
                 in_room = True
-                R.site_day[day, s, SD_SIF] += 1
-                R.city_day[day, CD_SIF] += 1
+                site_day[day, s, SD_SIF] += 1
+                city_day[day, CD_SIF] += 1
             elif uniform(keys[S_INJECT], t, i, 2) < par[_P_PUBLIC]:
                 public = True
                 occ = X.n_now[s] / W.site_cap[s]
                 x = logit_base + par[_K_POLICE] * X.officers_now[s]
                 x += par[_K_HYGIENE] * (1.0 - W.site_hygiene[s]) + par[_K_CROWD] * occ
                 unsafe = uniform(keys[S_INJECT], t, i, 3) < _logistic(x)
-                R.site_day[day, s, SD_PUBLIC_INJ] += 1
+                site_day[day, s, SD_PUBLIC_INJ] += 1
                 if unsafe:
-                    R.site_day[day, s, SD_UNSAFE_INJ] += 1
+                    site_day[day, s, SD_UNSAFE_INJ] += 1
         elif not P.housed[i]:
             # Unhoused people off the scene inject in stairwells, toilets, streets.
             public = True
             unsafe = uniform(keys[S_INJECT], t, i, 3) < par[_P_UNSAFE]
-            R.city_day[day, CD_OFF_PUBLIC_INJ] += 1
+            city_day[day, CD_OFF_PUBLIC_INJ] += 1
         risk = par[_P_OD]
         if P.substance[i] == 1:
             risk *= par[_REL_STIM]
@@ -207,9 +210,9 @@ def step(t, day, hour, ep, par, keys, W, P, X, R):  # noqa: ANN001, ANN201 - com
             continue
         P.n_overdoses[i] += 1
         if s >= 0:
-            R.site_day[day, s, SD_OD] += 1
+            site_day[day, s, SD_OD] += 1
         else:
-            R.city_day[day, CD_OFF_OD] += 1
+            city_day[day, CD_OFF_OD] += 1
         if in_room:
             continue  # staff respond: no deaths in supervised rooms (Marshall et al. 2011)
         p_death = par[_P_DEATH]
@@ -217,9 +220,9 @@ def step(t, day, hour, ep, par, keys, W, P, X, R):  # noqa: ANN001, ANN201 - com
             p_death *= par[_REL_OTHERS]
         if uniform(keys[S_OVERDOSE], t, i, 1) < p_death:
             if s >= 0:
-                R.site_day[day, s, SD_OD_DEATHS] += 1
+                site_day[day, s, SD_OD_DEATHS] += 1
             else:
-                R.city_day[day, CD_OFF_OD_DEATHS] += 1
+                city_day[day, CD_OFF_OD_DEATHS] += 1
             P.status[i] = STATUS_EXITED
             P.exit_day[i] = day
             P.exit_reason[i] = EXIT_OVERDOSE
