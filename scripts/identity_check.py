@@ -10,7 +10,9 @@ snapshots) to one ``.npz`` per case; then the two trees' files are compared arra
 
 The cases: Bergen seeds 1-3; the built-in variants (1989, harm reduction, closure only, no
 closure); Bergen with discovery off and ``main_scenes_known = 1`` (seeds 1 and 4); Bergen with
-discovery on and the main scenes known; the small example city and the two example cities.
+discovery on and the main scenes known; Bergen with one injection a day (injection's skip chain)
+and with scouting at 10% an hour (every active person a candidate); the small example city and the
+two example cities.
 ``--reuse-a`` keeps tree A's saved files from an earlier call (for a reference that does not
 change).
 """
@@ -40,6 +42,10 @@ CASES: list[tuple[str, str, int, dict[str, float]]] = [
     ("bergen-main-known-off-s1", "bergen", 1, {"main_scenes_known": 1.0, **_OFF}),
     ("bergen-main-known-off-s4", "bergen", 4, {"main_scenes_known": 1.0, **_OFF}),
     ("bergen-main-known-s5", "bergen", 5, {"main_scenes_known": 1.0}),
+    # Injection's skip chain (a chance of at most 5% an hour) and scouting by every active person
+    # (above 5%): the other path of each, which Bergen's defaults do not take.
+    ("bergen-inject-chain-s1", "bergen", 1, {"rate_injections_per_day": 1.0}),
+    ("bergen-scout-dense-s2", "bergen", 2, {"rate_scout_per_hour": 0.1}),
     ("small-city-s1", str(ROOT / "examples" / "small_city.toml"), 1, {}),
     ("vancouver-s1", str(ROOT / "examples" / "cities" / "vancouver-2003.toml"), 1, {}),
     ("frankfurt-s1", str(ROOT / "examples" / "cities" / "frankfurt-1992.toml"), 1, {}),
