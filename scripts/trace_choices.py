@@ -3,10 +3,11 @@ r"""Trace why a displaced scene goes where it goes: the terms of the site choice
 A diagnostic for the model's owners (issue 11), not part of the product. It runs a scenario with
 the engine's own loop, stops at given days, and for a group of people (by default those whose most
 familiar place the day before a date was ``--from-site``) evaluates, for each of two places, every
-term of the utility in ``model/mechanisms/site_choice.choose_site``: whether the place is in the
-person's choice set at all, habit, perceived police risk, the site-level terms (attractiveness,
-market, peers, drop-in pull at a weekday noon, shelter, crowding), concealment, distance and the
-ban. It prints the group's mean of each term at each day and where the group was that day.
+term of the utility of the logit choice in ``model/mechanisms/site_choice.step``: whether the
+place is in the person's choice set at all, habit, perceived police risk, the site-level terms
+(attractiveness, market, peers, drop-in pull at a weekday noon, shelter, crowding), concealment,
+distance and the ban. It prints the group's mean of each term at each day and where the group was
+that day.
 
     .venv/bin/python scripts/trace_choices.py bergen --seed 2 --from-site nygardsparken \\
         --group-day 2014-08-24 --sites vagsbunnen,strax_tunnel \\

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from scenelab.model.jit import njit
-from scenelab.model.rng import skip, skip_scale, stream_keys
+from scenelab.model.rng import below53, bits53, skip, skip_scale, stream_keys, uniform
 
 
 @njit(cache=True)
@@ -59,3 +59,18 @@ def test_candidates_depend_on_the_tick_and_key_only() -> None:
     a, _ = _hits(key, 50, 300, 0.1)
     b, _ = _hits(key, 50, 600, 0.1)
     assert (a == b[:300]).all()
+
+
+def test_bits53_and_below53_give_the_uniform_compare_exactly() -> None:
+    """``bits53 < below53(p)`` is ``uniform < p`` draw for draw, at and around the edges."""
+    key = np.uint64(0x1234_5678_9ABC_DEF1)
+    ps = [0.0, -0.1, 1.0, 1.5, 5e-324, 0.1, 0.5, 0.05, 1.0 - 2.0**-53, 0.3333333333333333]
+    for t in range(40):
+        for i in range(50):
+            b = bits53(key, t, i, 0)
+            u = uniform(key, t, i, 0)
+            assert u == b / 2.0**53
+            ps_here = [*ps, u, np.nextafter(u, 1.0), np.nextafter(u, 0.0)]
+            for p in ps_here:
+                assert (b < below53(p)) == (u < p), (t, i, p)
+    assert below53(float("nan")) == 0

@@ -33,15 +33,6 @@ def interview_days(seed: int, replicate: int, n_slots: int, first: int, n_days: 
     return first + rng.integers(0, max(n_days, 1), size=n_slots)
 
 
-def _slots_by_day(day_of_slot: np.ndarray) -> dict[int, np.ndarray]:
-    """Group slot indices by their day: day -> the slots (ascending) whose day it is."""
-    order = np.argsort(day_of_slot, kind="stable")
-    ordered = day_of_slot[order]
-    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]]) if ordered.size else []
-    ends = [*starts[1:], ordered.size]
-    return {int(ordered[a]): order[a:b] for a, b in zip(starts, ends, strict=True)}
-
-
 class InterviewCopies:
     """Per-person copies of the people's attributes on their interview (and recall-start) days.
 
@@ -52,16 +43,15 @@ class InterviewCopies:
 
     def __init__(self, days: np.ndarray, fields: dict[str, tuple[type, float, str]]) -> None:
         self.days = days
+        # The slots by day, found by bisection in ``take`` (called at every stop of the run, ~700
+        # times for Bergen): a stable sort keeps each day's slots ascending.
+        self._order = np.argsort(days, kind="stable")
+        self._sorted = days[self._order]
         self.copies: dict[str, dict[str, np.ndarray]] = {
             name: {
                 f: np.full(days.size, fill, dtype=dtype) for f, (dtype, fill, _) in fields.items()
             }
             for name in RECALL_DAYS
-        }
-        # the slots to copy on each day, per copy: found once, not by a scan of every slot on
-        # each of the ~700 days the engine stops for
-        self._slots: dict[str, dict[int, np.ndarray]] = {
-            name: _slots_by_day(days - lag) for name, lag in RECALL_DAYS.items()
         }
 
     def days_needed(self) -> set[int]:
@@ -70,9 +60,10 @@ class InterviewCopies:
 
     def take(self, day: int, people: object) -> None:
         """Copy the attributes of the slots whose interview (or recall start) is ``day``."""
-        for name in RECALL_DAYS:
-            slots = self._slots[name].get(day)
-            if slots is not None:
+        for name, lag in RECALL_DAYS.items():
+            lo, hi = np.searchsorted(self._sorted, [day + lag, day + lag + 1])
+            if hi > lo:
+                slots = self._order[lo:hi]
                 for field, arr in self.copies[name].items():
                     arr[slots] = getattr(people, field)[slots]
 

@@ -100,6 +100,33 @@ def uniform(key: np.uint64, t: int, i: int, j: int) -> float:
     return float(z >> _S11) * _INV53
 
 
+@njit(cache=True, inline="always")
+def bits53(key: np.uint64, t: int, i: int, j: int) -> int:
+    """Return the 53 random bits of :func:`uniform`'s draw: ``uniform == bits53 / 2**53``.
+
+    For hot loops that compare a draw with a fixed chance: ``uniform(...) < p`` holds exactly
+    when ``bits53(...) < below53(p)``, an integer compare instead of a conversion and a multiply.
+    """
+    z = _mix(key ^ (np.uint64(t) * _G1))
+    z = _mix(z ^ (np.uint64(i) * _G2) ^ (np.uint64(j) * _G3))
+    return np.int64(z >> _S11)
+
+
+@njit(cache=True, inline="always")
+def below53(p: float) -> int:
+    """Return the integer ``n`` for which ``bits53(...) < n`` exactly when ``uniform(...) < p``.
+
+    ``uniform`` is ``b / 2**53`` for an integer ``b`` below ``2**53``, and ``p x 2**53`` is exact
+    (a power of two), so ``b / 2**53 < p`` is ``b < ceil(p x 2**53)``. 0 for ``p <= 0`` or NaN (no
+    draw is below), ``2**53`` for ``p >= 1`` (every draw is).
+    """
+    if not p > 0.0:
+        return 0
+    if p >= 1.0:
+        return 9007199254740992
+    return np.int64(math.ceil(p * 9007199254740992.0))
+
+
 #: Slot of the skip chain's draws: far above any slot a mechanism uses for its own draws.
 SLOT_SKIP = 1 << 30
 

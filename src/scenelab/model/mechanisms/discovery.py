@@ -20,7 +20,7 @@ import math
 from scenelab.model.jit import njit
 from scenelab.model.mechanisms.common import memory_of, site_km
 from scenelab.model.params import IDX
-from scenelab.model.rng import S_DISCOVERY, candidate_chance, next_candidate, skip_scale, uniform
+from scenelab.model.rng import S_DISCOVERY, candidate_chance, skip, skip_scale, uniform
 from scenelab.model.state import STATUS_ACTIVE
 
 #: Why this phase sits where it does in the tick (the order is ``phases.PHASE_ORDER``).
@@ -151,8 +151,17 @@ def step(t, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compiled ke
         p_cand = candidate_chance(min(1.0, p_scout))
         scale = skip_scale(p_cand)
         active, n_active = X.active, X.counters[5]
-        i, cq = next_candidate(key, t, -1, -1, scale, active, n_active, n_used)
-        while i < n_used:
+        i, cq = -1, -1
+        while True:
+            # The next candidate, as ``rng.next_candidate`` gives it, written out: binding
+            # ``active`` to a helper's argument costs a pair of atomic reference counts each time.
+            if scale == 0.0:
+                cq += 1
+                i = active[cq] if cq < n_active else n_used
+            else:
+                i = skip(key, t, i, scale, n_used)
+            if i >= n_used:
+                break
             if (
                 status[i] == STATUS_ACTIVE
                 and away_until[i] <= t
@@ -179,7 +188,6 @@ def step(t, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compiled ke
                     origin = site_of[i] if site_of[i] >= 0 else anchor
                     if origin >= 0:
                         scout(t, ep, par, key, W, P, i, origin)
-            i, cq = next_candidate(key, t, i, cq, scale, active, n_active, n_used)
     if forget > 0.0 and hour == 23:
         for q in range(X.counters[5]):
             i = X.active[q]

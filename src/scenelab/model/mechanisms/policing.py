@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from scenelab.model.jit import njit
 from scenelab.model.mechanisms.common import remember
 from scenelab.model.metrics import SD
@@ -70,6 +72,8 @@ def step(t, day, hour, ep, par, keys, W, P, L, X, R):  # noqa: ANN001, ANN201 - 
     """Let officers at each site control people and sellers, with the consequences."""
     n_sites = W.site_cap.shape[0]
     key = keys[S_POLICE]
+    # Each person's weight, computed once (an ``exp``) and read again by the second loop.
+    weight_of = np.empty(X.order.shape[0])
     for s in range(n_sites):
         cap = X.control_now[s]
         n_people = X.n_now[s]
@@ -83,15 +87,14 @@ def step(t, day, hour, ep, par, keys, W, P, L, X, R):  # noqa: ANN001, ANN201 - 
             w = math.exp(par[_B_DEM] * P.demeanour[i])
             if P.sex[i] == 1:
                 w *= par[_REL_WOMEN]
+            weight_of[k] = w
             w_sum += w
         n_eff = n_people + par[_REL_SELLERS] * n_sellers
         expected = cap * n_eff / (n_eff + par[_N_HALF])
         events = 0.0
         for k in range(a, b):
             i = X.order[k]
-            w = math.exp(par[_B_DEM] * P.demeanour[i])
-            if P.sex[i] == 1:
-                w *= par[_REL_WOMEN]
+            w = weight_of[k]
             if uniform(key, t, i, 0) >= min(1.0, expected * w / w_sum):
                 continue
             # A control.

@@ -63,7 +63,10 @@ def _allocate_housing(day, ep, keys, W, P, X) -> None:  # noqa: ANN001
     cand = np.empty(n_used, dtype=np.int64)
     vals = np.empty(n_used)
     n_cand = 0
-    for i in range(n_used):
+    # Over the active list (ascending, holding everyone active): the same people in the same
+    # order as a loop over every slot, without the slots of people who left.
+    for q in range(X.counters[5]):
+        i = X.active[q]
         if P.status[i] != STATUS_ACTIVE or P.housed[i] or P.housing_wait_day[i] < 0:
             continue
         if rule == 0:
@@ -111,7 +114,10 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
             slots += W.oat_slots[ep, j]
             wait = min(wait, W.oat_wait_days[ep, j])
     in_oat = 0
-    for i in range(n_used):
+    # Over the active list (ascending, holding everyone active), as in ``_allocate_housing``.
+    active, n_active = X.active, X.counters[5]
+    for q in range(n_active):
+        i = active[q]
         if P.status[i] == STATUS_ACTIVE and P.oat[i] == OAT_IN:
             in_oat += 1
     key = keys[S_SERVICES]
@@ -119,7 +125,8 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
     p_drop = par[_OAT_DROP] / 365.25
     p_h_apply = par[_H_APPLY] / 365.25
     p_h_loss = par[_H_LOSS] / 365.25
-    for i in range(n_used):
+    for q in range(n_active):
+        i = active[q]
         if P.status[i] != STATUS_ACTIVE:
             continue
         if P.oat[i] == OAT_IN:

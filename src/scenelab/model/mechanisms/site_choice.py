@@ -24,13 +24,15 @@ import math
 import numpy as np
 
 from scenelab.model.jit import njit
-from scenelab.model.mechanisms.common import HOUR_PROFILE, memory_of, site_km
+from scenelab.model.mechanisms.common import HOUR_PROFILE, site_km
 from scenelab.model.params import IDX
 from scenelab.model.rng import (
     S_ATTEND,
     S_CHOICE,
+    below53,
+    bits53,
     candidate_chance,
-    next_candidate,
+    skip,
     skip_scale,
     uniform,
 )
@@ -82,136 +84,53 @@ def risk_weight(b_risk, k_dem, demeanour, k_trust, trust_ref, trust, k_fines, fi
     return b_risk * math.exp(-k_dem * demeanour) * factor
 
 
-@njit(cache=True, inline="always")
-def _choice_set(i, par, known, fam_of, main, service, cand, fam_c, mark) -> tuple[int, int]:  # noqa: ANN001
-    """Fill ``cand`` with person ``i``'s choice set and ``fam_c`` with their familiarity.
-
-    The known sites first (slot order), then the main scenes and the service sites not already
-    in the set. ``mark[s] == i`` says site ``s`` is in the set (``mark`` is reset every tick, and
-    a person chooses at most once a tick): a test per site instead of a scan of the set. Returns
-    ``(n_c, anchor)``, the anchor being the most familiar known site (-1 if none).
-    """
-    n_c = 0
-    anchor, best = -1, -1.0
-    for k in range(known.shape[1]):
-        s = known[i, k]
-        if s < 0:
-            continue
-        f = fam_of[i, k]
-        if mark[s] == i:
-            # A site in two slots (not made by this model's updates, but possible): each entry
-            # has the familiarity of its last slot, as a lookup by site would give.
-            for c in range(n_c):
-                if cand[c] == s:
-                    fam_c[c] = f
-        mark[s] = i
-        cand[n_c] = s
-        fam_c[n_c] = f
-        n_c += 1
-        if f > best:
-            anchor, best = s, f
-    n_main = main.shape[0]
-    m0 = 0 if par[_MAIN_KNOWN] >= 0.5 else n_main
-    for m in range(m0, n_main + service.shape[0]):
-        s = main[m] if m < n_main else service[m - n_main]
-        if s >= 0 and mark[s] != i:
-            mark[s] = i
-            cand[n_c] = s
-            fam_c[n_c] = 0.0
-            n_c += 1
-    return n_c, anchor
-
-
 @njit(cache=True)
-def choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util, fam_c, mark):  # noqa: ANN001, ANN201
-    """Draw person ``i``'s site from the logit over their choice set; -1 if none is open.
+def _keep_by_day(  # noqa: PLR0913
+    key: np.uint64,
+    t: int,
+    active: np.ndarray,
+    n_active: int,
+    status: np.ndarray,
+    site: np.ndarray,
+    away_until: np.ndarray,
+    occ: np.ndarray,
+    housed: np.ndarray,
+    oat: np.ndarray,
+    below_of: np.ndarray,
+    need: np.ndarray,
+) -> int:
+    """Fill ``need`` with the active people who have something to do this hour; return how many.
 
-    ``cand``, ``util`` and ``fam_c`` are scratch arrays of the largest choice set's size, ``mark``
-    one of the sites' (see :func:`_choice_set`).
+    Every active person is a candidate (chance 1): those at a site, held away, or arriving, whose
+    arrival draw is below ``below_of[c]`` (``rng.below53`` of class ``c``'s chance). Without
+    branches: the draw is a pure function of its coordinates, so drawing it for people who are at
+    a site or not active changes no other draw, and one well-predicted branch per person replaces
+    several that often went either way. A small function of its own, so that the arrays stay in
+    registers; it is called once an hour.
     """
-    # Arrays are read through the structs where they are used, not taken out into variables: a
-    # variable holding an array keeps a reference, counted up and down with atomic operations at
-    # each call (about 17 pairs a call when taken out, 8 when read in place), while a read used
-    # at once has its count pair removed by Numba's reference-count pruning.
-    n_c, anchor = _choice_set(i, par, P.known, P.fam, X.main, X.service_sites, cand, fam_c, mark)
-    zone = P.ban_zone[i]
-    banned = zone >= 0 and P.ban_until[i] > t
-    comply = P.ban_comply[i]
-    w_rep = par[_W_REP]
-    b_risk = risk_weight(
-        par[_B_RISK],
-        par[_K_RISK_DEM],
-        P.demeanour[i],
-        par[_K_TRUST_AVOID],
-        par[_TRUST_REF],
-        P.trust[i],
-        par[_K_FINES],
-        P.fines_owed[i],
-    )
-    max_risk = 0.0
-    n_ok = 0
-    for c in range(n_c):
-        s = cand[c]
-        util[c] = -np.inf
-        if not W.site_open[ep, s]:
-            continue
-        if banned and W.zone_member[zone, s] and comply:
-            continue
-        risk = w_rep * X.reputation[s] + (1.0 - w_rep) * memory_of(P.mem_site, P.mem_risk, i, s)
-        util[c] = -b_risk * risk  # the other terms are added below, once max risk is known
-        max_risk = max(max_risk, risk)
-        n_ok += 1
-    if n_ok == 0:
-        return -1
-    b_habit, b_conceal, b_dist = par[_B_HABIT], par[_B_CONCEAL], par[_B_DIST]
-    b_stay, b_ban = par[_B_STAY], par[_B_BAN]
-    u_max = -np.inf
-    for c in range(n_c):
-        if util[c] == -np.inf:
-            continue
-        s = cand[c]
-        # The terms in a fixed order: floating-point sums depend on it.
-        v = util[c] + X.site_term[s]
-        v += b_habit * fam_c[c]
-        v += b_conceal * W.site_conceal[s] * max_risk
-        if anchor >= 0 and anchor != s:
-            v -= b_dist * site_km(W.site_km, W.site_lat, W.site_lon, anchor, s)
-        if s == cur:
-            v += b_stay
-        if banned and W.zone_member[zone, s]:
-            v -= b_ban
-        util[c] = v
-        u_max = max(u_max, v)
-    total = 0.0
-    for c in range(n_c):
-        if util[c] > -np.inf:
-            util[c] = math.exp(util[c] - u_max)
-            total += util[c]
-        else:
-            util[c] = 0.0
-    u = uniform(keys[S_CHOICE], t, i, 0) * total
-    acc = 0.0
-    for c in range(n_c):
-        acc += util[c]
-        if u < acc and util[c] > 0.0:
-            return cand[c]
-    for c in range(n_c - 1, -1, -1):
-        if util[c] > 0.0:
-            return cand[c]
-    return -1
+    n = 0
+    for q in range(n_active):
+        i = np.uint64(active[q])  # unsigned: no code for negative indices
+        cur = site[i]
+        c = 4 * (occ[i] != 0) + 2 * (housed[i] != 0) + (oat[i] == OAT_IN)
+        arrives = (cur < 0) & (bits53(key, t, i, 0) < below_of[c])
+        keep = (status[i] == STATUS_ACTIVE) & ((cur >= 0) | (away_until[i] > t) | arrives)
+        need[n] = i
+        n += keep
+    return n
 
 
 @njit(cache=True)
 def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compiled kernel
     """Decide presence and site for every person, then index people by site for this hour."""
-    # A typed -1, not the literal: Numba would compile choose_site a second time for a literal.
     no_site = np.int64(-1)
     n_sites = W.site_cap.shape[0]
     size = P.known.shape[1] + X.main.shape[0] + X.service_sites.shape[0]
+    # Scratch for a choice: candidates, their utilities and familiarity; ``mark`` over sites.
     cand = np.empty(size, dtype=np.int64)
     util = np.empty(size)
     fam_c = np.empty(size)
-    mark = np.full(n_sites, -1, dtype=np.int64)  # see _choice_set
+    mark = np.full(n_sites, -1, dtype=np.int64)
     leave = 1.0 / par[_DUR]
     prof = HOUR_PROFILE[hour]
     for s in range(n_sites):
@@ -251,6 +170,20 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
     known, fam, site_open = P.known, P.fam, W.site_open
     n_k = known.shape[1]
     key = keys[S_ATTEND]
+    # For the choices, written out in the loop below.
+    key_choice = keys[S_CHOICE]
+    main, service = X.main, X.service_sites
+    n_main, n_service = main.shape[0], service.shape[0]
+    m0 = 0 if par[_MAIN_KNOWN] >= 0.5 else n_main
+    ban_zone, ban_until, ban_comply = P.ban_zone, P.ban_until, P.ban_comply
+    demeanour, trust, fines_owed = P.demeanour, P.trust, P.fines_owed
+    mem_site, mem_risk = P.mem_site, P.mem_risk
+    n_mem = mem_site.shape[1]
+    zone_member, reputation, site_term = W.zone_member, X.reputation, X.site_term
+    site_conceal, site_dist, site_lat, site_lon = W.site_conceal, W.site_km, W.site_lat, W.site_lon
+    w_rep = par[_W_REP]
+    b_habit, b_conceal, b_dist = par[_B_HABIT], par[_B_CONCEAL], par[_B_DIST]
+    b_stay, b_ban = par[_B_STAY], par[_B_BAN]
     gain = par[_HABIT_GAIN]
     p_reconsider = par[_P_RECONSIDER]
     # Who needs a decision this hour: everyone at a site last hour (``X.present``, ascending) and
@@ -261,27 +194,69 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
     # differ). A per-person next-arrival tick would visit fewer dead slots but needs a calendar
     # kept in step with every phase that moves people; the chain needs no state. By day the
     # largest chance is above ``rng.DENSE_ABOVE`` and everyone is a candidate (a skip costs more
-    # than the plain test it saves). The two ascending streams are merged, so people are visited
-    # (and listed by site) in ascending order, as a loop over everyone would.
+    # than the plain test it saves).
     n_used = X.counters[0]
     prev, n_prev = X.present, X.counters[6]
     present = np.empty(n_used, dtype=np.int64)  # who is at a site this hour, ascending
     n_present = 0
     active, n_active = X.active, X.counters[5]
-    cand_i, cq = next_candidate(key, t, -1, -1, scale, active, n_active, n_used)
+    # First pass, over the candidates: keep those who have something to do (at a site, held away,
+    # or arriving: the arrival draw is made here). A decision changes only its own person's state,
+    # so this pass sees what the loop below would.
+    need = np.empty(n_used + 1, dtype=np.int64)
+    n_need = 0
+    if scale == 0.0:
+        # Chance 1: ``uniform x p_cand < arrive_of[c]`` is ``uniform < arrive_of[c]``.
+        below_of = np.empty(8, dtype=np.int64)
+        for c in range(8):
+            below_of[c] = below53(arrive_of[c])
+        n_need = _keep_by_day(
+            key,
+            t,
+            active,
+            n_active,
+            status,
+            site,
+            away_until,
+            occasional,
+            housed,
+            oat,
+            below_of,
+            need,
+        )
+    else:
+        # The skip chain (``rng.next_candidate`` with chance below 1, written out: binding
+        # ``active`` to a helper's argument costs a pair of atomic reference counts each time).
+        i = skip(key, t, -1, scale, n_used)
+        while i < n_used:
+            if status[i] == STATUS_ACTIVE:
+                keep = site[i] >= 0 or away_until[i] > t
+                if not keep:
+                    # Off the scene: arrives with chance arrive_of[c] = p_cand x (arrive_of[c] /
+                    # p_cand).
+                    c = 4 * (occasional[i] != 0) + 2 * (housed[i] != 0) + (oat[i] == OAT_IN)
+                    keep = uniform(key, t, i, 0) * p_cand < arrive_of[c]
+                if keep:
+                    need[n_need] = i
+                    n_need += 1
+            i = skip(key, t, i, scale, n_used)
+    # Second pass: last hour's present people and the kept candidates, both ascending, merged, so
+    # people are visited (and listed by site) in ascending order, as a loop over everyone would.
     q = 0
+    r = 0
     while True:
         i_prev = prev[q] if q < n_prev else n_used
-        if i_prev >= n_used and cand_i >= n_used:
+        i_need = need[r] if r < n_need else n_used
+        if i_prev >= n_used and i_need >= n_used:
             break
-        if i_prev <= cand_i:
+        if i_prev <= i_need:
             i = i_prev
             q += 1
         else:
-            i = cand_i
-        candidate = i == cand_i
+            i = i_need
+        candidate = i == i_need
         if candidate:
-            cand_i, cq = next_candidate(key, t, cand_i, cq, scale, active, n_active, n_used)
+            r += 1
         if status[i] != STATUS_ACTIVE:
             continue
         cur = site[i]
@@ -289,25 +264,124 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
             site[i] = -1
             continue
         if cur < 0:
-            # Off the scene: arrives with chance arrive_of[c] = p_cand x (arrive_of[c] / p_cand).
+            # Off the scene: a kept candidate off the scene arrives (drawn in the first pass).
             if not candidate:
                 continue
-            # Without branches: these attributes vary from person to person, so a branch on each
-            # would often be mispredicted.
-            c = 4 * (occasional[i] != 0) + 2 * (housed[i] != 0) + (oat[i] == OAT_IN)
-            if uniform(key, t, i, 0) * p_cand >= arrive_of[c]:
-                continue
-            s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util, fam_c, mark)
+            choose, stay = True, no_site
         elif not site_open[ep, cur]:
             site[i] = -1
-            s = choose_site(t, i, no_site, ep, par, keys, W, P, X, cand, util, fam_c, mark)
+            choose, stay = True, no_site
         else:
             if uniform(key, t, i, 0) < leave:
                 site[i] = -1
                 continue
-            s = cur
-            if uniform(key, t, i, 1) < p_reconsider:
-                s = choose_site(t, i, cur, ep, par, keys, W, P, X, cand, util, fam_c, mark)
+            choose, stay = uniform(key, t, i, 1) < p_reconsider, np.int64(cur)
+        s = np.int64(cur)
+        if choose:
+            s = no_site
+            # The logit choice over the person's choice set (-1 if no place in it is open). Written
+            # out here, not a helper: a call passing the state structs and scratch arrays cost 8
+            # pairs of atomic reference counts (one per argument), about 25 choices an hour.
+            # The choice set: the known sites first (slot order), then the main scenes and the
+            # service sites not already in it. ``mark[s] == i`` says site ``s`` is in the set
+            # (``mark`` is reset every tick, and a person chooses at most once a tick): a test per
+            # site instead of a scan of the set. The anchor is the most familiar known site.
+            n_c = 0
+            anchor, best = -1, -1.0
+            for k in range(n_k):
+                sk = known[i, k]
+                if sk < 0:
+                    continue
+                f = fam[i, k]
+                if mark[sk] == i:
+                    # A site in two slots (not made by this model's updates, but possible): each
+                    # entry has the familiarity of its last slot, as a lookup by site would give.
+                    for c in range(n_c):
+                        if cand[c] == sk:
+                            fam_c[c] = f
+                mark[sk] = i
+                cand[n_c] = sk
+                fam_c[n_c] = f
+                n_c += 1
+                if f > best:
+                    anchor, best = sk, f
+            for m in range(m0, n_main + n_service):
+                sk = main[m] if m < n_main else service[m - n_main]
+                if sk >= 0 and mark[sk] != i:
+                    mark[sk] = i
+                    cand[n_c] = sk
+                    fam_c[n_c] = 0.0
+                    n_c += 1
+            zone = ban_zone[i]
+            banned = zone >= 0 and ban_until[i] > t
+            comply = ban_comply[i]
+            b_risk = risk_weight(
+                par[_B_RISK],
+                par[_K_RISK_DEM],
+                demeanour[i],
+                par[_K_TRUST_AVOID],
+                par[_TRUST_REF],
+                trust[i],
+                par[_K_FINES],
+                fines_owed[i],
+            )
+            max_risk = 0.0
+            n_ok = 0
+            for c in range(n_c):
+                sc = cand[c]
+                util[c] = -np.inf
+                if not site_open[ep, sc]:
+                    continue
+                if banned and zone_member[zone, sc] and comply:
+                    continue
+                mem = 0.0  # remembered police risk at sc (``common.memory_of``)
+                for k in range(n_mem):
+                    if mem_site[i, k] == sc:
+                        mem = mem_risk[i, k]
+                        break
+                risk = w_rep * reputation[sc] + (1.0 - w_rep) * mem
+                util[c] = -b_risk * risk  # the other terms are added below, given max risk
+                max_risk = max(max_risk, risk)
+                n_ok += 1
+            if n_ok > 0:
+                u_max = -np.inf
+                for c in range(n_c):
+                    if util[c] == -np.inf:
+                        continue
+                    sc = cand[c]
+                    # The terms in a fixed order: floating-point sums depend on it.
+                    v = util[c] + site_term[sc]
+                    v += b_habit * fam_c[c]
+                    v += b_conceal * site_conceal[sc] * max_risk
+                    if anchor >= 0 and anchor != sc:
+                        v -= b_dist * site_km(site_dist, site_lat, site_lon, anchor, sc)
+                    if sc == stay:
+                        v += b_stay
+                    if banned and zone_member[zone, sc]:
+                        v -= b_ban
+                    util[c] = v
+                    u_max = max(u_max, v)
+                total = 0.0
+                for c in range(n_c):
+                    if util[c] > -np.inf:
+                        # exp(0) is exactly 1: the call is skipped for the best candidate.
+                        d = util[c] - u_max
+                        util[c] = 1.0 if d == 0.0 else math.exp(d)
+                        total += util[c]
+                    else:
+                        util[c] = 0.0
+                u = uniform(key_choice, t, i, 0) * total
+                acc = 0.0
+                for c in range(n_c):
+                    acc += util[c]
+                    if u < acc and util[c] > 0.0:
+                        s = cand[c]
+                        break
+                if s < 0:
+                    for c in range(n_c - 1, -1, -1):
+                        if util[c] > 0.0:
+                            s = cand[c]
+                            break
         site[i] = s
         if s >= 0:
             # Familiarity with s builds; an unknown site replaces the least familiar slot. Written

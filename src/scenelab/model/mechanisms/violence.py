@@ -30,6 +30,7 @@ from scenelab.model.rng import (
     candidate_chance,
     next_candidate,
     poisson,
+    skip,
     skip_scale,
     uniform,
 )
@@ -297,6 +298,13 @@ def step(t, day, hour, par, keys, W, P, X, R):  # noqa: ANN001, ANN201 - compile
     suffer (P(witness >= 1 of k) = 1 - (1 - p)^k), not one per incident.
     """
     _sites(t, day, par, keys, W, P, X, R)
-    _street(t, day, par, keys, P, X, R)
+    # Street violence is rare (a skip chain finds no candidate in most hours): the chain's first
+    # candidate is found here, and ``_street`` (whose call costs a reference-count pair for each
+    # struct it takes) is called only in hours that have one. It finds the same candidate again.
+    p_hour = par[_STREET] / 8766.0
+    if p_hour > 0.0:
+        scale = skip_scale(candidate_chance(min(1.0, p_hour)))
+        if scale == 0.0 or skip(keys[S_STREET], t, -1, scale, X.counters[0]) < X.counters[0]:
+            _street(t, day, par, keys, P, X, R)
     if hour == 12:
         _private(t, day, par, keys, P, X, R)
