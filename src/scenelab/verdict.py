@@ -22,8 +22,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from scenelab.costs import ITEMS as COST_ITEMS
-from scenelab.costs import daily_costs
+from scenelab.costs import total_cost
 from scenelab.costs.model import DAYS_PER_MONTH
 from scenelab.model.world import compile_world
 from scenelab.observe.equity import concentration_index, share_most_deprived
@@ -249,9 +248,7 @@ def _measure(res: object, scn: sc.Scenario, since: dt.date) -> dict[str, float]:
     for hood, value in per.items():
         out[f"hood_{hood}"] = float(value) / n_months
     out["harm_women"] = _harm_to_women(res.people, weights)  # type: ignore[attr-defined]
-    cost = daily_costs(scn, res)
-    in_cost = (cost["date"] >= pd.Timestamp(since)).to_numpy()
-    out["cost"] = float(cost[list(COST_ITEMS)].to_numpy()[in_cost].sum()) / months
+    out["cost"] = total_cost(scn, res, since=since) / months
     return out
 
 

@@ -50,7 +50,11 @@ def _add_cluster_options(p: argparse.ArgumentParser) -> None:
         help="run on an existing Dask cluster (default: a local cluster, one worker per core)",
     )
     p.add_argument(
-        "--workers", type=int, metavar="N", help="local worker processes (default: one per core)"
+        "--workers",
+        type=int,
+        metavar="N",
+        help="local worker processes; threads for a calibration of scenelab's model "
+        "(default: one per core)",
     )
 
 

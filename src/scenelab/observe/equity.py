@@ -183,19 +183,17 @@ def share_most_deprived(
     """
     if not 0.0 < fraction <= 1.0:
         raise ValueError(f"fraction must be in (0, 1], got {fraction!r}")
-    g = {
-        k: v[::-1] for k, v in _grouped(harm, deprivation, population).items()
-    }  # most deprived first
-    total = g["harm"].sum()
+    g = _grouped(harm, deprivation, population)
+    h, w = g["harm"][::-1], g["population"][::-1]  # most deprived first
+    total = h.sum()
     if total <= 0:
         return float("nan")
-    w = g["population"]
     cut = fraction * w.sum()
     before = np.cumsum(w) - w
     with np.errstate(divide="ignore", invalid="ignore"):
         inside = np.where(w > 0, np.clip((cut - before) / w, 0.0, 1.0), 0.0)
     inside = np.where(w > 0, inside, (before < cut * (1 - 1e-12)).astype(float))
-    return float(np.sum(g["harm"] * inside) / total)
+    return float(np.sum(h * inside) / total)
 
 
 def normalise_periods(periods: Sequence[Period]) -> list[tuple[str, pd.Timestamp, pd.Timestamp]]:

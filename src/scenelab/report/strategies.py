@@ -44,6 +44,16 @@ __all__ = [
 ]
 
 
+def _daily_presence(site_day: pd.DataFrame, rows: pd.Series) -> pd.Series:
+    """People present at all sites per replicate and day, over the selected rows.
+
+    Only the columns used are copied: a row filter copies every column it keeps, text ones too.
+    """
+    rep = [c for c in ("run_id", "replicate") if c in site_day.columns][:1]
+    sd = site_day.loc[rows, [*rep, "date", "people_present"]].copy()
+    return sd.groupby([replicate_column(sd), "date"])["people_present"].sum()
+
+
 def strategy_outcomes(
     comparison: pd.DataFrame | Mapping[str, Any],
     inputs: ReportInputs,
@@ -100,12 +110,8 @@ def strategy_outcomes(
             window = (f"from {since}", pd.Timestamp(since), end)
         else:
             window = ("whole run", sd["date"].min(), sd["date"].max() + pd.Timedelta(days=1))
-        rep_sd = next((c for c in ("run_id", "replicate") if c in sd.columns), None)
-        keep = [c for c in (rep_sd, "date", "people_present") if c]
-        # only the columns used: a row filter copies every column it keeps, text ones too
-        sd = sd.loc[(sd["date"] >= window[1]) & (sd["date"] < window[2]), keep].copy()
-        rep_sd = rep_sd or replicate_column(sd)
-        size = sd.groupby([rep_sd, "date"])["people_present"].sum().groupby(level=0).mean()
+        in_window = (sd["date"] >= window[1]) & (sd["date"] < window[2])
+        size = _daily_presence(sd, in_window).groupby(level=0).mean()
         per = harm_by_period(tables.neighbourhood_month, [window], weights)
         rep_nm = replicate_column(per)
         for rep, sub in per.groupby(rep_nm, sort=True):
@@ -332,11 +338,7 @@ def diverged_series_figure(
         rep = replicate_column(nm)
         harm = nm.groupby([rep, "month"])["harm"].sum().reset_index()
         sd = tables.site_day
-        rep_sd = next((c for c in ("run_id", "replicate") if c in sd.columns), None)
-        keep = [c for c in (rep_sd, "date", "people_present") if c]
-        sd = sd.loc[sd["date"] >= start, keep].copy()  # only the columns used (see above)
-        rep_sd = rep_sd or replicate_column(sd)
-        size = sd.groupby([rep_sd, "date"])["people_present"].sum().reset_index()
+        size = _daily_presence(sd, sd["date"] >= start).reset_index()
         for col, (frame, x, y) in enumerate(
             ((harm, "month", "harm"), (size, "date", "people_present")), start=1
         ):
