@@ -40,6 +40,7 @@ STREAMS: dict[str, str] = {
     "discovery": "word of mouth about places and scouting for new places by displaced people",
     "offender": "the offender type of each incident at a site",
     "street_violence": "violence against unhoused people in public off the scene sites",
+    "taste": "each person's own weights of footfall and concealment (drawn once, by person)",
 }
 S_INIT = 0
 S_ENTRY = 1
@@ -58,6 +59,7 @@ S_SERVICES = 13
 S_DISCOVERY = 14
 S_OFFENDER = 15
 S_STREET = 16
+S_TASTE = 17
 
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)

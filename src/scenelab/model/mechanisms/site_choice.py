@@ -29,6 +29,7 @@ from scenelab.model.params import IDX
 from scenelab.model.rng import (
     S_ATTEND,
     S_CHOICE,
+    S_TASTE,
     below53,
     bits53,
     candidate_chance,
@@ -69,6 +70,27 @@ _MAIN_KNOWN = IDX["main_scenes_known"]
 _K_TRUST_AVOID = IDX["k_trust_avoid_police"]
 _TRUST_REF = IDX["trust_comply_ref"]
 _K_FINES = IDX["k_fines_risk_per_10k_nok"]
+_SD_FOOTFALL = IDX["sd_taste_footfall"]
+_SD_CONCEAL = IDX["sd_taste_conceal"]
+
+
+@njit(cache=True)
+def tastes(key: np.uint64, i: int, sd_footfall: float, sd_conceal: float) -> tuple[float, float]:
+    """Return person ``i``'s multipliers of the footfall and concealment weights (mean 1 each).
+
+    A random-coefficients (mixed) logit (Train 2009, ch. 6): people differ in how much they value
+    passers-by (street income) and hiding (injecting unseen), log-normally with the given sds.
+    The draw is keyed by the person alone (stream ``taste``, tick 0), so it is the same every hour
+    and in every scenario run with the seed. With both sds 0 the multipliers are exactly 1.
+    """
+    u1 = max(uniform(key, 0, i, 0), 1e-300)
+    u2 = uniform(key, 0, i, 1)
+    r = math.sqrt(-2.0 * math.log(u1))
+    z1 = r * math.cos(2.0 * math.pi * u2)
+    z2 = r * math.sin(2.0 * math.pi * u2)
+    m_foot = math.exp(sd_footfall * z1 - 0.5 * sd_footfall * sd_footfall)
+    m_conceal = math.exp(sd_conceal * z2 - 0.5 * sd_conceal * sd_conceal)
+    return m_foot, m_conceal
 
 
 @njit(cache=True)
@@ -186,6 +208,10 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
     b_stay, b_ban = par[_B_STAY], par[_B_BAN]
     gain = par[_HABIT_GAIN]
     p_reconsider = par[_P_RECONSIDER]
+    key_taste = keys[S_TASTE]
+    sd_foot, sd_conceal = par[_SD_FOOTFALL], par[_SD_CONCEAL]
+    mixed = sd_foot > 0.0 or sd_conceal > 0.0
+    b_foot, site_footfall = par[_B_FOOTFALL], W.site_footfall
     # Who needs a decision this hour: everyone at a site last hour (``X.present``, ascending) and
     # the arrival candidates. At night the candidates come from a skip chain over person indices,
     # not over the active list: the chain's draws are keyed by (tick, index) alone, so the
@@ -344,6 +370,13 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
                 max_risk = max(max_risk, risk)
                 n_ok += 1
             if n_ok > 0:
+                # A person's own weights (mixed logit): the site term holds the mean footfall
+                # weight, so a person adds the difference; with both sds 0 nothing changes.
+                b_conceal_i, d_foot = b_conceal, 0.0
+                if mixed:
+                    m_foot, m_conceal = tastes(key_taste, i, sd_foot, sd_conceal)
+                    b_conceal_i = b_conceal * m_conceal
+                    d_foot = b_foot * (m_foot - 1.0)
                 u_max = -np.inf
                 for c in range(n_c):
                     if util[c] == -np.inf:
@@ -352,7 +385,9 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
                     # The terms in a fixed order: floating-point sums depend on it.
                     v = util[c] + site_term[sc]
                     v += b_habit * fam_c[c]
-                    v += b_conceal * site_conceal[sc] * max_risk
+                    v += b_conceal_i * site_conceal[sc] * max_risk
+                    if mixed:
+                        v += d_foot * site_footfall[sc]
                     if anchor >= 0 and anchor != sc:
                         v -= b_dist * site_km(site_dist, site_lat, site_lon, anchor, sc)
                     if sc == stay:
