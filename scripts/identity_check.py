@@ -11,7 +11,8 @@ snapshots) to one ``.npz`` per case; then the two trees' files are compared arra
 The cases: Bergen seeds 1-3; the built-in variants (1989, harm reduction, closure only, no
 closure); Bergen with discovery off and ``main_scenes_known = 1`` (seeds 1 and 4); Bergen with
 discovery on and the main scenes known; Bergen with one injection a day (injection's skip chain)
-and with scouting at 10% an hour (every active person a candidate); the small example city and the
+and with scouting at 10% an hour (every active person a candidate); Bergen with tastes that differ
+between people (``sd_taste_*``, from 2026-12-03: older trees lack the parameters); the small example city and the
 two example cities.
 ``--reuse-a`` keeps tree A's saved files from an earlier call (for a reference that does not
 change).
@@ -35,6 +36,7 @@ CASES: list[tuple[str, str, int, dict[str, float]]] = [
     ("bergen-s1", "bergen", 1, {}),
     ("bergen-s2", "bergen", 2, {}),
     ("bergen-s3", "bergen", 3, {}),
+    ("bergen-tastes-s1", "bergen", 1, {"sd_taste_conceal": 1.0, "sd_taste_footfall": 0.5}),
     ("bergen-1989-s1", "bergen-1989", 1, {}),
     ("bergen-harm-reduction-s1", "bergen-harm-reduction", 1, {}),
     ("bergen-closure-only-s2", "bergen-closure-only", 2, {}),

@@ -203,6 +203,16 @@ SITE_FIELDS: dict[str, str] = {
     "members": "scratch: the people still at each site after policing (violence)",
     "weight_cum": "scratch: cumulative victim weights of `members`, for drawing victims",
     "site_term": "scratch: the site-only part of the choice utility, computed once per tick",
+    "choice_cand": "scratch: a person's choice set (site choice)",
+    "choice_util": "scratch: the utilities, then the weights, of `choice_cand`",
+    "choice_fam": "scratch: the person's familiarity with each site of `choice_cand`",
+    "choice_mark": "scratch: per site, the last person whose choice set holds it this tick",
+    "need": "scratch: people with something to do this hour (site choice), who inject (injection)",
+    "present_new": "scratch: this hour's `present`, built while last hour's is read",
+    "fill": "scratch: next free position of each site in `order` (counting sort)",
+    "control_weight": "scratch: each person's weight of being controlled this hour (policing)",
+    "arrive_of": "scratch: the hour's chance of arriving per class (occasional, housed, OAT bits)",
+    "below_of": "scratch: per-class 53-bit thresholds of the hour (8 entries)",
 }
 SiteState = namedtuple("SiteState", list(SITE_FIELDS))
 # counters: 0 people slots used, 1 seller slots used, 2 housing placements this month,
@@ -336,6 +346,18 @@ def new_site_state(scn: sc.Scenario, world: World, n_main: int) -> SiteState:
         weight_cum=np.zeros(scn.population.max_people),
         # Scratch for site choice: the part of each site's utility that is the same for everyone.
         site_term=np.zeros(n_sites),
+        # Scratch kept for the run, not allocated each hour (an allocation and its release cost
+        # about as much as a short loop): sizes are the largest a tick can need.
+        choice_cand=np.zeros(K_KNOWN + n_main + N_SERVICE_SITES, dtype=np.int64),
+        choice_util=np.zeros(K_KNOWN + n_main + N_SERVICE_SITES),
+        choice_fam=np.zeros(K_KNOWN + n_main + N_SERVICE_SITES),
+        choice_mark=np.full(n_sites, -1, dtype=np.int64),
+        need=np.zeros(scn.population.max_people + 1, dtype=np.int64),
+        present_new=np.zeros(scn.population.max_people, dtype=np.int64),
+        fill=np.zeros(n_sites, dtype=np.int64),
+        control_weight=np.zeros(scn.population.max_people),
+        arrive_of=np.zeros(8),
+        below_of=np.zeros(8, dtype=np.int64),
     )
 
 

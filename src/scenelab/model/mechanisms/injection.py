@@ -139,11 +139,11 @@ def step(t, day, hour, ep, par, keys, W, P, X, R):  # noqa: ANN001, ANN201 - com
     # active person a candidate) the test is written without branches: the draw is a pure
     # function of its coordinates, so drawing it for people who cannot inject changes no other
     # draw, and one well-predicted branch per person replaces four that often went either way.
-    who = np.empty(n_used + 1, dtype=np.int64)
+    who = X.need  # site choice's scratch, free again by this phase
     n_who = 0
     if scale == 0.0:
         # Chance 1: ``uniform x p_cand < p`` is ``uniform < p``, and ``p >= p_cand`` is within it.
-        below_of = np.empty(2, dtype=np.int64)
+        below_of = X.below_of
         below_of[0] = below53(p_inject * 1.0)
         below_of[1] = below53(p_inject * rel_oat)
         n_who = _inject_by_day(

@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
-
 from scenelab.model.jit import njit
 from scenelab.model.mechanisms.common import remember
 from scenelab.model.metrics import SD
@@ -73,7 +71,7 @@ def step(t, day, hour, ep, par, keys, W, P, L, X, R):  # noqa: ANN001, ANN201 - 
     n_sites = W.site_cap.shape[0]
     key = keys[S_POLICE]
     # Each person's weight, computed once (an ``exp``) and read again by the second loop.
-    weight_of = np.empty(X.order.shape[0])
+    weight_of = X.control_weight
     for s in range(n_sites):
         cap = X.control_now[s]
         n_people = X.n_now[s]

@@ -147,12 +147,12 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
     """Decide presence and site for every person, then index people by site for this hour."""
     no_site = np.int64(-1)
     n_sites = W.site_cap.shape[0]
-    size = P.known.shape[1] + X.main.shape[0] + X.service_sites.shape[0]
     # Scratch for a choice: candidates, their utilities and familiarity; ``mark`` over sites.
-    cand = np.empty(size, dtype=np.int64)
-    util = np.empty(size)
-    fam_c = np.empty(size)
-    mark = np.full(n_sites, -1, dtype=np.int64)
+    # Kept in the state at the largest size a choice set can have (known slots, main scenes,
+    # service sites): an allocation and its release every hour cost more than the reset.
+    cand, util, fam_c, mark = X.choice_cand, X.choice_util, X.choice_fam, X.choice_mark
+    for j in range(n_sites):
+        mark[j] = -1
     leave = 1.0 / par[_DUR]
     prof = HOUR_PROFILE[hour]
     for s in range(n_sites):
@@ -169,7 +169,7 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
         X.site_term[s] = v
     # Chance of arriving this hour by (occasional, housed, in OAT), bits 4, 2, 1: each entry is the
     # per-person expression with the same operations, computed once per tick.
-    arrive_of = np.empty(8)
+    arrive_of = X.arrive_of
     for c in range(8):
         share = par[_H_OCC] if c & 4 else par[_H_REG]
         if c & 2:
@@ -223,17 +223,17 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
     # than the plain test it saves).
     n_used = X.counters[0]
     prev, n_prev = X.present, X.counters[6]
-    present = np.empty(n_used, dtype=np.int64)  # who is at a site this hour, ascending
+    present = X.present_new  # who is at a site this hour, ascending
     n_present = 0
     active, n_active = X.active, X.counters[5]
     # First pass, over the candidates: keep those who have something to do (at a site, held away,
     # or arriving: the arrival draw is made here). A decision changes only its own person's state,
     # so this pass sees what the loop below would.
-    need = np.empty(n_used + 1, dtype=np.int64)
+    need = X.need
     n_need = 0
     if scale == 0.0:
         # Chance 1: ``uniform x p_cand < arrive_of[c]`` is ``uniform < arrive_of[c]``.
-        below_of = np.empty(8, dtype=np.int64)
+        below_of = X.below_of
         for c in range(8):
             below_of[c] = below53(arrive_of[c])
         n_need = _keep_by_day(
@@ -445,7 +445,9 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
     offsets[0] = 0
     for s in range(n_sites):
         offsets[s + 1] = offsets[s] + n_now[s]
-    fill = offsets[:n_sites].copy()
+    fill = X.fill
+    for j in range(n_sites):
+        fill[j] = offsets[j]
     for q in range(n_present):
         i = present[q]
         order[fill[site[i]]] = i
