@@ -11,9 +11,9 @@ snapshots) to one ``.npz`` per case; then the two trees' files are compared arra
 The cases: Bergen seeds 1-3; the built-in variants (1989, harm reduction, closure only, no
 closure); Bergen with discovery off and ``main_scenes_known = 1`` (seeds 1 and 4); Bergen with
 discovery on and the main scenes known; Bergen with one injection a day (injection's skip chain)
-and with scouting at 10% an hour (every active person a candidate); Bergen with tastes that differ
-between people (``sd_taste_*``, from 2026-12-03: older trees lack the parameters); the small example city and the
-two example cities.
+and with scouting at 10% an hour (every active person a candidate); Bergen with tastes that
+differ between people (``sd_taste_*``, from 2026-12-03: older trees lack the parameters); the
+small example city and the two example cities.
 ``--reuse-a`` keeps tree A's saved files from an earlier call (for a reference that does not
 change).
 """
