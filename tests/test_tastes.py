@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 
 import scenelab
-from scenelab.model.mechanisms.site_choice import tastes
+from scenelab.model.mechanisms.site_choice import draw_tastes, tastes
+from scenelab.model.params import IDX, PARAMETERS
 from scenelab.model.rng import S_TASTE, stream_keys
 from scenelab.scenario.loader import parse_text
 
@@ -148,6 +149,19 @@ def test_a_person_keeps_the_same_tastes():
     key = stream_keys(5, 1)[S_TASTE]
     assert tastes(key, 42, 0.8, 0.8) == tastes(key, 42, 0.8, 0.8)
     assert tastes(key, 42, 0.8, 0.8) != tastes(key, 43, 0.8, 0.8)
+
+
+def test_every_slot_gets_its_own_tastes_at_the_start():
+    # The run draws every slot's tastes once (slots of later entrants included); a choice reads
+    # them. They must be the per-index draws.
+    par = np.zeros(len(PARAMETERS))
+    par[IDX["sd_taste_footfall"]], par[IDX["sd_taste_conceal"]] = 0.4, 0.9
+    key = stream_keys(11, 2)[S_TASTE]
+    foot, conceal = np.zeros(50), np.zeros(50)
+    draw_tastes(key, par, foot, conceal)
+    for i in (0, 17, 49):
+        assert (foot[i], conceal[i]) == tastes(key, i, 0.4, 0.9)
+    assert len(set(conceal)) == 50
 
 
 def test_concealment_tastes_change_nothing_where_no_place_carries_police_risk():

@@ -27,7 +27,7 @@ from tqdm import tqdm
 from scenelab.model import state as st
 from scenelab.model.interviews import InterviewCopies, interview_days
 from scenelab.model.jit import njit
-from scenelab.model.mechanisms import record
+from scenelab.model.mechanisms import record, site_choice
 from scenelab.model.mechanisms.common import (
     N_POP,
     POP_HOUSED,
@@ -40,7 +40,7 @@ from scenelab.model.mechanisms.common import (
     POP_WOMEN,
 )
 from scenelab.model.phases import Phase, phases
-from scenelab.model.rng import init_generator, stream_keys
+from scenelab.model.rng import S_TASTE, init_generator, stream_keys
 from scenelab.model.structs import as_ref
 from scenelab.model.warmup import Sources, compile_engine, mark_compiled
 from scenelab.model.world import World, compile_world
@@ -143,6 +143,7 @@ def initial_state(
     """Return the people, sellers and site state at the start of a run (from the init stream)."""
     rng = init_generator(keys)
     people = st.new_people(scn, rng, par)
+    site_choice.draw_tastes(keys[S_TASTE], par, people.taste_footfall, people.taste_conceal)
     sellers_ = st.new_sellers(scn, rng)
     sites = st.new_site_state(scn, world, record.main_scene_count(par))
     return people, sellers_, sites

@@ -29,7 +29,6 @@ from scenelab.model.params import IDX
 from scenelab.model.rng import (
     S_ATTEND,
     S_CHOICE,
-    S_TASTE,
     below53,
     bits53,
     candidate_chance,
@@ -91,6 +90,20 @@ def tastes(key: np.uint64, i: int, sd_footfall: float, sd_conceal: float) -> tup
     m_foot = math.exp(sd_footfall * z1 - 0.5 * sd_footfall * sd_footfall)
     m_conceal = math.exp(sd_conceal * z2 - 0.5 * sd_conceal * sd_conceal)
     return m_foot, m_conceal
+
+
+@njit(cache=True)
+def draw_tastes(
+    key: np.uint64, par: np.ndarray, taste_footfall: np.ndarray, taste_conceal: np.ndarray
+) -> None:
+    """Fill every person slot's tastes at the start of a run (``tastes`` of the slot's index).
+
+    A slot is never reused and the draw depends on the index alone, so the slots of people who
+    enter later get their tastes now too: a choice reads two numbers instead of drawing them.
+    """
+    sd_foot, sd_conceal = par[_SD_FOOTFALL], par[_SD_CONCEAL]
+    for i in range(taste_footfall.shape[0]):
+        taste_footfall[i], taste_conceal[i] = tastes(key, i, sd_foot, sd_conceal)
 
 
 @njit(cache=True)
@@ -208,9 +221,8 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
     b_stay, b_ban = par[_B_STAY], par[_B_BAN]
     gain = par[_HABIT_GAIN]
     p_reconsider = par[_P_RECONSIDER]
-    key_taste = keys[S_TASTE]
-    sd_foot, sd_conceal = par[_SD_FOOTFALL], par[_SD_CONCEAL]
-    mixed = sd_foot > 0.0 or sd_conceal > 0.0
+    taste_footfall, taste_conceal = P.taste_footfall, P.taste_conceal
+    mixed = par[_SD_FOOTFALL] > 0.0 or par[_SD_CONCEAL] > 0.0
     b_foot, site_footfall = par[_B_FOOTFALL], W.site_footfall
     # Who needs a decision this hour: everyone at a site last hour (``X.present``, ascending) and
     # the arrival candidates. At night the candidates come from a skip chain over person indices,
@@ -374,9 +386,8 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
                 # weight, so a person adds the difference; with both sds 0 nothing changes.
                 b_conceal_i, d_foot = b_conceal, 0.0
                 if mixed:
-                    m_foot, m_conceal = tastes(key_taste, i, sd_foot, sd_conceal)
-                    b_conceal_i = b_conceal * m_conceal
-                    d_foot = b_foot * (m_foot - 1.0)
+                    b_conceal_i = b_conceal * taste_conceal[i]
+                    d_foot = b_foot * (taste_footfall[i] - 1.0)
                 u_max = -np.inf
                 for c in range(n_c):
                     if util[c] == -np.inf:
