@@ -210,8 +210,7 @@ def test_cli_bad_file_exits_2(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(
-    "name",
-    ["bergen_robustness.toml", "bergen_robustness_p2.toml", "bergen_robustness_footfall.toml"],
+    "name", sorted(p.name for p in (ROOT / "examples" / "experiments").glob("*robustness*.toml"))
 )
 def test_example_bergen_spec_is_valid(name):
     spec, base = load_robustness(ROOT / "examples" / "experiments" / name)
