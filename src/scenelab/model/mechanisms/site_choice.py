@@ -13,8 +13,9 @@ the number of sites. Utility: attractiveness that builds with activity and decay
 buyers who can reach the place: DeBeck et al. 2012; Kleiman & Young 1995), habit, minus perceived
 police risk (a mix of site reputation and own memory), expulsion-order zones, distance and
 crowding; concealment gains value as perceived risk rises (hiding under police pressure, Small et
-al. 2006). Closed sites are not in the choice set: displacement comes from these choices, never
-from a script.
+al. 2006). People differ in how much they value footfall and concealment (a mixed logit, Train
+2009), by tastes drawn once per person. Closed sites are not in the choice set: displacement
+comes from these choices, never from a script.
 """
 
 from __future__ import annotations
