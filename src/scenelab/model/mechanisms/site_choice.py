@@ -223,7 +223,6 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
     gain = par[_HABIT_GAIN]
     p_reconsider = par[_P_RECONSIDER]
     taste_footfall, taste_conceal = P.taste_footfall, P.taste_conceal
-    mixed = par[_SD_FOOTFALL] > 0.0 or par[_SD_CONCEAL] > 0.0
     b_foot, site_footfall = par[_B_FOOTFALL], W.site_footfall
     # Who needs a decision this hour: everyone at a site last hour (``X.present``, ascending) and
     # the arrival candidates. At night the candidates come from a skip chain over person indices,
@@ -384,11 +383,10 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
                 n_ok += 1
             if n_ok > 0:
                 # A person's own weights (mixed logit): the site term holds the mean footfall
-                # weight, so a person adds the difference; with both sds 0 nothing changes.
-                b_conceal_i, d_foot = b_conceal, 0.0
-                if mixed:
-                    b_conceal_i = b_conceal * taste_conceal[i]
-                    d_foot = b_foot * (taste_footfall[i] - 1.0)
+                # weight, so a person adds the difference. With both sds 0 the tastes are exactly
+                # 1, so the weights are unchanged and the difference adds exactly 0.
+                b_conceal_i = b_conceal * taste_conceal[i]
+                d_foot = b_foot * (taste_footfall[i] - 1.0)
                 u_max = -np.inf
                 for c in range(n_c):
                     if util[c] == -np.inf:
@@ -398,8 +396,7 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
                     v = util[c] + site_term[sc]
                     v += b_habit * fam_c[c]
                     v += b_conceal_i * site_conceal[sc] * max_risk
-                    if mixed:
-                        v += d_foot * site_footfall[sc]
+                    v += d_foot * site_footfall[sc]
                     if anchor >= 0 and anchor != sc:
                         v -= b_dist * site_km(site_dist, site_lat, site_lon, anchor, sc)
                     if sc == stay:
