@@ -207,7 +207,10 @@ SITE_FIELDS: dict[str, str] = {
     "choice_util": "scratch: the utilities, then the weights, of `choice_cand`",
     "choice_fam": "scratch: the person's familiarity with each site of `choice_cand`",
     "choice_mark": "scratch: per site, the last person whose choice set holds it this tick",
-    "need": "scratch: people with something to do this hour (site choice), who inject (injection)",
+    "need": (
+        "scratch: people with something to do this hour (site choice), who scout (discovery), "
+        "who inject (injection)"
+    ),
     "present_new": "scratch: this hour's `present`, built while last hour's is read",
     "fill": "scratch: next free position of each site in `order` (counting sort)",
     "control_weight": "scratch: each person's weight of being controlled this hour (policing)",

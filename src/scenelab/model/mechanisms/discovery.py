@@ -17,10 +17,20 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from scenelab.model.jit import njit
 from scenelab.model.mechanisms.common import memory_of, site_km
 from scenelab.model.params import IDX
-from scenelab.model.rng import S_DISCOVERY, candidate_chance, skip, skip_scale, uniform
+from scenelab.model.rng import (
+    S_DISCOVERY,
+    below53,
+    bits53,
+    candidate_chance,
+    skip,
+    skip_scale,
+    uniform,
+)
 from scenelab.model.state import STATUS_ACTIVE
 
 #: Why this phase sits where it does in the tick (the order is ``phases.PHASE_ORDER``).
@@ -110,6 +120,34 @@ def scout(t, ep, par, key, W, P, i, origin) -> None:  # noqa: ANN001
 
 
 @njit(cache=True)
+def _scouts_dense(  # noqa: PLR0913
+    key: np.uint64,
+    t: int,
+    active: np.ndarray,
+    n_active: int,
+    status: np.ndarray,
+    away_until: np.ndarray,
+    below: int,
+    need: np.ndarray,
+) -> int:
+    """Fill ``need`` with the active people who scout this hour if displaced; return how many.
+
+    Every active person is a candidate (chance 1): those not held away whose scouting draw is
+    below ``below`` (``rng.below53`` of the hourly chance). Without branches, as site choice's
+    ``_keep_by_day``: the draw is a pure function of its coordinates, so drawing it for someone
+    who is held away or not active changes no other draw. A small function of its own, so that
+    the arrays stay in registers; it is called once an hour.
+    """
+    n = 0
+    for q in range(n_active):
+        i = np.uint64(active[q])  # unsigned: no code for negative indices
+        keep = (status[i] == STATUS_ACTIVE) & (away_until[i] <= t) & (bits53(key, t, i, 3) < below)
+        need[n] = i
+        n += keep
+    return n
+
+
+@njit(cache=True)
 def step(t, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compiled kernel
     """Word of mouth among people sharing a site, scouting by displaced people, forgetting."""
     p_wom = par[_WOM]
@@ -141,53 +179,58 @@ def step(t, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compiled ke
     if p_scout > 0.0:
         # Candidates from a skip chain keyed by (tick, person index) as in every scenario
         # (``rng.skip``); at a small chance they are exactly the people who scout this hour.
-        # Arrays taken out of the structs once, for the loop over candidates (see above).
-        status, away_until, fam = P.status, P.away_until, P.fam
-        ban_zone, ban_until, ban_comply = P.ban_zone, P.ban_until, P.ban_comply
-        mem_site, mem_risk = P.mem_site, P.mem_risk
-        zone_member, reputation = W.zone_member, X.reputation
-        w_rep, threshold = par[_W_REP], par[_RISK_SCOUT]
+        # Above ``rng.DENSE_ABOVE`` every active person is a candidate: a small branch-free first
+        # pass (``_scouts_dense``) lists who scouts, in ascending order, and the second pass
+        # below reads only those (the same people and order as one loop over everyone).
+        status, away_until = P.status, P.away_until
         n_used = X.counters[0]
         p_cand = candidate_chance(min(1.0, p_scout))
         scale = skip_scale(p_cand)
-        active, n_active = X.active, X.counters[5]
-        i, cq = -1, -1
-        while True:
-            # The next candidate, as ``rng.next_candidate`` gives it, written out: binding
-            # ``active`` to a helper's argument costs a pair of atomic reference counts each time.
-            if scale == 0.0:
-                cq += 1
-                i = active[cq] if cq < n_active else n_used
-            else:
+        need = X.need
+        n_need = 0
+        if scale == 0.0:
+            n_need = _scouts_dense(
+                key, t, X.active, X.counters[5], status, away_until, below53(p_scout), need
+            )
+        else:
+            i = skip(key, t, -1, scale, n_used)
+            while i < n_used:
+                if (
+                    status[i] == STATUS_ACTIVE
+                    and away_until[i] <= t
+                    and (p_scout >= p_cand or uniform(key, t, i, 3) * p_cand < p_scout)
+                ):
+                    need[n_need] = i
+                    n_need += 1
                 i = skip(key, t, i, scale, n_used)
-            if i >= n_used:
-                break
-            if (
-                status[i] == STATUS_ACTIVE
-                and away_until[i] <= t
-                and (p_scout >= p_cand or uniform(key, t, i, 3) * p_cand < p_scout)
-            ):
-                # The anchor: the most familiar known place.
-                anchor, best = -1, -1.0
-                for k in range(n_k):
-                    if known[i, k] >= 0 and fam[i, k] > best:
-                        anchor, best = known[i, k], fam[i, k]
-                anchor_open = anchor >= 0 and site_open[ep, anchor]
-                banned_there = anchor_open and (
-                    ban_zone[i] >= 0
-                    and ban_until[i] > t
-                    and ban_comply[i]
-                    and zone_member[ban_zone[i], anchor]
+        # Arrays taken out of the structs once, for the loop over scouts (see above).
+        fam, ban_zone, ban_until, ban_comply = P.fam, P.ban_zone, P.ban_until, P.ban_comply
+        mem_site, mem_risk = P.mem_site, P.mem_risk
+        zone_member, reputation = W.zone_member, X.reputation
+        w_rep, threshold = par[_W_REP], par[_RISK_SCOUT]
+        for r in range(n_need):
+            i = need[r]
+            # The anchor: the most familiar known place.
+            anchor, best = -1, -1.0
+            for k in range(n_k):
+                if known[i, k] >= 0 and fam[i, k] > best:
+                    anchor, best = known[i, k], fam[i, k]
+            anchor_open = anchor >= 0 and site_open[ep, anchor]
+            banned_there = anchor_open and (
+                ban_zone[i] >= 0
+                and ban_until[i] > t
+                and ban_comply[i]
+                and zone_member[ban_zone[i], anchor]
+            )
+            risk = 0.0
+            if anchor_open and not banned_there:
+                risk = w_rep * reputation[anchor] + (1.0 - w_rep) * memory_of(
+                    mem_site, mem_risk, i, anchor
                 )
-                risk = 0.0
-                if anchor_open and not banned_there:
-                    risk = w_rep * reputation[anchor] + (1.0 - w_rep) * memory_of(
-                        mem_site, mem_risk, i, anchor
-                    )
-                if displaced_from(anchor_open, banned_there, risk, threshold):
-                    origin = site_of[i] if site_of[i] >= 0 else anchor
-                    if origin >= 0:
-                        scout(t, ep, par, key, W, P, i, origin)
+            if displaced_from(anchor_open, banned_there, risk, threshold):
+                origin = site_of[i] if site_of[i] >= 0 else anchor
+                if origin >= 0:
+                    scout(t, ep, par, key, W, P, i, origin)
     if forget > 0.0 and hour == 23:
         for q in range(X.counters[5]):
             i = X.active[q]
