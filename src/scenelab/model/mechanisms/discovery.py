@@ -20,7 +20,7 @@ import math
 import numpy as np
 
 from scenelab.model.jit import njit
-from scenelab.model.mechanisms.common import memory_of, site_km
+from scenelab.model.mechanisms.common import site_km
 from scenelab.model.params import IDX
 from scenelab.model.rng import (
     S_DISCOVERY,
@@ -47,17 +47,8 @@ _FORGET = IDX["fam_forget_below"]
 _W_REP = IDX["w_reputation"]
 
 # The small helpers below are inlined: a call passing the state structs costs about 30 ns in
-# reference counts. The per-candidate tests of scouting are written out in ``step``: even an
+# reference counts. The scouts' tests and their search are written out in ``step``: even an
 # inlined helper counts references when arrays or structs are bound to its arguments.
-
-
-@njit(cache=True, inline="always")
-def knows(P, i, s) -> bool:  # noqa: ANN001
-    """Return True if person ``i`` has site ``s`` in their known places."""
-    for k in range(P.known.shape[1]):
-        if P.known[i, k] == s:
-            return True
-    return False
 
 
 @njit(cache=True, inline="always")
@@ -91,32 +82,6 @@ def displaced_from(anchor_open, banned_there, risk, threshold) -> bool:  # noqa:
     reads the state (binding arrays or structs to a helper's arguments costs reference counts).
     """
     return not anchor_open or banned_there or risk > threshold
-
-
-@njit(cache=True)
-def scout(t, ep, par, key, W, P, i, origin) -> None:  # noqa: ANN001
-    """Person ``i`` scouts from site ``origin`` and learns the nearest place found.
-
-    Each open site the person does not know, ``d`` km away, is found with probability
-    ``exp(-d / scout_distance_km)``. Only the origin's ``K_NEAR`` nearest places are searched
-    (``W.site_near``), so a scouting hour costs the same in a city of 20 or 2,000 places.
-    """
-    scale = par[_SCOUT_KM]
-    near, site_open, dist, lat, lon = W.site_near, W.site_open, W.site_km, W.site_lat, W.site_lon
-    best, best_d = -1, math.inf
-    for k in range(near.shape[1]):
-        s = near[origin, k]
-        if s < 0:
-            break
-        if not site_open[ep, s] or knows(P, i, s):
-            continue
-        d = site_km(dist, lat, lon, origin, s)
-        # A draw is a pure function of its coordinates: skipping it when the place could not
-        # be the nearest found anyway changes nothing.
-        if d < best_d and uniform(key, t, i, 16 + s) < math.exp(-d / scale):
-            best, best_d = s, d
-    if best >= 0:
-        learn_new(P, i, best, par[_FAM_NEW])
 
 
 @njit(cache=True)
@@ -203,11 +168,14 @@ def step(t, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compiled ke
                     need[n_need] = i
                     n_need += 1
                 i = skip(key, t, i, scale, n_used)
-        # Arrays taken out of the structs once, for the loop over scouts (see above).
+        # Arrays taken out of the structs once, for the loop over scouts (see above). The
+        # memory look-up (``common.memory_of``) and the search (``scout``) are written out too.
         fam, ban_zone, ban_until, ban_comply = P.fam, P.ban_zone, P.ban_until, P.ban_comply
         mem_site, mem_risk = P.mem_site, P.mem_risk
         zone_member, reputation = W.zone_member, X.reputation
-        w_rep, threshold = par[_W_REP], par[_RISK_SCOUT]
+        near, dist, lat, lon = W.site_near, W.site_km, W.site_lat, W.site_lon
+        w_rep, threshold, scale_km = par[_W_REP], par[_RISK_SCOUT], par[_SCOUT_KM]
+        n_mem = mem_site.shape[1]
         for r in range(n_need):
             i = need[r]
             # The anchor: the most familiar known place.
@@ -224,13 +192,38 @@ def step(t, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compiled ke
             )
             risk = 0.0
             if anchor_open and not banned_there:
-                risk = w_rep * reputation[anchor] + (1.0 - w_rep) * memory_of(
-                    mem_site, mem_risk, i, anchor
-                )
-            if displaced_from(anchor_open, banned_there, risk, threshold):
-                origin = site_of[i] if site_of[i] >= 0 else anchor
-                if origin >= 0:
-                    scout(t, ep, par, key, W, P, i, origin)
+                mem = 0.0
+                for k in range(n_mem):
+                    if mem_site[i, k] == anchor:
+                        mem = mem_risk[i, k]
+                        break
+                risk = w_rep * reputation[anchor] + (1.0 - w_rep) * mem
+            if not displaced_from(anchor_open, banned_there, risk, threshold):
+                continue
+            origin = site_of[i] if site_of[i] >= 0 else anchor
+            if origin < 0:
+                continue
+            # The search, as ``scout`` describes it: the origin's K_NEAR nearest open places the
+            # person does not know, each found with chance exp(-d / scout_distance_km); the
+            # nearest found is learned.
+            found, found_d = -1, math.inf
+            for m in range(near.shape[1]):
+                sn = near[origin, m]
+                if sn < 0:
+                    break
+                if not site_open[ep, sn]:
+                    continue
+                is_known = False
+                for k in range(n_k):
+                    if known[i, k] == sn:
+                        is_known = True
+                if is_known:
+                    continue
+                d = site_km(dist, lat, lon, origin, sn)
+                if d < found_d and uniform(key, t, i, 16 + sn) < math.exp(-d / scale_km):
+                    found, found_d = sn, d
+            if found >= 0:
+                learn_new(P, i, found, fam_new)
     if forget > 0.0 and hour == 23:
         for q in range(X.counters[5]):
             i = X.active[q]
