@@ -30,7 +30,6 @@ imported only here, inside :func:`calibrate`.
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import json
 import sys
 import time
@@ -45,9 +44,11 @@ import pandas as pd
 from scenelab.errors import ArgumentError, ScenelabError
 from scenelab.experiments.abc_sampler import abc_sampler
 from scenelab.experiments.calibrate_patterns import pattern_figures
+from scenelab.experiments.calibrate_resume import find_resumable, resume_key, stored_unfinished
 from scenelab.experiments.calibrate_stopping import (
     InterruptOnlyWhileSampling,
     PyabcStopMessages,
+    describe_unfinished,
     stopping_rule,
 )
 from scenelab.experiments.models import Model, PreparedScenario, ScenelabModel, builtin_model
@@ -65,66 +66,6 @@ from scenelab.experiments.spec import (
 )
 
 CALIBRATION_DB = "calibration.db"
-# Settings that only say when to stop (or how much to check afterwards): changing them continues
-# the same calibration instead of starting a new one.
-_STOPPING_FIELDS = (
-    "max_generations",
-    "min_epsilon",
-    "min_acceptance_rate",
-    "min_epsilon_diff",
-    "max_walltime_minutes",
-    "max_simulations",
-    "posterior_predictive",
-    "batch_size",
-)
-
-
-def resume_key(spec: CalibrationSpec, model: Model, scenario_hash: str) -> str:
-    """Identity of a calibration: what it fits, to what, with which model and code.
-
-    Two invocations with the same key continue one pyabc run; the stopping rule is not part of
-    the key, so raising ``max_generations`` extends a finished run.
-
-    Args:
-        spec: The calibration file.
-        model: The model being calibrated.
-        scenario_hash: Content hash of the prepared scenario.
-
-    Returns:
-        64 hex characters.
-    """
-    import scenelab
-    from scenelab.model.cache_guard import source_fingerprint
-
-    data = spec.model_dump(mode="json")
-    for field in _STOPPING_FIELDS:
-        data["calibration"].pop(field, None)
-    data["_model"] = {"name": model.name, "config": model.config()}
-    data["_scenario_hash"] = scenario_hash
-    data["_code"] = {"version": scenelab.__version__, "model_source": source_fingerprint()}
-    return hashlib.sha256(json.dumps(data, sort_keys=True).encode("utf-8")).hexdigest()
-
-
-def find_resumable(db_path: Path, key: str) -> int | None:
-    """Return the id of the newest pyabc run in ``db_path`` stored under ``key``, if any.
-
-    Args:
-        db_path: pyabc's SQLite database.
-        key: A :func:`resume_key`.
-
-    Returns:
-        The pyabc run id, or None when there is no database or no such run.
-    """
-    if not db_path.exists():
-        return None
-    import pyabc
-
-    history = pyabc.History(f"sqlite:///{db_path.resolve()}")
-    for run in sorted(history.all_runs(), key=lambda r: r.id, reverse=True):
-        # pyabc keeps the options as the text of a dict; the key is 64 hex characters.
-        if f"'scenelab_resume_key': '{key}'" in (run.json_parameters or ""):
-            return int(run.id)
-    return None
 
 
 class AbcSimulator:
@@ -354,16 +295,21 @@ def calibrate(
             f"{cal.population_size}, up to {cal.max_generations} generations"
         )
         walltime_s = None
-        if done > 0 and stopping_rule(history, cal)["stopped_by"] is not None:
+        # A generation the last invocation stopped at its budget is in the summary, not the db.
+        unfinished = stored_unfinished(out_dir / "calibration_summary.json", done) if done else None
+        if done > 0 and stopping_rule(history, cal, unfinished=unfinished)["stopped_by"]:
             say("The stored run has met its stopping rule; reporting it without new simulations")
         else:
             with PyabcStopMessages() as said, InterruptOnlyWhileSampling(sampler):
                 t_run = time.perf_counter()
                 history = abc.run(**run_kwargs)
                 walltime_s = time.perf_counter() - t_run
-        stopping = stopping_rule(history, cal, walltime_s=walltime_s)
+            unfinished = getattr(sampler, "unfinished", None)
+        stopping = stopping_rule(history, cal, walltime_s=walltime_s, unfinished=unfinished)
         if walltime_s is not None:
             stopping["pyabc_said"] = said.messages
+        if unfinished is not None:
+            say(describe_unfinished(unfinished, cal.population_size))
         say(
             f"Stopped by {stopping['stopped_by']} "
             f"({'converged' if stopping['converged'] else 'not converged: a cap'})"
@@ -374,7 +320,8 @@ def calibrate(
         populations = history.get_all_populations()
         populations = populations[populations["t"] >= 0]
         epsilons = [float(e) for e in populations["epsilon"]]
-        n_sims = int(history.total_nr_simulations)
+        # The simulations of a generation stopped at its budget count too (pyabc stores none).
+        n_sims = int(history.total_nr_simulations) + (unfinished or {}).get("simulations", 0)
         generations = int(history.max_t) + 1
         predictive = _posterior_predictive(
             submit, model, prepared, spec, posterior, [p.name for p in params]

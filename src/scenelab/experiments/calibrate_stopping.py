@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 #: Convergence rules (pyabc's own criteria), in the order they are reported.
@@ -23,6 +24,7 @@ def stopping_rule(
     cal: Any,  # noqa: ANN401 - a CalibrationSection
     *,
     walltime_s: float | None = None,
+    unfinished: Mapping[str, int] | None = None,
 ) -> dict[str, Any]:
     """Say which stopping rule a stored ABC run meets, judged on its last generation.
 
@@ -32,15 +34,22 @@ def stopping_rule(
     over simulations) below ``min_acceptance_rate``. The caps are ``max_generations``,
     ``max_simulations`` (the run's total) and ``max_walltime_minutes`` (this invocation's
     ``abc.run``, ``walltime_s``). A convergence rule is reported before a cap when both hold.
+    A generation that spent its budget of ``population_size / min_acceptance_rate`` simulations
+    without a full population (``unfinished``, from the thread sampler; not stored by pyabc) has
+    an acceptance rate below ``min_acceptance_rate`` by construction: the rule holds, and the
+    posterior is the last complete generation, as pyabc's budget-checking samplers give it.
 
     Args:
         history: The run's pyabc history.
         cal: The ``[calibration]`` settings.
         walltime_s: Seconds ``abc.run`` took in this invocation (None: not run now).
+        unfinished: The generation the sampler stopped at its budget (``t``, ``simulations``,
+            ``accepted``), or None.
 
     Returns:
         ``stopped_by`` (a rule name, None when none holds), ``converged``, ``rules_met``,
-        ``acceptance_rates`` per generation and the settings judged against.
+        ``acceptance_rates`` per stored generation, ``unfinished_generation`` (with its rate)
+        and the settings judged against.
     """
     populations = history.get_all_populations()
     populations = populations[populations["t"] >= 0].sort_values("t")
@@ -54,7 +63,12 @@ def stopping_rule(
         met.append("min_epsilon")
     if len(eps) > 1 and abs(eps[-1] - eps[-2]) < cal.min_epsilon_diff:
         met.append("min_epsilon_diff")
-    if rates and rates[-1] < cal.min_acceptance_rate:
+    unfinished_rate = None
+    if unfinished is not None and unfinished["simulations"] > 0:
+        unfinished_rate = unfinished["accepted"] / unfinished["simulations"]
+    if (rates and rates[-1] < cal.min_acceptance_rate) or (
+        unfinished_rate is not None and unfinished_rate < cal.min_acceptance_rate
+    ):
         met.append("min_acceptance_rate")
     if len(eps) >= cal.max_generations:
         met.append("max_generations")
@@ -72,6 +86,9 @@ def stopping_rule(
         "converged": stopped_by in CONVERGENCE_RULES,
         "rules_met": met,
         "acceptance_rates": rates,
+        "unfinished_generation": (
+            None if unfinished is None else {**unfinished, "acceptance_rate": unfinished_rate}
+        ),
         "settings": {
             "min_epsilon": cal.min_epsilon,
             "min_epsilon_diff": cal.min_epsilon_diff,
@@ -81,6 +98,23 @@ def stopping_rule(
             "max_walltime_minutes": cal.max_walltime_minutes,
         },
     }
+
+
+def describe_unfinished(unfinished: Mapping[str, int], population_size: int) -> str:
+    """Say, for the command's output, that a generation stopped at its budget of simulations.
+
+    Args:
+        unfinished: ``t``, ``simulations`` and ``accepted`` of the generation.
+        population_size: The population it did not fill.
+
+    Returns:
+        One sentence.
+    """
+    return (
+        f"Generation {unfinished['t']} spent its budget of simulations "
+        f"({unfinished['simulations']}, {unfinished['accepted']} accepted, below "
+        f"{population_size}): not stored; the posterior is generation {unfinished['t'] - 1}"
+    )
 
 
 class PyabcStopMessages(logging.Handler):

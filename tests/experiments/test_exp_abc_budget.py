@@ -1,0 +1,99 @@
+"""A generation stops at pyabc's budget of simulations (population / min_acceptance_rate).
+
+pyabc's future-based samplers ignore the budget and sample until the population is full; the
+thread sampler of ``scenelab.experiments.abc_sampler`` checks it, so a run whose acceptance rate
+has fallen below ``min_acceptance_rate`` stops after at most the budget, with the last complete
+generation as the posterior, and the stopping report says so.
+"""
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from types import SimpleNamespace
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from scenelab.experiments.abc_sampler import budgeted_thread_sampler
+from scenelab.experiments.calibrate_resume import stored_unfinished
+from scenelab.experiments.calibrate_stopping import stopping_rule
+
+pyabc = pytest.importorskip("pyabc")
+
+POP = 20
+MIN_RATE = 0.2  # budget: POP / MIN_RATE = 100 simulations a generation
+ACCEPT = 0.05  # generation 1 accepts about 5%: 20 accepted need about 400 simulations
+
+
+def _run(sampler: object, tmp_path, seed: int) -> object:
+    """Two generations: epsilon 1 accepts every draw, epsilon ACCEPT about 5% of them."""
+    rng = np.random.default_rng(seed)
+    lock = threading.Lock()
+
+    def model(_par: object) -> dict[str, float]:
+        with lock:
+            return {"x": float(rng.uniform())}
+
+    abc = pyabc.ABCSMC(
+        model,
+        pyabc.Distribution(a=pyabc.RV("uniform", 0.0, 1.0)),
+        lambda sim, obs: abs(sim["x"] - obs["x"]),
+        population_size=POP,
+        sampler=sampler,
+        eps=pyabc.ListEpsilon([1.0, ACCEPT]),
+    )
+    abc.new(f"sqlite:///{tmp_path / f'abc{seed}.db'}", {"x": 0.0})
+    return abc.run(max_nr_populations=2, min_acceptance_rate=MIN_RATE)
+
+
+def test_a_generation_stops_at_its_budget_and_the_report_says_so(tmp_path):
+    with ThreadPoolExecutor(2) as pool:
+        budgeted = budgeted_thread_sampler()(
+            pool, client_max_jobs=2, batch_size=1, default_pickle=False
+        )
+        history = _run(budgeted, tmp_path, seed=1)
+    # Generation 0 is stored; generation 1 spent exactly its budget and is not.
+    assert history.max_t == 0
+    assert budgeted.unfinished["t"] == 1
+    assert budgeted.unfinished["simulations"] == POP / MIN_RATE
+    # 100 draws at 5%: P(20 or more accepted) is about 1e-7.
+    assert budgeted.unfinished["accepted"] < POP
+    cal = SimpleNamespace(
+        min_epsilon=0.0,
+        min_epsilon_diff=0.0,
+        min_acceptance_rate=MIN_RATE,
+        max_generations=10,
+        max_simulations=None,
+        max_walltime_minutes=None,
+    )
+    report = stopping_rule(history, cal, unfinished=budgeted.unfinished)
+    assert report["stopped_by"] == "min_acceptance_rate" and report["converged"]
+    assert report["unfinished_generation"]["acceptance_rate"] < MIN_RATE
+    # Without the unfinished generation, the stored one (all accepted) meets no rule.
+    assert stopping_rule(history, cal)["stopped_by"] is None
+
+
+def test_pyabcs_own_thread_sampler_runs_past_the_budget(tmp_path):
+    # Why the budget is checked here: the same run with pyabc's sampler fills generation 1,
+    # about 400 simulations (P(20 accepted within 100) is about 1e-7).
+    from pyabc.sampler import ConcurrentFutureSampler
+
+    with ThreadPoolExecutor(2) as pool:
+        plain = ConcurrentFutureSampler(pool, client_max_jobs=2, batch_size=1, default_pickle=False)
+        history = _run(plain, tmp_path, seed=2)
+    pops = history.get_all_populations()
+    assert history.max_t == 1
+    assert int(pops.loc[pops["t"] == 1, "samples"].iloc[0]) > POP / MIN_RATE
+
+
+def test_a_resumed_run_finds_the_unfinished_generation_in_the_summary(tmp_path):
+    summary = tmp_path / "calibration_summary.json"
+    assert stored_unfinished(summary, 3) is None  # no summary yet
+    pd.Series(
+        {"stopping": {"unfinished_generation": {"t": 3, "simulations": 400, "accepted": 31}}}
+    ).to_json(summary)
+    assert stored_unfinished(summary, 3) == {"t": 3, "simulations": 400, "accepted": 31}
+    # Only for the generation a resumed run would start next.
+    assert stored_unfinished(summary, 4) is None
+    summary.write_text("not json", encoding="utf-8")
+    assert stored_unfinished(summary, 3) is None
