@@ -51,7 +51,8 @@ def budgeted_thread_sampler() -> type:
         Each simulation takes a number from a counter before it starts; one that would pass the
         budget raises :class:`BudgetSpent` instead, which ends pyabc's sampling loop. The sample
         returned is then empty and not ``ok`` (pyabc stops, keeping the generations before it),
-        and ``unfinished`` records the generation: ``t``, the simulations run and accepted.
+        and ``unfinished`` records the generation: ``t``, the simulations started (those still
+        running when the budget ran out count; their results are dropped) and those accepted.
         """
 
         unfinished: dict[str, int] | None = None
@@ -66,6 +67,7 @@ def budgeted_thread_sampler() -> type:
             all_accepted=False,  # noqa: ANN001
             ana_vars=None,  # noqa: ANN001
         ):
+            self.unfinished = None
             lock = threading.Lock()
             count = {"started": 0, "accepted": 0}
 
