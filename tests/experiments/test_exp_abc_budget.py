@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from scenelab.experiments.abc_sampler import budgeted_thread_sampler
+from scenelab.experiments.abc_sampler import budgeted_dask_sampler, budgeted_thread_sampler
 from scenelab.experiments.calibrate_resume import stored_unfinished
 from scenelab.experiments.calibrate_stopping import stopping_rule
 
@@ -25,14 +25,21 @@ MIN_RATE = 0.2  # budget: POP / MIN_RATE = 100 simulations a generation
 ACCEPT = 0.05  # generation 1 accepts about 5%: 20 accepted need about 400 simulations
 
 
-def _run(sampler: object, tmp_path, seed: int) -> object:
+def _uniform_model(_par: object) -> dict[str, float]:
+    """A model whose output ignores the parameter (picklable, for Dask's worker processes)."""
+    return {"x": float(np.random.default_rng().uniform())}
+
+
+def _run(sampler: object, tmp_path, seed: int, model: object = None) -> object:
     """Two generations: epsilon 1 accepts every draw, epsilon ACCEPT about 5% of them."""
     rng = np.random.default_rng(seed)
     lock = threading.Lock()
 
-    def model(_par: object) -> dict[str, float]:
+    def in_threads(_par: object) -> dict[str, float]:
         with lock:
             return {"x": float(rng.uniform())}
+
+    model = model or in_threads
 
     abc = pyabc.ABCSMC(
         model,
@@ -71,6 +78,17 @@ def test_a_generation_stops_at_its_budget_and_the_report_says_so(tmp_path):
     assert report["unfinished_generation"]["acceptance_rate"] < MIN_RATE
     # Without the unfinished generation, the stored one (all accepted) meets no rule.
     assert stopping_rule(history, cal)["stopped_by"] is None
+
+
+def test_on_dask_a_generation_stops_where_its_jobs_are_submitted(tmp_path, dask_client):
+    sampler = budgeted_dask_sampler()(dask_client=dask_client, batch_size=1)
+    history = _run(sampler, tmp_path, seed=3, model=_uniform_model)
+    assert history.max_t == 0
+    assert sampler.unfinished["t"] == 1
+    assert sampler.unfinished["simulations"] == POP / MIN_RATE
+    assert sampler.unfinished["accepted"] < POP
+    # The sampler's own client is back after the sampling.
+    assert sampler.client is dask_client
 
 
 def test_pyabcs_own_thread_sampler_runs_past_the_budget(tmp_path):

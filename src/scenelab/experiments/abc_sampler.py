@@ -15,9 +15,10 @@ the budget (pyabc's single-core and evaluation-parallel samplers) return an inco
 the run stops with the last complete generation as the posterior. pyabc's future-based samplers
 (threads, Dask) ignore it and sample on until the population is full: in a Bergen calibration
 whose last generation accepted 5%, that generation alone took 1,200 simulations where the budget
-is 400. The thread sampler here checks the budget (:class:`BudgetSpent`); its record of the
-generation it did not finish (``unfinished``) goes into the stopping report. The Dask sampler
-still ignores it (its simulations run in other processes, where no shared count is kept).
+is 400. The samplers here check the budget (:class:`BudgetSpent`): the thread sampler where a
+simulation starts, the Dask sampler where a job is submitted (its simulations run in other
+processes). Their record of the generation they did not finish (``unfinished``) goes into the
+stopping report.
 """
 
 from __future__ import annotations
@@ -106,6 +107,100 @@ def budgeted_thread_sampler() -> type:
     return BudgetedThreadSampler
 
 
+class _BudgetedClient:
+    """A Dask client that refuses to submit a job past a generation's budget of simulations.
+
+    Every other attribute is the client's own (pyabc asks it for the number of cores).
+    """
+
+    def __init__(self, client: Any, budget: float, batch_size: int) -> None:  # noqa: ANN401
+        self._client = client
+        self._budget = budget
+        self._batch_size = batch_size
+        self.futures: list[Any] = []
+
+    def submit(self, *args: Any, **kwargs: Any) -> Any:  # noqa: ANN401
+        """Submit a job of ``batch_size`` simulations, or raise :class:`BudgetSpent`."""
+        if len(self.futures) * self._batch_size >= self._budget:
+            raise BudgetSpent
+        future = self._client.submit(*args, **kwargs)
+        self.futures.append(future)
+        return future
+
+    def __getattr__(self, name: str) -> Any:  # noqa: ANN401
+        return getattr(self._client, name)
+
+
+@functools.cache
+def budgeted_dask_sampler() -> type:
+    """Return pyabc's ``DaskDistributedSampler`` made to stop a generation at ``max_eval``.
+
+    The simulations run in other processes, so the budget is counted where jobs are submitted:
+    during a sampling the sampler's client is wrapped so that a job past the budget is refused.
+    The jobs already submitted are then waited for; if they complete the population the sample
+    is built from them in job order (as pyabc's own loop builds it), else it is not ``ok`` and
+    ``unfinished`` records the generation as the thread sampler does.
+    """
+    import numpy as np
+    from pyabc.sampler import DaskDistributedSampler
+
+    class BudgetedDaskSampler(DaskDistributedSampler):
+        """Dask workers; a generation stops once ``max_eval`` simulations were submitted."""
+
+        unfinished: dict[str, int] | None = None
+
+        def sample_until_n_accepted(  # noqa: ANN201, PLR0913 - pyabc's signature
+            self,
+            n,  # noqa: ANN001
+            simulate_one,  # noqa: ANN001
+            t,  # noqa: ANN001
+            *,
+            max_eval=np.inf,  # noqa: ANN001
+            all_accepted=False,  # noqa: ANN001
+            ana_vars=None,  # noqa: ANN001
+        ):
+            self.unfinished = None
+            client = self.client
+            budgeted = _BudgetedClient(client, max_eval, self.batch_size)
+            self.client = budgeted
+            try:
+                return super().sample_until_n_accepted(
+                    n,
+                    simulate_one,
+                    t,
+                    max_eval=max_eval,
+                    all_accepted=all_accepted,
+                    ana_vars=ana_vars,
+                )
+            except BudgetSpent:
+                results = []
+                for future in budgeted.futures:
+                    if not future.cancelled():
+                        results.extend(future.result())  # (particle, accepted, job id)
+                results.sort(key=lambda r: r[2])
+                self.nr_evaluations_ = len(budgeted.futures) * self.batch_size
+                sample = self._create_empty_sample()
+                accepted = 0
+                for particle, ok, _job in results:
+                    if accepted == n:
+                        break
+                    sample.append(particle)
+                    accepted += int(ok)
+                if accepted < n:
+                    self.unfinished = {
+                        "t": int(t),
+                        "simulations": self.nr_evaluations_,
+                        "accepted": sum(int(ok) for _p, ok, _j in results),
+                    }
+                    sample = self._create_empty_sample()
+                    sample.ok = False
+                return sample
+            finally:
+                self.client = client
+
+    return BudgetedDaskSampler
+
+
 @contextlib.contextmanager
 def abc_sampler(
     *,
@@ -128,12 +223,11 @@ def abc_sampler(
         echo: Where to print what was started.
 
     Yields:
-        A ``pyabc`` sampler (:func:`budgeted_thread_sampler`'s or ``DaskDistributedSampler``) and
-        ``submit(fn, *args)``, which runs ``fn(*args)`` on the same threads or workers and
-        returns a future (``.result()``), for the posterior predictive runs.
+        A ``pyabc`` sampler (from :func:`budgeted_thread_sampler` or
+        :func:`budgeted_dask_sampler`) and ``submit(fn, *args)``, which runs ``fn(*args)`` on
+        the same threads or workers and returns a future (``.result()``), for the posterior
+        predictive runs.
     """
-    from pyabc.sampler import DaskDistributedSampler
-
     if threads and scheduler is None and client is None:
         n = n_workers or default_n_workers()
         echo(f"Simulations in {n} thread(s) of this process")
@@ -152,6 +246,6 @@ def abc_sampler(
         return
     with dask_client(scheduler=scheduler, n_workers=n_workers, client=client, echo=echo) as dc:
         yield (
-            DaskDistributedSampler(dask_client=dc, batch_size=batch_size),
+            budgeted_dask_sampler()(dask_client=dc, batch_size=batch_size),
             lambda fn, *args: dc.submit(fn, *args, pure=False),
         )
