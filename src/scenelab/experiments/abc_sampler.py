@@ -15,17 +15,15 @@ the budget (pyabc's single-core and evaluation-parallel samplers) return an inco
 the run stops with the last complete generation as the posterior. pyabc's future-based samplers
 (threads, Dask) ignore it and sample on until the population is full: in a Bergen calibration
 whose last generation accepted 5%, that generation alone took 1,200 simulations where the budget
-is 400. The samplers here check the budget (:class:`BudgetSpent`): the thread sampler where a
-simulation starts, the Dask sampler where a job is submitted (its simulations run in other
-processes). Their record of the generation they did not finish (``unfinished``) goes into the
-stopping report.
+is 400. The samplers here check the budget where a job is submitted (:class:`BudgetSpent`), for
+threads and Dask alike; their record of the generation they did not finish (``unfinished``) goes
+into the stopping report.
 """
 
 from __future__ import annotations
 
 import contextlib
 import functools
-import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -37,78 +35,8 @@ class BudgetSpent(Exception):  # noqa: N818 - a signal, not an error
     """A generation has spent its budget of simulations (pyabc's ``max_eval``)."""
 
 
-@functools.cache
-def budgeted_thread_sampler() -> type:
-    """Return pyabc's ``ConcurrentFutureSampler`` made to stop a generation at ``max_eval``.
-
-    Imported on first use: pyabc is an optional extra (``calibrate``).
-    """
-    import numpy as np
-    from pyabc.sampler import ConcurrentFutureSampler
-
-    class BudgetedThreadSampler(ConcurrentFutureSampler):
-        """Threads of this process; a generation stops once ``max_eval`` simulations started.
-
-        Each simulation takes a number from a counter before it starts; one that would pass the
-        budget raises :class:`BudgetSpent` instead, which ends pyabc's sampling loop. The sample
-        returned is then empty and not ``ok`` (pyabc stops, keeping the generations before it),
-        and ``unfinished`` records the generation: ``t``, the simulations started (those still
-        running when the budget ran out count; their results are dropped) and those accepted.
-        """
-
-        unfinished: dict[str, int] | None = None
-
-        def sample_until_n_accepted(  # noqa: ANN201, PLR0913 - pyabc's signature
-            self,
-            n,  # noqa: ANN001
-            simulate_one,  # noqa: ANN001
-            t,  # noqa: ANN001
-            *,
-            max_eval=np.inf,  # noqa: ANN001
-            all_accepted=False,  # noqa: ANN001
-            ana_vars=None,  # noqa: ANN001
-        ):
-            self.unfinished = None
-            lock = threading.Lock()
-            count = {"started": 0, "accepted": 0}
-
-            def within_budget():  # noqa: ANN202
-                with lock:
-                    if count["started"] >= max_eval:
-                        raise BudgetSpent
-                    count["started"] += 1
-                particle = simulate_one()
-                if particle.accepted:
-                    with lock:
-                        count["accepted"] += 1
-                return particle
-
-            try:
-                return super().sample_until_n_accepted(
-                    n,
-                    within_budget,
-                    t,
-                    max_eval=max_eval,
-                    all_accepted=all_accepted,
-                    ana_vars=ana_vars,
-                )
-            except BudgetSpent:
-                # Simulations still running finish on their threads; their results are dropped.
-                self.nr_evaluations_ = count["started"]
-                self.unfinished = {
-                    "t": int(t),
-                    "simulations": count["started"],
-                    "accepted": count["accepted"],
-                }
-                sample = self._create_empty_sample()
-                sample.ok = False
-                return sample
-
-    return BudgetedThreadSampler
-
-
 class _BudgetedClient:
-    """A Dask client that refuses to submit a job past a generation's budget of simulations.
+    """A client (thread pool or Dask) that refuses to submit a job past a generation's budget.
 
     Every other attribute is the client's own (pyabc asks it for the number of cores).
     """
@@ -132,21 +60,22 @@ class _BudgetedClient:
 
 
 @functools.cache
-def budgeted_dask_sampler() -> type:
-    """Return pyabc's ``DaskDistributedSampler`` made to stop a generation at ``max_eval``.
+def _budgeted(base_name: str) -> type:
+    """Return pyabc's sampler ``base_name`` made to stop a generation at ``max_eval``.
 
-    The simulations run in other processes, so the budget is counted where jobs are submitted:
-    during a sampling the sampler's client is wrapped so that a job past the budget is refused.
-    The jobs already submitted are then waited for; if they complete the population the sample
-    is built from them in job order (as pyabc's own loop builds it), else it is not ``ok`` and
-    ``unfinished`` records the generation as the thread sampler does.
+    pyabc's future-based samplers submit every job through their ``client`` (a thread pool or a
+    Dask client), so the budget is counted there, for threads and Dask alike: during a sampling
+    the client is wrapped so that a job past the budget is refused. The jobs already submitted
+    are then waited for; if they complete the population the sample is built from them in job
+    order (as pyabc's own loop builds it), else it is not ``ok`` (pyabc stops, keeping the
+    generations before it) and ``unfinished`` records the generation: ``t``, the simulations
+    submitted and those accepted. Imported on first use: pyabc is an optional extra
+    (``calibrate``).
     """
     import numpy as np
-    from pyabc.sampler import DaskDistributedSampler
+    import pyabc.sampler
 
-    class BudgetedDaskSampler(DaskDistributedSampler):
-        """Dask workers; a generation stops once ``max_eval`` simulations were submitted."""
-
+    class Budgeted(getattr(pyabc.sampler, base_name)):
         unfinished: dict[str, int] | None = None
 
         def sample_until_n_accepted(  # noqa: ANN201, PLR0913 - pyabc's signature
@@ -198,7 +127,18 @@ def budgeted_dask_sampler() -> type:
             finally:
                 self.client = client
 
-    return BudgetedDaskSampler
+    Budgeted.__name__ = Budgeted.__qualname__ = f"Budgeted{base_name}"
+    return Budgeted
+
+
+def budgeted_thread_sampler() -> type:
+    """Return pyabc's ``ConcurrentFutureSampler`` (threads) with a generation's budget."""
+    return _budgeted("ConcurrentFutureSampler")
+
+
+def budgeted_dask_sampler() -> type:
+    """Return pyabc's ``DaskDistributedSampler`` with a generation's budget."""
+    return _budgeted("DaskDistributedSampler")
 
 
 @contextlib.contextmanager

@@ -304,7 +304,7 @@ def calibrate(
                 t_run = time.perf_counter()
                 history = abc.run(**run_kwargs)
                 walltime_s = time.perf_counter() - t_run
-            unfinished = getattr(sampler, "unfinished", None)
+            unfinished = sampler.unfinished
         stopping = stopping_rule(history, cal, walltime_s=walltime_s, unfinished=unfinished)
         if walltime_s is not None:
             stopping["pyabc_said"] = said.messages

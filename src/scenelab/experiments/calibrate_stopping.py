@@ -35,7 +35,7 @@ def stopping_rule(
     ``max_simulations`` (the run's total) and ``max_walltime_minutes`` (this invocation's
     ``abc.run``, ``walltime_s``). A convergence rule is reported before a cap when both hold.
     A generation that spent its budget of ``population_size / min_acceptance_rate`` simulations
-    without a full population (``unfinished``, from the thread sampler; not stored by pyabc) has
+    without a full population (``unfinished``, from the sampler; not stored by pyabc) has
     an acceptance rate below ``min_acceptance_rate`` by construction: the rule holds, and the
     posterior is the last complete generation, as pyabc's budget-checking samplers give it.
 
