@@ -127,27 +127,39 @@ def test_off_scene_harm_uses_the_same_weights_and_is_reported_apart():
     assert harm_by_neighbourhood_month(_nm([{}])).loc[0, "harm_off_scene"] == 0.0
 
 
-def test_off_scene_events_are_attributed_by_scene_presence_and_conserved():
-    from scenelab.observe.tables import OFF_SCENE_COLUMNS, _off_scene_by_neighbourhood
+def test_off_scene_events_are_shared_by_scene_presence():
+    from scenelab.observe.tables import _off_scene_shares
 
-    months = [pd.Timestamp("2014-09-01"), pd.Timestamp("2014-10-01")]
-    grouped = pd.DataFrame(
-        {
-            "month": [months[0]] * 2 + [months[1]] * 2,
-            "neighbourhood": ["a", "b"] * 2,
-            "people_hours": [30.0, 10.0, 0.0, 0.0],  # nobody on the scene in October
-            "residents": [100.0, 300.0] * 2,
-        }
-    )
-    dates = pd.date_range("2014-09-01", "2014-10-31", freq="D")
-    cd = pd.DataFrame({"date": dates, **{c: 1 for c in OFF_SCENE_COLUMNS}})
-    out = _off_scene_by_neighbourhood(grouped, cd).set_index(["month", "neighbourhood"])
+    # September: 30 and 10 person-hours; October: nobody on the scene, so the whole run's
+    # presence shares; residents only when the run saw no presence at all, then equal shares.
+    hours = np.array([[30.0, 10.0], [0.0, 0.0]])
+    residents = np.array([100.0, 300.0])
+    assert _off_scene_shares(hours, residents).tolist() == [[0.75, 0.25], [0.75, 0.25]]
+    assert _off_scene_shares(hours * 0.0, residents).tolist() == [[0.25, 0.75]] * 2
+    assert _off_scene_shares(hours * 0.0, residents * 0.0).tolist() == [[0.5, 0.5]] * 2
+
+
+def test_neighbourhood_month_conserves_events_in_any_row_order():
+    import scenelab
+    from scenelab.observe.tables import HARM_COLUMNS, OFF_SCENE_COLUMNS, neighbourhood_month
+
+    scn = scenelab.load_scenario("bergen")
+    res = scenelab.run(scn, seed=3, until="2012-03-10")
+    sd, cd, nm = res.site_day, res.city_day, res.neighbourhood_month
+    assert len(nm) == 3 * len(scn.neighbourhoods)  # every neighbourhood in every month
+    assert nm["month"].is_monotonic_increasing
+    assert nm["people_hours"].sum() == pytest.approx(24.0 * sd["people_present"].sum())
+    for col in HARM_COLUMNS:
+        assert nm[col].dtype == sd[col].dtype  # counts stay whole
+        assert nm[col].sum() == pytest.approx(sd[col].sum(), rel=1e-12)
     for col in OFF_SCENE_COLUMNS:
-        assert out[col].sum() == pytest.approx(len(dates))  # nothing lost or made up
-        assert out.loc[(months[0], "a"), col] == pytest.approx(30 * 0.75)
-        assert out.loc[(months[0], "b"), col] == pytest.approx(30 * 0.25)
-        # October: no presence, so the whole run's presence shares
-        assert out.loc[(months[1], "a"), col] == pytest.approx(31 * 0.75)
+        assert nm[col].sum() == pytest.approx(cd[col].sum())  # nothing lost or made up
+    by_hood = sd.groupby("neighbourhood")["violence_incidents"].sum()
+    got = nm.groupby("neighbourhood")["violence_incidents"].sum()
+    assert got.reindex(by_hood.index).tolist() == by_hood.tolist()
+    shuffled = sd.sample(frac=1.0, random_state=1)
+    again = neighbourhood_month(shuffled, scn, {}, cd)
+    pd.testing.assert_frame_equal(again, nm.drop(columns=list(sd.columns[:5])))
 
 
 def test_scenario_harm_weights_are_validated_and_used(tmp_path):

@@ -41,6 +41,7 @@ __all__ = [
     "WEIGHT_SOURCES",
     "HarmWeights",
     "composite_harm",
+    "harm_totals",
     "harm_by_neighbourhood_month",
     "harm_by_site_day",
 ]
@@ -246,12 +247,27 @@ def composite_harm(frame: pd.DataFrame, weights: HarmWeights | None = None) -> p
     Raises:
         ValueError: If a component column is missing.
     """
+    return pd.Series(harm_totals(frame, weights)[0], index=frame.index)
+
+
+def harm_totals(
+    frame: pd.DataFrame, weights: HarmWeights | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Return each row's composite harm and its off-scene part, as arrays (harm-days).
+
+    The same sums as :func:`composite_harm` and the ``harm`` and ``harm_off_scene`` columns of
+    :func:`harm_by_neighbourhood_month`, without building a frame: a run's named outcomes need
+    only these two.
+
+    Raises:
+        ValueError: If a component column is missing.
+    """
     _check_columns(frame, HARM_COMPONENTS, "table")
     parts = _weighted_parts(frame, weights or HarmWeights())
     total = np.zeros(len(frame))
     for name in HARM_COMPONENTS:
         total = total + parts[name]
-    return pd.Series(total, index=frame.index)
+    return total, parts["off_scene"]
 
 
 def _add_harm(frame: pd.DataFrame, weights: HarmWeights, table: str) -> pd.DataFrame:

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import datetime as dt
 
+import numpy as np
 import pandas as pd
 
 from scenelab.model.metrics import HARM, METRICS, OFF_SCENE_HARM
 from scenelab.observe.equity import concentration_index, share_most_deprived
-from scenelab.observe.harm import HarmWeights, harm_by_neighbourhood_month
+from scenelab.observe.harm import HarmWeights, harm_totals
 from scenelab.scenario import schema as sc
 
 #: Columns reported as ``<column>_per_day`` outcomes: the harm components, in composite order.
@@ -45,66 +46,88 @@ def scenario_weights(scenario: sc.Scenario) -> HarmWeights:
     return HarmWeights.from_mapping(given) if given else HarmWeights()
 
 
+def _codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the sorted distinct values and each row's position among them."""
+    return np.unique(np.asarray(values), return_inverse=True)
+
+
 def harm_outcomes(nm: pd.DataFrame, scenario: sc.Scenario) -> dict[str, float]:
     """Composite harm and its distribution over neighbourhoods, whole run and per year.
 
     The composite counts harm off the scene sites too (where ``nm`` has the off-scene columns);
-    ``harm_off_scene_per_month`` is that part alone.
+    ``harm_off_scene_per_month`` is that part alone. Sums are bincounts over the rows' month and
+    neighbourhood codes (sorted, as a group-by gives them): group-bys over a frame of harm
+    columns took 27 ms a run.
     """
-    harm = harm_by_neighbourhood_month(nm, scenario_weights(scenario))
-    monthly = harm.groupby("month")[["harm", "harm_off_scene"]].sum()
+    harm, off = harm_totals(nm, scenario_weights(scenario))
+    months, m_code = _codes(np.asarray(nm["month"], dtype="datetime64[us]"))
     out = {
-        "harm_per_month": float(monthly["harm"].mean()),
-        "harm_off_scene_per_month": float(monthly["harm_off_scene"].mean()),
+        "harm_per_month": float(np.bincount(m_code, harm, len(months)).mean()),
+        "harm_off_scene_per_month": float(np.bincount(m_code, off, len(months)).mean()),
     }
     meta = {n.id: n for n in scenario.neighbourhoods}
+    hoods, h_code = _codes(nm["neighbourhood"].to_numpy(dtype=object))
+    dep = [meta[n].deprivation for n in hoods]
+    pop = [meta[n].residents for n in hoods]
 
-    def equity(part: pd.DataFrame, suffix: str) -> None:
-        per = part.groupby("neighbourhood")["harm"].sum()
-        dep = [meta[n].deprivation for n in per.index]
-        pop = [meta[n].residents for n in per.index]
-        out[f"concentration_index{suffix}"] = concentration_index(per.values, dep, pop)
-        out[f"share_most_deprived{suffix}"] = share_most_deprived(per.values, dep, pop)
+    def equity(rows: np.ndarray | slice, suffix: str) -> None:
+        present = np.bincount(h_code[rows], minlength=len(hoods)) > 0
+        per = np.bincount(h_code[rows], harm[rows], len(hoods))[present]
+        d, w = np.asarray(dep)[present], np.asarray(pop)[present]
+        out[f"concentration_index{suffix}"] = concentration_index(per, d, w)
+        out[f"share_most_deprived{suffix}"] = share_most_deprived(per, d, w)
         out[f"harm{suffix}"] = float(per.sum())
 
-    equity(harm, "")
-    for year, part in harm.groupby(harm["month"].dt.year):
-        equity(part, f"_{year}")
+    equity(slice(None), "")
+    year = months.astype("datetime64[Y]").astype(np.int64)[m_code] + 1970
+    for y in np.unique(year):
+        equity(year == y, f"_{y}")
     return out
 
 
 def outcomes(
     sd: pd.DataFrame, cd: pd.DataFrame, nm: pd.DataFrame, scenario: sc.Scenario
 ) -> dict[str, float]:
-    """Named scalar outcomes (the quantities experiments, sensitivity and calibration use)."""
+    """Named scalar outcomes (the quantities experiments, sensitivity and calibration use).
+
+    Computed on the columns as arrays, with rows grouped by integer codes (bincounts): the
+    pandas group-bys and row filters this replaced took 22 ms a run, more than a third of the
+    simulation of a five-month window.
+    """
     out: dict[str, float] = {}
-    days = sd["date"].nunique()
-    total = sd.groupby("date")["people_present"].sum()
-    out["people_present_mean"] = float(total.mean())
+    day = np.asarray(sd["date"], dtype="datetime64[D]")
+    dates, d_code = _codes(day)
+    days = len(dates)
+    present = sd["people_present"].to_numpy(dtype=float)
+    out["people_present_mean"] = float(np.bincount(d_code, present, days).mean())
     for col in PER_DAY_OUTCOMES:
-        out[f"{col}_per_day"] = float(sd[col].sum() / days)
-    person_hours = float(sd["people_present"].sum() * 24.0)
+        out[f"{col}_per_day"] = float(sd[col].to_numpy().sum() / days)
+    person_hours = float(present.sum() * 24.0)
+    violence = sd["violence_incidents"].to_numpy()
     out["violence_per_1000_person_hours"] = (
-        1000.0 * float(sd["violence_incidents"].sum()) / person_hours if person_hours else 0.0
+        1000.0 * float(violence.sum()) / person_hours if person_hours else 0.0
     )
-    year = sd["date"].dt.year
-    centre = {n.id for n in scenario.neighbourhoods if n.centre}
-    # a row filter copies every column it keeps: keep only those read below
-    by_year = sd[["date", "site", "neighbourhood", "people_present", "expulsions", "fines",
-                  "violence_incidents", "nuisance"]]  # fmt: skip
-    for y in sorted(year.unique()):
-        in_year = by_year[year == y]
-        ph = in_year.groupby("site")["people_present"].sum()
+    sites, s_code = _codes(sd["site"].to_numpy(dtype=object))
+    at = {site: k for k, site in enumerate(sites)}
+    centre = [n.id for n in scenario.neighbourhoods if n.centre]
+    in_centre = np.isin(sd["neighbourhood"].to_numpy(dtype=object), centre)
+    counts = {c: sd[c].to_numpy() for c in ("expulsions", "fines", "nuisance")}
+    year = day.astype("datetime64[Y]").astype(np.int64) + 1970
+    years, days_in_year = np.unique(dates.astype("datetime64[Y]"), return_counts=True)
+    n_days_of = dict(zip(years.astype(np.int64) + 1970, days_in_year, strict=True))
+    for y in np.unique(year):
+        rows = year == y
+        ph = np.bincount(s_code[rows], present[rows], len(sites))
         tot = float(ph.sum())
         for site in scenario.site_ids():
-            out[f"share_{site}_{y}"] = float(ph.get(site, 0.0)) / tot if tot else 0.0
-            out[f"people_{site}_{y}"] = float(ph.get(site, 0.0)) / in_year["date"].nunique()
-        out[f"expulsions_{y}"] = float(in_year["expulsions"].sum())
-        out[f"fines_{y}"] = float(in_year["fines"].sum())
-        out[f"violence_{y}"] = float(in_year["violence_incidents"].sum())
-        is_centre = in_year["neighbourhood"].isin(centre)
-        out[f"centre_violence_{y}"] = float(in_year.loc[is_centre, "violence_incidents"].sum())
-        out[f"centre_nuisance_{y}"] = float(in_year.loc[is_centre, "nuisance"].sum())
+            hours = float(ph[at[site]]) if site in at else 0.0
+            out[f"share_{site}_{y}"] = hours / tot if tot else 0.0
+            out[f"people_{site}_{y}"] = hours / n_days_of[y]
+        out[f"expulsions_{y}"] = float(counts["expulsions"][rows].sum())
+        out[f"fines_{y}"] = float(counts["fines"][rows].sum())
+        out[f"violence_{y}"] = float(violence[rows].sum())
+        out[f"centre_violence_{y}"] = float(violence[rows & in_centre].sum())
+        out[f"centre_nuisance_{y}"] = float(counts["nuisance"][rows & in_centre].sum())
     for col in OFF_SCENE_PER_DAY_OUTCOMES:
         out[f"{col}_per_day"] = float(cd[col].sum() / len(cd)) if len(cd) else 0.0
     out.update(harm_outcomes(nm, scenario))
@@ -116,23 +139,34 @@ def outcomes(
 def period_summary(
     sd: pd.DataFrame, scenario: sc.Scenario, until: dt.date | None
 ) -> list[dict[str, object]]:
-    """Return one row per period between interventions: people by site and events per day."""
+    """Return one row per period between interventions: people by site and events per day.
+
+    Sites in name order, as a group-by gives them; sums over the rows of each period's days.
+    """
     rows = []
-    sd = sd[list(dict.fromkeys(["date", "site", "people_present", *SUMMARY_COLUMNS]))]  # read below
+    day = np.asarray(sd["date"], dtype="datetime64[D]")
+    sites, s_code = _codes(sd["site"].to_numpy(dtype=object))
+    present = sd["people_present"].to_numpy(dtype=float)
+    columns = {col: sd[col].to_numpy() for col in SUMMARY_COLUMNS}
     for label, first, last in periods(scenario, until):
-        mask = (sd["date"] >= pd.Timestamp(first)) & (sd["date"] <= pd.Timestamp(last))
-        part = sd[mask]
+        part = (day >= np.datetime64(first)) & (day <= np.datetime64(last))
         n_days = (last - first).days + 1
-        by_site = part.groupby("site")["people_present"].sum() / n_days
+        seen = np.bincount(s_code[part], minlength=len(sites)) > 0
+        by_site = np.bincount(s_code[part], present[part], len(sites)) / n_days
         rows.append(
             {
                 "period": label,
                 "start": first.isoformat(),
                 "end": last.isoformat(),
                 "days": n_days,
-                "people_present_by_site": {k: round(float(v), 3) for k, v in by_site.items()},
+                "people_present_by_site": {
+                    site: round(float(v), 3)
+                    for site, v, ok in zip(sites, by_site, seen, strict=True)
+                    if ok
+                },
                 "per_day": {
-                    col: round(float(part[col].sum()) / n_days, 4) for col in SUMMARY_COLUMNS
+                    col: round(float(values[part].sum()) / n_days, 4)
+                    for col, values in columns.items()
                 },
             }
         )
