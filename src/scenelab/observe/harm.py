@@ -190,7 +190,10 @@ def _check_columns(frame: pd.DataFrame, columns: Iterable[str], table: str) -> N
 
 def _counts(frame: pd.DataFrame, col: str) -> np.ndarray:
     """A count column as floats, missing values (NaN or ``pd.NA``) as zero."""
-    return np.nan_to_num(frame[col].to_numpy(dtype=float, na_value=np.nan), nan=0.0)
+    series = frame[col]
+    if isinstance(series.dtype, np.dtype) and series.dtype.kind in "iub":
+        return series.to_numpy().astype(float)  # cannot hold a missing value: no check needed
+    return np.nan_to_num(series.to_numpy(dtype=float, na_value=np.nan), nan=0.0)
 
 
 def _weighted_parts(frame: pd.DataFrame, weights: HarmWeights) -> dict[str, np.ndarray]:

@@ -47,8 +47,9 @@ def scenario_weights(scenario: sc.Scenario) -> HarmWeights:
 
 
 def _codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return the sorted distinct values and each row's position among them."""
-    return np.unique(np.asarray(values), return_inverse=True)
+    """Return the sorted distinct values and each row's position among them (by hashing)."""
+    codes, uniques = pd.factorize(values, sort=True)
+    return np.asarray(uniques), codes
 
 
 def harm_outcomes(nm: pd.DataFrame, scenario: sc.Scenario) -> dict[str, float]:
@@ -66,7 +67,7 @@ def harm_outcomes(nm: pd.DataFrame, scenario: sc.Scenario) -> dict[str, float]:
         "harm_off_scene_per_month": float(np.bincount(m_code, off, len(months)).mean()),
     }
     meta = {n.id: n for n in scenario.neighbourhoods}
-    hoods, h_code = _codes(nm["neighbourhood"].to_numpy(dtype=object))
+    hoods, h_code = _codes(nm["neighbourhood"])
     dep = [meta[n].deprivation for n in hoods]
     pop = [meta[n].residents for n in hoods]
 
@@ -107,7 +108,7 @@ def outcomes(
     out["violence_per_1000_person_hours"] = (
         1000.0 * float(violence.sum()) / person_hours if person_hours else 0.0
     )
-    sites, s_code = _codes(sd["site"].to_numpy(dtype=object))
+    sites, s_code = _codes(sd["site"])
     at = {site: k for k, site in enumerate(sites)}
     centre = [n.id for n in scenario.neighbourhoods if n.centre]
     in_centre = np.isin(sd["neighbourhood"].to_numpy(dtype=object), centre)
@@ -145,7 +146,7 @@ def period_summary(
     """
     rows = []
     day = np.asarray(sd["date"], dtype="datetime64[D]")
-    sites, s_code = _codes(sd["site"].to_numpy(dtype=object))
+    sites, s_code = _codes(sd["site"])
     present = sd["people_present"].to_numpy(dtype=float)
     columns = {col: sd[col].to_numpy() for col in SUMMARY_COLUMNS}
     for label, first, last in periods(scenario, until):
