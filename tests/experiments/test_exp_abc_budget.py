@@ -115,3 +115,73 @@ def test_a_resumed_run_finds_the_unfinished_generation_in_the_summary(tmp_path):
     assert stored_unfinished(summary, 4) is None
     summary.write_text("not json", encoding="utf-8")
     assert stored_unfinished(summary, 3) is None
+
+
+@pytest.mark.slow
+def test_a_calibration_stopped_at_its_budget_is_reported_and_resumed(tmp_path, dask_client):
+    """End to end: the budget stops a generation; the same command reports it, a lower rate resumes.
+
+    The toy simulator's acceptance falls as epsilon tightens, so with ``min_acceptance_rate``
+    0.3 (a budget of 100 simulations for a population of 30) a generation spends its budget
+    within the cap of 12: every complete generation accepted at least 30 of at most 100.
+    """
+    import json
+    from pathlib import Path
+
+    from scenelab.experiments import load_calibration
+    from scenelab.experiments.calibrate import calibrate
+
+    example = Path(__file__).resolve().parents[2] / "examples/experiments/toy_calibration.toml"
+    spec = load_calibration(example)
+
+    def with_settings(**changes: object) -> object:
+        data = spec.model_dump(mode="json")
+        data["calibration"].update(
+            {"population_size": 30, "posterior_predictive": 5, "min_epsilon": 0.0, "batch_size": 1}
+        )
+        data["calibration"].update(changes)
+        return type(spec).model_validate(data)
+
+    def summary() -> dict:
+        return json.loads((tmp_path / "calibration_summary.json").read_text(encoding="utf-8"))
+
+    db_url = f"sqlite:///{tmp_path / 'calibration.db'}"
+    first = calibrate(
+        with_settings(min_acceptance_rate=0.3, max_generations=12),
+        tmp_path,
+        client=dask_client,
+        echo=lambda m: None,
+    )
+    assert first.stopping["stopped_by"] == "min_acceptance_rate", first.stopping
+    unfinished = summary()["stopping"]["unfinished_generation"]
+    stored = pyabc.History(db_url).max_t + 1
+    assert unfinished["t"] == stored == first.generations  # not stored, and reported as such
+    assert unfinished["simulations"] == 100  # the budget, POP / min_acceptance_rate
+    assert unfinished["accepted"] < 30
+    kept = pyabc.History(db_url).get_distribution(m=0, t=stored - 1)[0].reset_index(drop=True)
+
+    # The same command: the stored run met its rule at the unfinished generation; nothing new.
+    messages: list[str] = []
+    again = calibrate(
+        with_settings(min_acceptance_rate=0.3, max_generations=12),
+        tmp_path,
+        client=dask_client,
+        echo=messages.append,
+    )
+    assert any("without new simulations" in m for m in messages), messages
+    assert again.n_simulations == first.n_simulations and again.generations == stored
+
+    # A lower rate (a budget of 1,500) continues the same run with that generation, complete.
+    resumed = calibrate(
+        with_settings(min_acceptance_rate=0.02, max_generations=stored + 1),
+        tmp_path,
+        client=dask_client,
+        echo=lambda m: None,
+    )
+    history = pyabc.History(db_url)
+    assert len(history.all_runs()) == 1 and history.max_t == stored
+    assert resumed.generations == stored + 1 and resumed.stopping["stopped_by"] == "max_generations"
+    assert summary()["stopping"].get("unfinished_generation") is None
+    pd.testing.assert_frame_equal(
+        history.get_distribution(m=0, t=stored - 1)[0].reset_index(drop=True), kept
+    )
