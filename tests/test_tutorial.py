@@ -70,7 +70,8 @@ def test_tutorial_commands_work_in_order(tmp_path, monkeypatch, capsys):
     # Common random numbers: before the room opens both strategies are the same city, so their
     # tables agree exactly up to 2024-12-31.
     sd = pd.read_parquet("out/compare/site_day.parquet")
-    before = sd[sd["date"] < "2025-01-01"].drop(columns=["scenario", "scenario_hash", "run_id"])
-    a = before[sd["scenario"] == "mytown"].reset_index(drop=True)
-    b = before[sd["scenario"] == "mytown-services"].reset_index(drop=True)
+    before = sd[sd["date"] < "2025-01-01"]
+    own = ["scenario", "scenario_hash", "run_id"]
+    a = before[before["scenario"] == "mytown"].drop(columns=own).reset_index(drop=True)
+    b = before[before["scenario"] == "mytown-services"].drop(columns=own).reset_index(drop=True)
     pd.testing.assert_frame_equal(a, b)
