@@ -97,11 +97,14 @@ def profile(scn: Scenario, seed: int = 1, until: dt.date | None = None) -> dict[
     clock = acc[0] / ticks  # ns per empty timed section, measured in the loop itself
     person_ticks = float(out.city_day[:n_days, CD["population"]].sum() * 24)
     seconds = np.maximum(acc[1:] - clock * ticks, 0) / 1e9
+    # On a window of a few days the clock's own cost can swallow every phase (all zero here):
+    # no share is measured then, rather than a division by zero.
+    total = float(seconds.sum())
     rows = [
         {
             "phase": name,
             "seconds": float(s),
-            "share": float(s / seconds.sum()),
+            "share": float(s / total) if total > 0 else float("nan"),
             "ns_per_agent_tick": float(s * 1e9 / person_ticks),
         }
         for name, s in zip(names[1:], seconds, strict=True)
