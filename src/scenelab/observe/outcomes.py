@@ -118,12 +118,13 @@ def outcomes(
     n_days_of = dict(zip(years.astype(np.int64) + 1970, days_in_year, strict=True))
     for y in np.unique(year):
         rows = year == y
-        ph = np.bincount(s_code[rows], present[rows], len(sites))
-        tot = float(ph.sum())
+        # person-days per site (each row holds a day's mean number of people present)
+        person_days = np.bincount(s_code[rows], present[rows], len(sites))
+        tot = float(person_days.sum())
         for site in scenario.site_ids():
-            hours = float(ph[at[site]]) if site in at else 0.0
-            out[f"share_{site}_{y}"] = hours / tot if tot else 0.0
-            out[f"people_{site}_{y}"] = hours / n_days_of[y]
+            at_site = float(person_days[at[site]]) if site in at else 0.0
+            out[f"share_{site}_{y}"] = at_site / tot if tot else 0.0
+            out[f"people_{site}_{y}"] = at_site / n_days_of[y]
         out[f"expulsions_{y}"] = float(counts["expulsions"][rows].sum())
         out[f"fines_{y}"] = float(counts["fines"][rows].sum())
         out[f"violence_{y}"] = float(violence[rows].sum())
