@@ -113,7 +113,7 @@ def neighbourhood_month(
     def per_cell(values: np.ndarray) -> np.ndarray:
         return np.bincount(cell, weights=values[kept], minlength=n_cells)
 
-    data: dict[str, object] = dict.fromkeys(provenance)
+    data: dict[str, object] = dict(provenance)  # scalars, broadcast to every row
     data["month"] = np.repeat(months, n_h)
     data["neighbourhood"] = np.tile(np.array([n.id for n in hoods], dtype=object), len(months))
     hours = per_cell(sd["people_present"].to_numpy(dtype=float) * 24.0)
@@ -129,7 +129,7 @@ def neighbourhood_month(
         residents = np.array([n.residents for n in hoods], dtype=float)
         share = _off_scene_shares(hours.reshape(len(months), n_h), residents)
         cd_code = pd.Index(months).get_indexer(_months(cd["date"]))
-        in_run = cd_code >= 0  # months of the city table that the site table does not have
+        in_run = cd_code >= 0  # days of months the site table has (the others are left out)
         for col in OFF_SCENE_COLUMNS:
             counts = np.bincount(
                 cd_code[in_run],
@@ -137,9 +137,7 @@ def neighbourhood_month(
                 minlength=len(months),
             )
             data[col] = np.nan_to_num((share * counts[:, None]).ravel(), nan=0.0)
-    for key, value in provenance.items():
-        data[key] = value
-    return pd.DataFrame(data)
+    return pd.DataFrame(data, index=pd.RangeIndex(len(months) * n_h))
 
 
 def city_day(raw: RawRun, provenance: dict[str, object]) -> pd.DataFrame:
