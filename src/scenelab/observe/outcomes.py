@@ -52,6 +52,16 @@ def _codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(uniques), codes
 
 
+def _sums(codes: np.ndarray, weights: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Return the sum of ``weights`` per code (``n`` codes) and which codes have any row."""
+    return np.bincount(codes, weights, n), np.bincount(codes, minlength=n) > 0
+
+
+def _year(dates: np.ndarray) -> np.ndarray:
+    """Return the calendar year of each ``datetime64`` value."""
+    return dates.astype("datetime64[Y]").astype(np.int64) + 1970
+
+
 def harm_outcomes(nm: pd.DataFrame, scenario: sc.Scenario) -> dict[str, float]:
     """Composite harm and its distribution over neighbourhoods, whole run and per year.
 
@@ -68,19 +78,18 @@ def harm_outcomes(nm: pd.DataFrame, scenario: sc.Scenario) -> dict[str, float]:
     }
     meta = {n.id: n for n in scenario.neighbourhoods}
     hoods, h_code = _codes(nm["neighbourhood"])
-    dep = [meta[n].deprivation for n in hoods]
-    pop = [meta[n].residents for n in hoods]
+    dep = np.array([meta[n].deprivation for n in hoods], dtype=float)
+    pop = np.array([meta[n].residents for n in hoods], dtype=float)
 
     def equity(rows: np.ndarray | slice, suffix: str) -> None:
-        present = np.bincount(h_code[rows], minlength=len(hoods)) > 0
-        per = np.bincount(h_code[rows], harm[rows], len(hoods))[present]
-        d, w = np.asarray(dep)[present], np.asarray(pop)[present]
+        per, seen = _sums(h_code[rows], harm[rows], len(hoods))
+        per, d, w = per[seen], dep[seen], pop[seen]
         out[f"concentration_index{suffix}"] = concentration_index(per, d, w)
         out[f"share_most_deprived{suffix}"] = share_most_deprived(per, d, w)
         out[f"harm{suffix}"] = float(per.sum())
 
     equity(slice(None), "")
-    year = months.astype("datetime64[Y]").astype(np.int64)[m_code] + 1970
+    year = _year(months)[m_code]
     for y in np.unique(year):
         equity(year == y, f"_{y}")
     return out
@@ -113,9 +122,9 @@ def outcomes(
     centre = [n.id for n in scenario.neighbourhoods if n.centre]
     in_centre = np.isin(sd["neighbourhood"].to_numpy(dtype=object), centre)
     counts = {c: sd[c].to_numpy() for c in ("expulsions", "fines", "nuisance")}
-    year = day.astype("datetime64[Y]").astype(np.int64) + 1970
-    years, days_in_year = np.unique(dates.astype("datetime64[Y]"), return_counts=True)
-    n_days_of = dict(zip(years.astype(np.int64) + 1970, days_in_year, strict=True))
+    year = _year(day)
+    years, days_in_year = np.unique(_year(dates), return_counts=True)
+    n_days_of = dict(zip(years, days_in_year, strict=True))
     for y in np.unique(year):
         rows = year == y
         # person-days per site (each row holds a day's mean number of people present)
@@ -153,8 +162,8 @@ def period_summary(
     for label, first, last in periods(scenario, until):
         part = (day >= np.datetime64(first)) & (day <= np.datetime64(last))
         n_days = (last - first).days + 1
-        seen = np.bincount(s_code[part], minlength=len(sites)) > 0
-        by_site = np.bincount(s_code[part], present[part], len(sites)) / n_days
+        person_days, seen = _sums(s_code[part], present[part], len(sites))
+        by_site = person_days / n_days
         rows.append(
             {
                 "period": label,
