@@ -30,6 +30,10 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 
+#: Larger gaps between two functions' addresses are gaps between libraries, not code.
+_MAX_FUNCTION_BYTES = 1 << 20
+
+
 def short_name(mangled: str) -> str:
     """Return ``module.function`` from a Numba mangled name (``_ZN8scenelab5model...``)."""
     if not mangled.startswith("_ZN"):
@@ -91,9 +95,12 @@ def main(argv: list[str] | None = None) -> int:
             size = table[k + 1][0] - address if k + 1 < len(table) else 0x10000
             fh.write(f"{address:x} {size:x} {short_name(name)}\n")
     if args.dump:
+        # The next function's address bounds a function's code only within one library: a
+        # larger gap runs into the next mapping (or an unmapped page), so it is not read.
         code = {
             short_name(name): (address, ctypes.string_at(address, table[k + 1][0] - address))
             for k, (address, name) in enumerate(table[:-1])
+            if table[k + 1][0] - address <= _MAX_FUNCTION_BYTES
         }
         (out / "code.pkl").write_bytes(pickle.dumps(code))
     data = out / "perf.data"

@@ -1,5 +1,6 @@
 """ABC-SMC calibration recovers known parameters of a toy simulator (same calibrate path)."""
 
+import json
 import os
 import re
 import signal
@@ -63,6 +64,19 @@ def test_abc_recovers_known_parameters(tmp_path, dask_client):
 
     history = pyabc.History(f"sqlite:///{tmp_path / 'calibration.db'}")
     assert history.max_t + 1 == result.generations
+    # Where the time went: every step once, none negative, together no more than the whole.
+    steps = json.loads((tmp_path / "calibration_summary.json").read_text())["steps"]
+    assert list(steps) == [
+        "setup_and_pilot_s",
+        "before_pyabc_s",
+        "pyabc_s",
+        "posterior_read_s",
+        "predictive_runs_s",
+        "sampler_closed_s",
+        "report_s",
+    ]
+    assert min(steps.values()) >= 0.0
+    assert sum(steps.values()) <= result.elapsed_s
 
 
 def test_calibration_checks_names_before_running(tmp_path):

@@ -230,6 +230,16 @@ def calibrate(
         for end, value in (("low", p.low), ("high", p.high)):
             check_values(model, {p.name: value}, spec.label, f"parameters.{p.name}.{end}", False)
     _check_targets(model, prepared, spec, params)
+    # Where the command's time went, by step (the first run of a process may compile the engine).
+    steps: dict[str, float] = {}
+    last = [t0]
+
+    def mark(step: str) -> None:
+        now = time.perf_counter()
+        steps[f"{step}_s"] = now - last[0]
+        last[0] = now
+
+    mark("setup_and_pilot")
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
 
@@ -301,9 +311,10 @@ def calibrate(
             say("The stored run has met its stopping rule; reporting it without new simulations")
         else:
             with PyabcStopMessages() as said, InterruptOnlyWhileSampling(sampler):
-                t_run = time.perf_counter()
+                mark("before_pyabc")
                 history = abc.run(**run_kwargs)
-                walltime_s = time.perf_counter() - t_run
+                mark("pyabc")
+                walltime_s = steps["pyabc_s"]
             unfinished = sampler.unfinished
         stopping = stopping_rule(history, cal, walltime_s=walltime_s, unfinished=unfinished)
         if walltime_s is not None:
@@ -323,9 +334,12 @@ def calibrate(
         # The simulations of a generation stopped at its budget count too (pyabc stores none).
         n_sims = int(history.total_nr_simulations) + (unfinished or {}).get("simulations", 0)
         generations = int(history.max_t) + 1
+        mark("posterior_read")
         predictive = _posterior_predictive(
             submit, model, prepared, spec, posterior, [p.name for p in params]
         )
+        mark("predictive_runs")
+    mark("sampler_closed")
     summary = summarize_posterior(posterior, params)
     check = predictive_check(predictive, spec)
     posterior.to_csv(out_dir / "posterior.csv", index=False)
@@ -343,6 +357,8 @@ def calibrate(
         epsilons,
         stopping,
     )
+    mark("report")
+    say("Time by step: " + ", ".join(f"{k[:-2]} {v:.1f} s" for k, v in steps.items()))
     result = CalibrationResult(
         out_dir=out_dir,
         posterior=posterior,
@@ -364,6 +380,7 @@ def calibrate(
                 "n_simulations": n_sims,
                 "epsilons": epsilons,
                 "elapsed_s": result.elapsed_s,
+                "steps": steps,
                 "stopping": stopping,
                 "posterior": summary.to_dict(orient="records"),
                 "predictive_check": check.to_dict(orient="records"),
