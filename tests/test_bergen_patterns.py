@@ -1,11 +1,11 @@
 """Bergen patterns (docs/calibration-bergen.md) on full 2012-2017 runs of the defaults, seeds 1-12.
 
 P1 and P3 must hold in every seed. P2 in every seed is a strict xfail (the closure is bistable in
-the model: with the calibrated set of 2026-12-03, afternoon, P2 holds in 8 of 12 seeds; in the
-others the scene goes to the bus station first), and so is P4 (11 of 12 hold; in seed 3 the
-centre keeps more than half of its harm share); P3's tunnel share and P4's harm shares are also
-judged on the mean over the seeds. P3b (a residual scene in Vagsbunnen in late 2016) is a strict
-xfail: it holds in 11 of 12 seeds. P5, P6 and P7 are judged on the mean over the
+the model: with the calibrated set of 2026-12-04, P2 holds in 8 of 12 seeds; in the others the
+scene goes to the bus station first). P4 must hold in at least 10 of the 12 seeds: over 40 seeds
+it holds in 38. P3's tunnel share and P4's harm shares are also judged on the mean over the
+seeds. P3b (a residual scene in Vagsbunnen in late 2016) is a strict xfail: it holds in 11 of 12
+seeds. P5, P6 and P7 are judged on the mean over the
 seeds (population and survey shares and police counts, noisy per run): P5 population 0-40%
 smaller with fewer travelling sellers and occasional buyers; P6 expulsions and fines per year
 within a factor of 2 of the police figures, 2014-15 and 2016; P7 62% +- 10 points low trust, and
@@ -40,12 +40,8 @@ def measured():
 
 NOT_REPRODUCED_11 = (
     "issue 11: the closure is bistable: P2 holds in 8 of 12 seeds (20 of 40) with the calibrated "
-    "set of 2026-12-03, afternoon; in the others the scene goes to the bus station first "
+    "set of 2026-12-04; in the others the scene goes to the bus station first "
     "(docs/calibration-bergen.md, 'Tastes that differ between people', and the robustness maps)"
-)
-P4_NOT_EVERY_SEED = (
-    "issue 11: P4 holds in 11 of 12 seeds (37 of 40) with the calibrated set of 2026-12-03, "
-    "afternoon; in seed 3 the centre keeps more than half of its harm share (P4 needs < 50%)"
 )
 
 
@@ -64,12 +60,18 @@ def test_every_pattern_is_measured(measured):
         "P1",
         pytest.param("P2", marks=pytest.mark.xfail(strict=True, reason=NOT_REPRODUCED_11)),
         "P3",
-        pytest.param("P4", marks=pytest.mark.xfail(strict=True, reason=P4_NOT_EVERY_SEED)),
     ],
 )
 def test_pattern_holds_in_every_seed(measured, pattern):
     failing = {s: m[pattern].measured for s, m in measured.items() if not m[pattern].holds}
     assert not failing, f"{pattern} fails in seeds {failing}"
+
+
+def test_p4_holds_in_nearly_every_seed(measured):
+    # P4 holds in 38 of 40 seeds with the calibrated set of 2026-12-04 (37 of 40 before it). At a
+    # rate of 0.95 a seed, 9 or fewer of 12 has a chance of 2%.
+    failing = {s: m["P4"].measured for s, m in measured.items() if not m["P4"].holds}
+    assert len(failing) <= 2, f"P4 fails in seeds {failing}"
 
 
 def test_p3_tunnel_is_the_main_scene_in_2016_on_average(measured):
@@ -111,8 +113,8 @@ def test_p6_2016_police_counts_within_factor_two_on_average(measured):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="P3b (>= 1 person a day in Vagsbunnen, Jul-Dec 2016) holds in 11 of 12 seeds (37 of 40) "
-    "with the calibrated set of 2026-12-03, afternoon; seed 5 keeps 0.8 people a day",
+    reason="P3b (>= 1 person a day in Vagsbunnen, Jul-Dec 2016) holds in 11 of 12 seeds (36 of 40) "
+    "with the calibrated set of 2026-12-04; seed 4 keeps 0.8 people a day",
 )
 def test_p3b_residual_scene_in_vagsbunnen(measured):
     failing = {s: m["P3b"].measured for s, m in measured.items() if not m["P3b"].holds}
@@ -121,8 +123,8 @@ def test_p3b_residual_scene_in_vagsbunnen(measured):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="P6 holds in 9 of 12 seeds (33 of 40) with the calibrated set of 2026-12-03, afternoon: "
-    "2015 expulsions fall below 650 (seeds 8, 12) or 2016 fines exceed 86 (seed 3) "
+    reason="P6 holds in 9 of 12 seeds (30 of 40) with the calibrated set of 2026-12-04: 2015 "
+    "expulsions fall below 650 (seeds 8, 11, 12) "
     "(docs/calibration-bergen.md, 'Tastes that differ between people')",
 )
 def test_p6_police_counts_within_factor_two_in_every_seed(measured):

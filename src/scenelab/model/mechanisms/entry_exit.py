@@ -50,6 +50,7 @@ _SHARE_OCC = IDX["share_occasional_entrants"]
 _EXIT = IDX["rate_exit_per_year"]
 _EXIT_OCC = IDX["rate_exit_occasional_per_year"]
 _K_STIGMA = IDX["k_stigma"]
+_K_OCC_DETER = IDX["k_occasional_deterrence"]
 _EXIT_OAT = IDX["rate_exit_oat_per_year"]
 _EXIT_HOUSED = IDX["rate_exit_housed_per_year"]
 _DEMEANOUR_W = IDX["demeanour_shift_women"]
@@ -140,6 +141,8 @@ def step(t, day, hour, par, pop, keys, W, P, L, X, R):  # noqa: ANN001, ANN201 -
         R.city_day[day, CD_ENTRIES] += 1
     # --- exit
     occ_extra = par[_EXIT_OCC] * (1.0 / max(rel_vis, 1e-3)) ** par[_K_STIGMA]
+    k_deter = par[_K_OCC_DETER]
+    mem_risk = P.mem_risk
     # Over the active list (which may still hold people who died since), compacting it in place.
     n_active = 0
     for q in range(X.counters[5]):
@@ -149,7 +152,13 @@ def step(t, day, hour, par, pop, keys, W, P, L, X, R):  # noqa: ANN001, ANN201 -
         rate = par[_EXIT]
         reason = EXIT_MOVED
         if P.occasional[i]:
-            rate += occ_extra
+            # Enforcement a buyer has met takes away the sense of impunity (a hypothesis): the
+            # extra rate grows with the highest police risk they remember. With k_deter 0 the
+            # factor is exactly 1.
+            remembered = 0.0
+            for k in range(mem_risk.shape[1]):
+                remembered = max(remembered, mem_risk[i, k])
+            rate += occ_extra * (1.0 + k_deter * remembered)
             reason = EXIT_OCCASIONAL
         if P.oat[i] == OAT_IN:
             rate += par[_EXIT_OAT]
