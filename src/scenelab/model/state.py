@@ -214,6 +214,7 @@ SITE_FIELDS: dict[str, str] = {
     "present_new": "scratch: this hour's `present`, built while last hour's is read",
     "fill": "scratch: next free position of each site in `order` (counting sort)",
     "control_weight": "scratch: each person's weight of being controlled this hour (policing)",
+    "seller_util": "scratch: a seller's choice set's utilities, then weights (sellers)",
     "arrive_of": "scratch: the hour's chance of arriving per class (occasional, housed, OAT bits)",
     "below_of": "scratch: per-class 53-bit thresholds of the hour (8 entries)",
 }
@@ -359,6 +360,7 @@ def new_site_state(scn: sc.Scenario, world: World, n_main: int) -> SiteState:
         present_new=np.zeros(scn.population.max_people, dtype=np.int64),
         fill=np.zeros(n_sites, dtype=np.int64),
         control_weight=np.zeros(scn.population.max_people),
+        seller_util=np.zeros(K_SELLER_KNOWN + 2),
         arrive_of=np.zeros(8),
         below_of=np.zeros(8, dtype=np.int64),
     )

@@ -156,7 +156,7 @@ def _choose(t, j, cur, ep, par, keys, W, L, X, util):  # noqa: ANN001, ANN201
 def step(t, day, hour, ep, par, pop, keys, W, P, L, X):  # noqa: ANN001, ANN201 - compiled kernel
     """Move sellers among sites; once a day let travelling sellers arrive and leave."""
     n_sites = W.site_cap.shape[0]
-    util = np.empty(L.known.shape[1] + 2)
+    util = X.seller_util  # scratch kept in the state: an allocation every hour costs more
     if hour == 0 and day > 0:
         total = 0.0
         mean_rep = 0.0

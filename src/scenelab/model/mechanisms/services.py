@@ -93,13 +93,18 @@ def _allocate_housing(day, ep, keys, W, P, X) -> None:  # noqa: ANN001
 @njit(cache=True)
 def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compiled kernel
     """Hourly: help at sites within reach. Daily: OAT and housing queues."""
+    # Arrays taken out of the structs once: a field read through a struct in the loop costs a
+    # pair of atomic reference counts per person present.
+    help_now, offsets, order = X.help_now, X.offsets, X.order
+    site_of, helped = P.site, P.helped_today
+    key, p_help = keys[S_SERVICES], par[_P_HELP]
     for s in range(W.site_cap.shape[0]):
-        if not X.help_now[s]:
+        if not help_now[s]:
             continue
-        for k in range(X.offsets[s], X.offsets[s + 1]):
-            i = X.order[k]
-            if P.site[i] == s and uniform(keys[S_SERVICES], t, i, 0) < par[_P_HELP]:
-                P.helped_today[i] = 1
+        for k in range(offsets[s], offsets[s + 1]):
+            i = order[k]
+            if site_of[i] == s and uniform(key, t, i, 0) < p_help:
+                helped[i] = 1
     if hour != 0:
         return
     n_used = X.counters[0]
