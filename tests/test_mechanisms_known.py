@@ -34,10 +34,12 @@ EXPULSIONS = "".join(
 )
 
 
-def _variant(tmp_path, name: str, extra: str):
+def _variant(tmp_path, name: str, extra: str, drop: tuple[str, ...] = ()):
     path = tmp_path / f"{name}.toml"
+    dropped = f"drop_interventions = {list(drop)!r}\n".replace("'", '"') if drop else ""
     path.write_text(
-        f'[variant]\nbase = "bergen"\n[scenario]\nname = "{name}"\ntitle = "{name}"\n' + extra
+        f'[variant]\nbase = "bergen"\n{dropped}[scenario]\nname = "{name}"\ntitle = "{name}"\n'
+        + extra
     )
     return load_scenario(path)
 
@@ -159,12 +161,7 @@ def test_enforcement_deters_occasional_buyers_only_where_they_met_it(tmp_path):
     at 0, over seeds 1-8 (same seeds, so the same draws): by more than 3 Poisson standard errors
     of the difference between two independent counts, a conservative bound when draws are shared.
     """
-    path = tmp_path / "no_police.toml"
-    path.write_text(
-        '[variant]\nbase = "bergen"\ndrop_interventions = ["park_raids_2012", '
-        '"ordinary_patrol_2012"]\n[scenario]\nname = "no_police"\ntitle = "no_police"\n'
-    )
-    quiet = load_scenario(path)
+    quiet = _variant(tmp_path, "no_police", "", drop=("park_raids_2012", "ordinary_patrol_2012"))
     off = scenelab.run(quiet, seed=3, until=UNTIL, overrides={"k_occasional_deterrence": 0.0})
     on = scenelab.run(quiet, seed=3, until=UNTIL, overrides={"k_occasional_deterrence": 10.0})
     # The same people, state for state (the run id names the parameters, so it differs).
