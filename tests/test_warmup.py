@@ -40,12 +40,17 @@ def sources(short_run):  # noqa: ARG001 - the run compiles the tick loop in this
 def test_the_signatures_are_the_ones_the_tick_loop_compiled(sources):
     # If the loop typed a phase differently, the helper's kernels would be compiled for nothing
     # and the loop would compile each phase again. The loop's names get their types from its
-    # arguments (``t`` and ``day`` from a range of the int64 ticks, ``ep`` from W.epoch_of_day).
-    from scenelab.model.engine import SIGNATURE, simulate
+    # arguments, lent to the kernels (``structs.lend``: ``W_`` becomes ``W``), ``t`` and ``day``
+    # from a range of the int64 ticks, ``ep`` from W.epoch_of_day.
+    from scenelab.model.engine import LENT, SIGNATURE, simulate
+    from scenelab.model.structs import LentStateType, UnownedArray, lent_type
 
     (loop_sig,) = simulate.signatures  # after the session's first run, compiled or cached
     loop_types = dict(zip([a.strip() for a in SIGNATURE.split(",")], loop_sig, strict=True))
     assert loop_types["t0"] == loop_types["t1"] == numba.types.int64
+    loop_types.update({name: lent_type(loop_types.pop(f"{name}_")) for name in LENT})
+    assert isinstance(loop_types["W"], LentStateType)
+    assert isinstance(loop_types["par"], UnownedArray)
     sigs = warmup.phase_signatures(sources)
     for p in phases():
         for name, typ in zip(p.args, sigs[p.name], strict=True):
@@ -55,6 +60,8 @@ def test_the_signatures_are_the_ones_the_tick_loop_compiled(sources):
                 assert typ == loop_types[name], (p.name, name)
             else:
                 assert name in ("t", "day", "hour") and typ == numba.types.int64
+        # The loop's call compiled (or loaded) the kernel for exactly these types.
+        assert sigs[p.name] in p.step.signatures, p.name
 
 
 def test_each_phase_is_claimed_by_exactly_one_process(sources, tmp_path):

@@ -41,14 +41,16 @@ from scenelab.model.mechanisms.common import (
 )
 from scenelab.model.phases import Phase, phases
 from scenelab.model.rng import S_TASTE, init_generator, stream_keys
-from scenelab.model.structs import as_ref
+from scenelab.model.structs import as_ref, lend
 from scenelab.model.warmup import Sources, compile_engine, mark_compiled
 from scenelab.model.world import World, compile_world
 from scenelab.scenario.schema import Scenario
 
 #: Days before the survey's reference date from which its "before" period is counted.
 REFERENCE_YEAR = 365
-SIGNATURE = "t0, t1, par, pop, keys, W, P, L, X, R, survey_t0, survey_t1"
+SIGNATURE = "t0, t1, par_, pop_, keys_, W_, P_, L_, X_, R_, survey_t0, survey_t1"
+#: The loop's arguments it lends the kernels (``structs.lend``), by the names the kernels use.
+LENT = ("par", "pop", "keys", "W", "P", "L", "X", "R")
 
 
 def simulate_source(
@@ -73,6 +75,8 @@ def simulate_source(
     lines = [
         f"def {name}({args}):",
         '    """Advance the model from tick ``t0`` to ``t1`` (exclusive), one hour per tick."""',
+        # The kernels get the vectors and the state lent: no reference counted on each call.
+        *(f"    {name} = _lend({name}_)" for name in LENT),
         "    for t in range(t0, t1):",
         "        day = t // 24",
         "        hour = t % 24",
@@ -97,7 +101,7 @@ def build_loop(source: str, name: str, namespace: dict[str, Any], filename: str)
     Returns:
         The plain Python function; decorate it with ``njit``.
     """
-    namespace.update({f"_step_{p.module}": p.step for p in phases()})
+    namespace.update({f"_step_{p.module}": p.step for p in phases()}, _lend=lend)
     exec(compile(source, filename, "exec"), namespace)  # noqa: S102 - our own generated loop
     return namespace[name]
 

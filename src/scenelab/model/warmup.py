@@ -32,7 +32,7 @@ import numpy as np
 
 from scenelab.cores import usable_cores
 from scenelab.model.phases import Phase, phases
-from scenelab.model.structs import as_ref, ref_type
+from scenelab.model.structs import as_ref, lent_type, ref_type
 
 log = logging.getLogger(__name__)
 
@@ -72,14 +72,14 @@ def phase_signatures(src: Sources) -> dict[str, tuple[Any, ...]]:
         "day": i64,
         "hour": i64,
         "ep": numba.from_dtype(src.world.epoch_of_day.dtype),
-        "par": numba.typeof(src.par),
-        "pop": numba.typeof(src.pop),
-        "keys": numba.typeof(src.keys),
-        "W": ref_type(src.world),
-        "P": ref_type(src.people),
-        "L": ref_type(src.sellers),
-        "X": ref_type(src.sites),
-        "R": ref_type(src.out),
+        "par": lent_type(numba.typeof(src.par)),
+        "pop": lent_type(numba.typeof(src.pop)),
+        "keys": lent_type(numba.typeof(src.keys)),
+        "W": lent_type(ref_type(src.world)),
+        "P": lent_type(ref_type(src.people)),
+        "L": lent_type(ref_type(src.sellers)),
+        "X": lent_type(ref_type(src.sites)),
+        "R": lent_type(ref_type(src.out)),
         "survey_t0": i64,
         "survey_t1": i64,
     }
