@@ -46,9 +46,9 @@ _FAM_NEW = IDX["fam_new_site"]
 _FORGET = IDX["fam_forget_below"]
 _W_REP = IDX["w_reputation"]
 
-# The small helpers below are inlined: a call passing the state structs costs about 30 ns in
-# reference counts. The scouts' tests and their search are written out in ``step``: even an
-# inlined helper counts references when arrays or structs are bound to its arguments.
+# The small helpers below are inlined, and the scouts' tests and their search are written out in
+# ``step``: written when every struct or array bound to a function's argument cost a pair of atomic
+# reference counts. The kernels now get the state lent (``structs.lend``), which counts nothing.
 
 
 @njit(cache=True, inline="always")
@@ -79,7 +79,7 @@ def displaced_from(anchor_open, banned_there, risk, threshold) -> bool:  # noqa:
 
     Displaced: no known place or the anchor closed, an expulsion order the person keeps covers
     it, or its perceived police risk exceeds ``risk_scout_threshold``. Scalars only: the caller
-    reads the state (binding arrays or structs to a helper's arguments costs reference counts).
+    reads the state.
     """
     return not anchor_open or banned_there or risk > threshold
 
@@ -124,7 +124,7 @@ def step(t, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compiled ke
     n_sites = W.site_cap.shape[0]
     fam_new = par[_FAM_NEW]
     n_k = P.known.shape[1]
-    # Arrays taken out of the structs once (a field read through a struct costs reference counts).
+    # Arrays taken out of the structs once, into locals the loops keep in registers.
     order, offsets, site_of, known, site_open = X.order, X.offsets, P.site, P.known, W.site_open
     if p_wom > 0.0:
         for s in range(n_sites):

@@ -127,8 +127,7 @@ def step(t, day, hour, ep, par, keys, W, P, X, R):  # noqa: ANN001, ANN201 - com
     rel_oat = par[_REL_OAT]
     p_cand = candidate_chance(min(1.0, p_inject * max(1.0, rel_oat)))
     scale = skip_scale(p_cand)
-    # The arrays read for every candidate, taken out of the structs once: a field read through a
-    # struct costs a reference count per access, in the loop.
+    # The arrays read for every candidate, taken out of the structs once.
     status, injects, away_until, oat = P.status, P.injects, P.away_until, P.oat
     key = keys[S_INJECT]
     n_used = X.counters[0]
@@ -163,11 +162,9 @@ def step(t, day, hour, ep, par, keys, W, P, X, R):  # noqa: ANN001, ANN201 - com
                 continue
             who[n_who] = i
             n_who += 1
-    # The outputs in local variables: an element updated in place through ``R`` costs a pair of
-    # atomic reference counts each time (about 20 off-scene injections an hour in Bergen).
+    # The outputs in local variables.
     site_day, city_day = R.site_day, R.city_day
-    # The body is written out here, not in a helper: a call passing the state structs costs about
-    # 30 ns (their reference counts), a third of this phase at Bergen.
+    # The body is written out here, not in a helper.
     for w in range(n_who):
         i = who[w]
         s = P.site[i]

@@ -93,8 +93,7 @@ def _allocate_housing(day, ep, keys, W, P, X) -> None:  # noqa: ANN001
 @njit(cache=True)
 def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compiled kernel
     """Hourly: help at sites within reach. Daily: OAT and housing queues."""
-    # Arrays taken out of the structs once: a field read through a struct in the loop costs a
-    # pair of atomic reference counts per person present.
+    # Arrays taken out of the structs once, before the loop over people present.
     help_now, offsets, order = X.help_now, X.offsets, X.order
     site_of, helped = P.site, P.helped_today
     key, p_help = keys[S_SERVICES], par[_P_HELP]

@@ -199,7 +199,7 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
         p_max = max(p_max, arrive_of[c])
     p_cand = candidate_chance(min(1.0, p_max))
     scale = skip_scale(p_cand)
-    # Arrays taken out of the structs once (a field read through a struct costs reference counts).
+    # Arrays taken out of the structs once, into locals the loops keep in registers.
     status, site, away_until = P.status, P.site, P.away_until
     occasional, housed, oat = P.occasional, P.housed, P.oat
     hours_present, at_scene_today, n_now = P.hours_present, P.at_scene_today, X.n_now
@@ -263,8 +263,7 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
             need,
         )
     else:
-        # The skip chain (``rng.next_candidate`` with chance below 1, written out: binding
-        # ``active`` to a helper's argument costs a pair of atomic reference counts each time).
+        # The skip chain (``rng.next_candidate`` with chance below 1, written out).
         i = skip(key, t, -1, scale, n_used)
         while i < n_used:
             if status[i] == STATUS_ACTIVE:
@@ -317,9 +316,8 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
         s = np.int64(cur)
         if choose:
             s = no_site
-            # The logit choice over the person's choice set (-1 if no place in it is open). Written
-            # out here, not a helper: a call passing the state structs and scratch arrays cost 8
-            # pairs of atomic reference counts (one per argument), about 25 choices an hour.
+            # The logit choice over the person's choice set (-1 if no place in it is open), written
+            # out here (about 25 choices an hour).
             # The choice set: the known sites first (slot order), then the main scenes and the
             # service sites not already in it. ``mark[s] == i`` says site ``s`` is in the set
             # (``mark`` is reset every tick, and a person chooses at most once a tick): a test per
@@ -428,9 +426,7 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
                             break
         site[i] = s
         if s >= 0:
-            # Familiarity with s builds; an unknown site replaces the least familiar slot. Written
-            # out, not a helper (even an inlined one): binding arrays to a helper's arguments
-            # costs two atomic reference counts each, for everyone present every hour.
+            # Familiarity with s builds; an unknown site replaces the least familiar slot.
             slot, weakest, weakest_val = -1, 0, np.inf
             for k in range(n_k):
                 if known[i, k] == s:

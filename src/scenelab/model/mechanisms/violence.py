@@ -169,7 +169,7 @@ def _victimise(i, t, day, setting, offender, sexual, P, R) -> None:  # noqa: ANN
 @njit(cache=True)
 def _sites(t, day, par, keys, W, P, X, R) -> None:  # noqa: ANN001
     """Incidents at each site, their victims and offenders, and who saw them."""
-    # Arrays taken out of the structs once (a field read through a struct costs reference counts).
+    # Arrays taken out of the structs once, into locals the loops keep in registers.
     order, offsets, members, weight_cum = X.order, X.offsets, X.members, X.weight_cum
     site, status, sex = P.site, P.status, P.sex
     for s in range(W.site_cap.shape[0]):
@@ -236,7 +236,7 @@ def _street(t, day, par, keys, P, X, R) -> None:  # noqa: ANN001
     if p_hour <= 0.0:
         return
     key = keys[S_STREET]
-    # Arrays taken out of the structs once (a field read through a struct costs reference counts).
+    # Arrays taken out of the structs once, into locals the loops keep in registers.
     status, site, housed, away_until = P.status, P.site, P.housed, P.away_until
     # The skip chain visits exactly the people victimised this hour if exposed, keyed by (tick,
     # person index) as in every scenario (``rng.skip``): a rare event costs nearly nothing.
