@@ -217,6 +217,8 @@ SITE_FIELDS: dict[str, str] = {
     "seller_util": "scratch: a seller's choice set's utilities, then weights (sellers)",
     "arrive_of": "scratch: the hour's chance of arriving per class (occasional, housed, OAT bits)",
     "below_of": "scratch: per-class 53-bit thresholds of the hour (8 entries)",
+    "injectors": "scratch: the people who inject this hour, listed by discovery's first pass",
+    "injectors_for": "the tick `injectors` was listed for (-1: none yet) and its length",
 }
 SiteState = namedtuple("SiteState", list(SITE_FIELDS))
 # counters: 0 people slots used, 1 seller slots used, 2 housing placements this month,
@@ -363,6 +365,8 @@ def new_site_state(scn: sc.Scenario, world: World, n_main: int) -> SiteState:
         seller_util=np.zeros(K_SELLER_KNOWN + 2),
         arrive_of=np.zeros(8),
         below_of=np.zeros(8, dtype=np.int64),
+        injectors=np.zeros(scn.population.max_people + 1, dtype=np.int64),
+        injectors_for=np.array([-1, 0], dtype=np.int64),
     )
 
 

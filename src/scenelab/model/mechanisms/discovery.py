@@ -21,9 +21,11 @@ import numpy as np
 
 from scenelab.model.jit import njit
 from scenelab.model.mechanisms.common import site_km
+from scenelab.model.mechanisms.injection import dense_thresholds, injectors_and_scouts
 from scenelab.model.params import IDX
 from scenelab.model.rng import (
     S_DISCOVERY,
+    S_INJECT,
     below53,
     bits53,
     candidate_chance,
@@ -153,7 +155,26 @@ def step(t, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compiled ke
         scale = skip_scale(p_cand)
         need = X.need
         n_need = 0
-        if scale == 0.0:
+        if scale == 0.0 and dense_thresholds(par, X.below_of):
+            # Injection's first pass too, in the same loop (``injection.injectors_and_scouts``).
+            n_inj, n_need = injectors_and_scouts(
+                t,
+                keys[S_INJECT],
+                key,
+                X.active,
+                X.counters[5],
+                status,
+                P.injects,
+                away_until,
+                P.oat,
+                X.below_of,
+                below53(p_scout),
+                X.injectors,
+                need,
+            )
+            X.injectors_for[0] = t
+            X.injectors_for[1] = n_inj
+        elif scale == 0.0:
             n_need = _scouts_dense(
                 key, t, X.active, X.counters[5], status, away_until, below53(p_scout), need
             )

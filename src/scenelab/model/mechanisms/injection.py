@@ -86,6 +86,63 @@ def sif_for(ep, hour, day, s, substance, par, W, X) -> int:  # noqa: ANN001
 
 
 @njit(cache=True)
+def dense_thresholds(par: np.ndarray, below_of: np.ndarray) -> bool:
+    """Return True if every active person is a candidate for injecting this hour (by day).
+
+    Then ``below_of[0]`` and ``below_of[1]`` are set to the 53-bit thresholds (``rng.below53``)
+    of the hourly chance out of and in OAT. Otherwise candidates come from a skip chain.
+    """
+    p_inject = par[_RATE] / 24.0
+    rel_oat = par[_REL_OAT]
+    if candidate_chance(min(1.0, p_inject * max(1.0, rel_oat))) < 1.0:
+        return False
+    below_of[0] = below53(p_inject * 1.0)
+    below_of[1] = below53(p_inject * rel_oat)
+    return True
+
+
+@njit(cache=True)
+def injectors_and_scouts(  # noqa: PLR0913
+    t: int,
+    key_inject: np.uint64,
+    key_scout: np.uint64,
+    active: np.ndarray,
+    n_active: int,
+    status: np.ndarray,
+    injects: np.ndarray,
+    away_until: np.ndarray,
+    oat: np.ndarray,
+    below_of: np.ndarray,
+    below_scout: int,
+    injectors: np.ndarray,
+    scouts: np.ndarray,
+) -> tuple[int, int]:
+    """List this hour's injectors and scouts in one pass over the active people; return the counts.
+
+    An injector: active, not held away, injects, and their injecting draw is below
+    ``below_of[in OAT]``. A scout candidate: active, not held away, and their scouting draw
+    (discovery's stream, slot 3) is below ``below_scout``. Discovery calls it: nothing between
+    its first pass and injection's changes who is active, held away, injecting or in OAT, and
+    the draws are pure functions of their coordinates, so the injectors listed here are exactly
+    the ones injection's own pass would find. Both tests are written without branches, as
+    ``site_choice._keep_by_day``. One loop instead of two saves the list's reads and the shared
+    tests (paired CPU ratio in docs/performance.md).
+    """
+    n = 0
+    m = 0
+    for q in range(n_active):
+        i = np.uint64(active[q])  # unsigned: no code for negative indices
+        free = (status[i] == STATUS_ACTIVE) & (away_until[i] <= t)
+        inj = free & (injects[i] != 0)
+        inj &= bits53(key_inject, t, i, 0) < below_of[np.intp(oat[i] == OAT_IN)]
+        injectors[m] = i
+        m += inj
+        scouts[n] = i
+        n += free & (bits53(key_scout, t, i, 3) < below_scout)
+    return m, n
+
+
+@njit(cache=True)
 def _inject_by_day(  # noqa: PLR0913
     key: np.uint64,
     t: int,
@@ -140,11 +197,14 @@ def step(t, day, hour, ep, par, keys, W, P, X, R):  # noqa: ANN001, ANN201 - com
     # draw, and one well-predicted branch per person replaces four that often went either way.
     who = X.need  # site choice's scratch, free again by this phase
     n_who = 0
-    if scale == 0.0:
+    if scale == 0.0 and X.injectors_for[0] == t:
+        # Listed by discovery's first pass this hour (``injectors_and_scouts``).
+        who = X.injectors
+        n_who = X.injectors_for[1]
+    elif scale == 0.0:
         # Chance 1: ``uniform x p_cand < p`` is ``uniform < p``, and ``p >= p_cand`` is within it.
         below_of = X.below_of
-        below_of[0] = below53(p_inject * 1.0)
-        below_of[1] = below53(p_inject * rel_oat)
+        dense_thresholds(par, below_of)
         n_who = _inject_by_day(
             key, t, active, n_active, status, injects, away_until, oat, below_of, who
         )
