@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -63,3 +64,49 @@ def test_on_done_counts_every_run(scn) -> None:  # noqa: ANN001
 def test_bad_worker_counts_are_refused(bad: object) -> None:
     with pytest.raises(ArgumentError, match="workers must be"):
         check_workers(bad)
+
+
+def _pair(tmp_path) -> list:  # noqa: ANN001
+    """The small city and a variant of it with its own name (compare needs distinct names)."""
+    base = tmp_path / "small_city.toml"
+    base.write_text((Path(__file__).resolve().parents[1] / SMALL).read_text(encoding="utf-8"))
+    variant = tmp_path / "small-b.toml"
+    variant.write_text(
+        '[variant]\nbase = "small_city.toml"\n[scenario]\nname = "small-b"\ntitle = "Small B"\n'
+    )
+    return [load_scenario(base), load_scenario(variant)]
+
+
+def test_compare_writes_the_same_files_with_two_workers(tmp_path) -> None:  # noqa: ANN001
+    from scenelab.compare import compare_to_directory
+
+    pair = _pair(tmp_path)
+    outs = {}
+    for workers in (1, 2):
+        out = tmp_path / f"w{workers}"
+        compare_to_directory(pair, out, replicates=2, until=UNTIL, progress=False,
+                             workers=workers)  # fmt: skip
+        outs[workers] = out
+    for name in ("compare.csv", "outcomes.csv", "costs.csv", "verdict.csv", "summary.json"):
+        one, two = ((outs[w] / name).read_text() for w in (1, 2))
+        assert one == two, name
+    for kind in ("site_day", "neighbourhood_month", "city_day"):
+        one, two = (pd.read_parquet(outs[w] / f"{kind}.parquet") for w in (1, 2))
+        pd.testing.assert_frame_equal(one, two, check_exact=True)
+        assert len(one) > 0
+
+
+def test_compare_leaves_nothing_when_writing_the_tables_fails(tmp_path, monkeypatch) -> None:  # noqa: ANN001
+    from scenelab import compare
+
+    def broken(results, staging) -> None:  # noqa: ANN001
+        raise OSError("disk full")
+
+    pair = _pair(tmp_path)
+    monkeypatch.setattr(compare, "_write_tables", broken)
+    out = tmp_path / "c"
+    with pytest.raises(OSError, match="disk full"):
+        compare.compare_to_directory(pair, out, replicates=1, until=UNTIL, progress=False,
+                                     workers=2)  # fmt: skip
+    # no output directory, no staging directory: only the two scenario files
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["small-b.toml", "small_city.toml"]

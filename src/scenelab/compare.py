@@ -175,7 +175,9 @@ def compare_to_directory(
         results: dict[str, list[Results]] = {
             s.name: done[k * replicates : (k + 1) * replicates] for k, s in enumerate(loaded)
         }
-        return _write_comparison(target, loaded, results, seed, replicates, until, overrides)
+        return _write_comparison(
+            target, loaded, results, seed, replicates, until, overrides, workers=workers
+        )
 
 
 def _write_comparison(
@@ -186,7 +188,35 @@ def _write_comparison(
     replicates: int,
     until: dt.date | None,
     overrides: dict[str, float] | None,
+    workers: int = 1,
 ) -> pd.DataFrame:
+    from concurrent.futures import ThreadPoolExecutor
+
+    # With a second worker, the result tables are stacked and written as Parquet in a thread
+    # while this one computes the costs and verdicts and builds the summary and the report:
+    # pyarrow writes without holding the GIL. With one worker, the same calls run here first.
+    with target.staged() as staging, ThreadPoolExecutor(max_workers=1) as pool:
+        tables = pool.submit(_write_tables, results, staging) if workers > 1 else None
+        if tables is None:
+            _write_tables(results, staging)
+        table = _write_outcomes_and_report(
+            staging, loaded, results, seed, replicates, until, overrides
+        )
+        if tables is not None:
+            tables.result()  # raises what the thread raised, before the directory is committed
+    return table
+
+
+def _write_outcomes_and_report(
+    staging: Path,
+    loaded: list[sc.Scenario],
+    results: dict[str, list[Results]],
+    seed: int,
+    replicates: int,
+    until: dt.date | None,
+    overrides: dict[str, float] | None,
+) -> pd.DataFrame:
+    """Write the outcomes, differences, verdicts, costs, surveys, summary and report."""
     from scenelab.costs import cost_summary, cost_table
     from scenelab.verdict import verdict
 
@@ -208,66 +238,67 @@ def _write_comparison(
     costs = pd.concat(
         [cost_tables[s.name].assign(scenario=s.name) for s in loaded], ignore_index=True
     )
-    with target.staged() as staging:
-        atomic_text(table.to_csv(index=False), staging / "compare.csv")
-        atomic_text(outcomes.to_csv(index=False), staging / "outcomes.csv")
-        atomic_text(costs.to_csv(index=False), staging / "costs.csv")
-        atomic_text(
-            pd.concat([v.table.assign(scenario=v.arm, since=v.since.isoformat())
-                       for v in verdicts], ignore_index=True).to_csv(index=False)
-            if verdicts else "",
-            staging / "verdict.csv",
-        )  # fmt: skip
-        for kind in ("site_day", "neighbourhood_month", "city_day"):
-            frame = pd.concat(
-                [getattr(r, kind) for runs in results.values() for r in runs], ignore_index=True
-            )
-            atomic_parquet(frame, staging / f"{kind}.parquet")
-        surveys = [r.survey for runs in results.values() for r in runs if r.survey is not None]
-        if surveys:  # every table `run` writes, all strategies stacked
-            atomic_text(pd.concat(surveys, ignore_index=True).to_csv(index=False),
-                        staging / "survey.csv")  # fmt: skip
-        from scenelab.provenance import git_revision, version
-        from scenelab.scenario.advice import advise, records
+    atomic_text(table.to_csv(index=False), staging / "compare.csv")
+    atomic_text(outcomes.to_csv(index=False), staging / "outcomes.csv")
+    atomic_text(costs.to_csv(index=False), staging / "costs.csv")
+    atomic_text(
+        pd.concat([v.table.assign(scenario=v.arm, since=v.since.isoformat())
+                   for v in verdicts], ignore_index=True).to_csv(index=False)
+        if verdicts else "",
+        staging / "verdict.csv",
+    )  # fmt: skip
+    surveys = [r.survey for runs in results.values() for r in runs if r.survey is not None]
+    if surveys:  # every table `run` writes, all strategies stacked
+        atomic_text(pd.concat(surveys, ignore_index=True).to_csv(index=False),
+                    staging / "survey.csv")  # fmt: skip
+    from scenelab.provenance import git_revision, version
+    from scenelab.scenario.advice import advise, records
 
-        advice = {s.name: advise(s, until) for s in loaded}
+    advice = {s.name: advise(s, until) for s in loaded}
 
-        summary = {
-            "schema": "scenelab-compare-summary/1",
-            "scenelab_version": version(),
-            "git_revision": git_revision(),
-            "reference": names[0],
-            "scenarios": {s.name: {"hash": s.scenario_hash, "source": s.source} for s in loaded},
-            "seed": seed,
-            "replicates": replicates,
-            "until": until.isoformat() if until else None,
-            "overrides": overrides or {},
-            "common_random_numbers": True,
-            "warnings": {name: records(items) for name, items in advice.items()},
-            "differences": json.loads(table.to_json(orient="records")),
-            "verdicts": [_verdict_record(v) for v in verdicts],
-            "costs": {
-                s.name: cost_summary(s, results[s.name], cost_tables[s.name]) for s in loaded
-            },
-        }
-        atomic_text(dump_json(summary), staging / "summary.json")
-        from scenelab.report import write_report
-        from scenelab.runs import report_inputs
+    summary = {
+        "schema": "scenelab-compare-summary/1",
+        "scenelab_version": version(),
+        "git_revision": git_revision(),
+        "reference": names[0],
+        "scenarios": {s.name: {"hash": s.scenario_hash, "source": s.source} for s in loaded},
+        "seed": seed,
+        "replicates": replicates,
+        "until": until.isoformat() if until else None,
+        "overrides": overrides or {},
+        "common_random_numbers": True,
+        "warnings": {name: records(items) for name, items in advice.items()},
+        "differences": json.loads(table.to_json(orient="records")),
+        "verdicts": [_verdict_record(v) for v in verdicts],
+        "costs": {s.name: cost_summary(s, results[s.name], cost_tables[s.name]) for s in loaded},
+    }
+    atomic_text(dump_json(summary), staging / "summary.json")
+    from scenelab.report import write_report
+    from scenelab.runs import report_inputs
 
-        inputs = report_inputs(loaded[0], until, advice[names[0]])
-        inputs.title = f"Strategies compared: {', '.join(names)}"
-        from scenelab.observe.outcomes import scenario_weights
+    inputs = report_inputs(loaded[0], until, advice[names[0]])
+    inputs.title = f"Strategies compared: {', '.join(names)}"
+    from scenelab.observe.outcomes import scenario_weights
 
-        write_report(
-            results[names[0]],
-            inputs,
-            staging / "report.html",
-            comparison=results,
-            weights=scenario_weights(loaded[0]),
-            verdicts=verdicts,
-            costs=costs,
-        )
+    write_report(
+        results[names[0]],
+        inputs,
+        staging / "report.html",
+        comparison=results,
+        weights=scenario_weights(loaded[0]),
+        verdicts=verdicts,
+        costs=costs,
+    )
     return table
+
+
+def _write_tables(results: dict[str, list[Results]], staging: Path) -> None:
+    """Write every run's ``site_day``, ``neighbourhood_month`` and ``city_day``, stacked."""
+    for kind in ("site_day", "neighbourhood_month", "city_day"):
+        frame = pd.concat(
+            [getattr(r, kind) for runs in results.values() for r in runs], ignore_index=True
+        )
+        atomic_parquet(frame, staging / f"{kind}.parquet")
 
 
 def _verdict_record(v: object) -> dict[str, object]:
