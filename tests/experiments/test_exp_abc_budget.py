@@ -30,7 +30,9 @@ def _uniform_model(_par: object) -> dict[str, float]:
     return {"x": float(np.random.default_rng().uniform())}
 
 
-def _run(sampler: object, tmp_path, seed: int, model: object = None) -> object:
+def _run(
+    sampler: object, tmp_path, seed: int, model: object = None, eps: tuple = (1.0, ACCEPT)
+) -> object:
     """Two generations: epsilon 1 accepts every draw, epsilon ACCEPT about 5% of them."""
     rng = np.random.default_rng(seed)
     lock = threading.Lock()
@@ -47,7 +49,7 @@ def _run(sampler: object, tmp_path, seed: int, model: object = None) -> object:
         lambda sim, obs: abs(sim["x"] - obs["x"]),
         population_size=POP,
         sampler=sampler,
-        eps=pyabc.ListEpsilon([1.0, ACCEPT]),
+        eps=pyabc.ListEpsilon(list(eps)),
     )
     abc.new(f"sqlite:///{tmp_path / f'abc{seed}.db'}", {"x": 0.0})
     return abc.run(max_nr_populations=2, min_acceptance_rate=MIN_RATE)
@@ -78,6 +80,21 @@ def test_a_generation_stops_at_its_budget_and_the_report_says_so(tmp_path):
     assert report["unfinished_generation"]["acceptance_rate"] < MIN_RATE
     # Without the unfinished generation, the stored one (all accepted) meets no rule.
     assert stopping_rule(history, cal)["stopped_by"] is None
+
+
+def test_the_first_generation_is_completed_past_its_budget(tmp_path):
+    # Generation 0 accepts about 5% too: it needs about 400 simulations against a budget of 100,
+    # and completes (a run needs a posterior); its rate then stops the run before generation 1.
+    with ThreadPoolExecutor(2) as pool:
+        budgeted = budgeted_thread_sampler()(
+            pool, client_max_jobs=2, batch_size=1, default_pickle=False
+        )
+        history = _run(budgeted, tmp_path, seed=2, eps=(ACCEPT, ACCEPT))
+    assert history.max_t == 0
+    populations = history.get_all_populations()
+    first = populations[populations["t"] == 0].iloc[0]
+    assert first["particles"] == POP and first["samples"] > POP / MIN_RATE
+    assert budgeted.unfinished is None
 
 
 def test_on_dask_a_generation_stops_where_its_jobs_are_submitted(tmp_path, dask_client):

@@ -69,8 +69,10 @@ def _budgeted(base_name: str) -> type:
     are then waited for; if they complete the population the sample is built from them in job
     order (as pyabc's own loop builds it), else it is not ``ok`` (pyabc stops, keeping the
     generations before it) and ``unfinished`` records the generation: ``t``, the simulations
-    submitted and those accepted. Imported on first use: pyabc is an optional extra
-    (``calibrate``).
+    submitted and those accepted. Generation 0 has no budget: a run needs one complete generation
+    for a posterior (a prior whose acceptance is already below the rate is the user's to see in
+    generation 0's rate, not a run with nothing to report). Imported on first use: pyabc is an
+    optional extra (``calibrate``).
     """
     import numpy as np
     import pyabc.sampler
@@ -90,7 +92,10 @@ def _budgeted(base_name: str) -> type:
         ):
             self.unfinished = None
             client = self.client
-            budgeted = _BudgetedClient(client, max_eval, self.batch_size)
+            # The first generation is always completed: without it there is no posterior to
+            # report, only a run that stopped at the prior.
+            budget = max_eval if t > 0 else np.inf
+            budgeted = _BudgetedClient(client, budget, self.batch_size)
             self.client = budgeted
             try:
                 return super().sample_until_n_accepted(
