@@ -48,9 +48,10 @@ from scenelab.scenario.schema import Scenario
 
 #: Days before the survey's reference date from which its "before" period is counted.
 REFERENCE_YEAR = 365
-SIGNATURE = "t0, t1, par_, pop_, keys_, W_, P_, L_, X_, R_, survey_t0, survey_t1"
-#: The loop's arguments it lends the kernels (``structs.lend``), by the names the kernels use.
+#: The loop's arguments it lends the kernels (``structs.lend``), by the names the kernels use; the
+#: loop receives each as ``<name>_``.
 LENT = ("par", "pop", "keys", "W", "P", "L", "X", "R")
+SIGNATURE = ", ".join(["t0", "t1", *(f"{name}_" for name in LENT), "survey_t0", "survey_t1"])
 
 
 def simulate_source(
