@@ -27,7 +27,7 @@ from tqdm import tqdm
 from scenelab.model import state as st
 from scenelab.model.interviews import InterviewCopies, interview_days
 from scenelab.model.jit import njit
-from scenelab.model.mechanisms import record, site_choice
+from scenelab.model.mechanisms import entry_exit, record, site_choice
 from scenelab.model.mechanisms.common import (
     N_POP,
     POP_HOUSED,
@@ -149,6 +149,14 @@ def initial_state(
     rng = init_generator(keys)
     people = st.new_people(scn, rng, par)
     site_choice.draw_tastes(keys[S_TASTE], par, people.taste_footfall, people.taste_conceal)
+    entry_exit.initial_demeanour_weights(
+        par,
+        people.demeanour,
+        people.sex,
+        scn.population.initial_people,
+        people.risk_demeanour,
+        people.police_weight,
+    )
     sellers_ = st.new_sellers(scn, rng)
     sites = st.new_site_state(scn, world, record.main_scene_count(par))
     return people, sellers_, sites

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from scenelab.model.jit import njit
 from scenelab.model.mechanisms.common import (
     POP_HOUSED,
@@ -23,6 +25,8 @@ from scenelab.model.mechanisms.common import (
     POP_WOMEN,
     per_day_to_p,
 )
+from scenelab.model.mechanisms.policing import control_weight
+from scenelab.model.mechanisms.site_choice import demeanour_factor
 from scenelab.model.metrics import CD
 from scenelab.model.params import IDX
 from scenelab.model.rng import S_DISCOVERY, S_ENTRY, S_EXIT, poisson, uniform
@@ -55,6 +59,33 @@ _EXIT_OAT = IDX["rate_exit_oat_per_year"]
 _EXIT_HOUSED = IDX["rate_exit_housed_per_year"]
 _DEMEANOUR_W = IDX["demeanour_shift_women"]
 _MAIN_KNOWN = IDX["main_scenes_known"]
+
+
+@njit(cache=True, inline="always")
+def demeanour_weights(par: np.ndarray, demeanour: float, sex: int) -> tuple[float, float]:
+    """Return a person's two weights that depend on their demeanour and sex alone.
+
+    Site choice's demeanour factor of the weight of police risk
+    (``site_choice.demeanour_factor``) and policing's weight of being controlled
+    (``policing.control_weight``). Neither changes while the person is in the scene, so they are
+    computed once, when the person enters, instead of an ``exp`` at every choice and every hour
+    at a policed site.
+    """
+    return demeanour_factor(par, demeanour), control_weight(par, demeanour, sex)
+
+
+@njit(cache=True)
+def initial_demeanour_weights(
+    par: np.ndarray,
+    demeanour: np.ndarray,
+    sex: np.ndarray,
+    n: int,
+    risk_demeanour: np.ndarray,
+    police_weight: np.ndarray,
+) -> None:
+    """Fill the first ``n`` people's :func:`demeanour_weights` (the initial population)."""
+    for i in range(n):
+        risk_demeanour[i], police_weight[i] = demeanour_weights(par, demeanour[i], sex[i])
 
 
 @njit(cache=True)
@@ -127,6 +158,7 @@ def step(t, day, hour, par, pop, keys, W, P, L, X, R):  # noqa: ANN001, ANN201 -
         z1 = math.sqrt(-2.0 * math.log(u1)) * math.cos(2.0 * math.pi * u2)
         z2 = math.sqrt(-2.0 * math.log(u1)) * math.sin(2.0 * math.pi * u2)
         P.demeanour[i] = z1 + par[_DEMEANOUR_W] * P.sex[i]
+        P.risk_demeanour[i], P.police_weight[i] = demeanour_weights(par, P.demeanour[i], P.sex[i])
         trust = min(1.0, max(0.0, pop[POP_TRUST] + pop[POP_TRUST_SD] * z2))
         P.trust[i] = trust
         P.trust0[i] = trust

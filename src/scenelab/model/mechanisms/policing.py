@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from scenelab.model.jit import njit
 from scenelab.model.mechanisms.common import remember
 from scenelab.model.metrics import SD
@@ -34,8 +36,6 @@ SD_FINES = SD["fines"]
 TIMING = ("controls and their consequences at each site", "-")
 
 _N_HALF = IDX["n_half_control"]
-_REL_WOMEN = IDX["rel_control_women"]
-_B_DEM = IDX["b_demeanour_control"]
 _REL_SELLERS = IDX["rel_control_sellers"]
 _P_CONFISCATE = IDX["p_confiscate"]
 _DUR_SEIZURE = IDX["dur_seizure_risk_days"]
@@ -52,6 +52,21 @@ _W_EXPEL = IDX["w_memory_expulsion"]
 _W_FINE = IDX["w_memory_fine_per_10k_nok"]
 _D_BAD = IDX["d_trust_bad_contact"]
 _RATIO = IDX["ratio_bad_good"]
+_REL_WOMEN = IDX["rel_control_women"]
+_B_DEM = IDX["b_demeanour_control"]
+
+
+@njit(cache=True, inline="always")
+def control_weight(par: np.ndarray, demeanour: float, sex: int) -> float:
+    """Return a person's weight of being controlled: ``exp(b_dem x demeanour)``, x rel for women.
+
+    It depends on the person alone, so it is their ``police_weight``, set when they enter
+    (``entry_exit.demeanour_weights``).
+    """
+    w = math.exp(par[_B_DEM] * demeanour)
+    if sex == 1:
+        w *= par[_REL_WOMEN]
+    return w
 
 
 @njit(cache=True)
@@ -70,7 +85,7 @@ def step(t, day, hour, ep, par, keys, W, P, L, X, R):  # noqa: ANN001, ANN201 - 
     """Let officers at each site control people and sellers, with the consequences."""
     n_sites = W.site_cap.shape[0]
     key = keys[S_POLICE]
-    # Each person's weight, computed once (an ``exp``) and read again by the second loop.
+    # Each person's weight (``entry_exit.demeanour_weights``), by position, for the second loop.
     weight_of = X.control_weight
     for s in range(n_sites):
         cap = X.control_now[s]
@@ -82,9 +97,7 @@ def step(t, day, hour, ep, par, keys, W, P, L, X, R):  # noqa: ANN001, ANN201 - 
         w_sum = par[_REL_SELLERS] * n_sellers
         for k in range(a, b):
             i = X.order[k]
-            w = math.exp(par[_B_DEM] * P.demeanour[i])
-            if P.sex[i] == 1:
-                w *= par[_REL_WOMEN]
+            w = P.police_weight[i]  # exp(b_dem x demeanour), x rel_women: set at entry
             weight_of[k] = w
             w_sum += w
         n_eff = n_people + par[_REL_SELLERS] * n_sellers

@@ -59,7 +59,6 @@ _B_HABIT = IDX["b_habit"]
 _HABIT_GAIN = IDX["rate_habit_gain_per_hour"]
 _B_RISK = IDX["b_risk"]
 _W_REP = IDX["w_reputation"]
-_K_RISK_DEM = IDX["k_risk_demeanour"]
 _B_CONCEAL = IDX["b_conceal"]
 _B_CROWD = IDX["b_crowd"]
 _B_DIST = IDX["b_dist_per_km"]
@@ -72,6 +71,7 @@ _TRUST_REF = IDX["trust_comply_ref"]
 _K_FINES = IDX["k_fines_risk_per_10k_nok"]
 _SD_FOOTFALL = IDX["sd_taste_footfall"]
 _SD_CONCEAL = IDX["sd_taste_conceal"]
+_K_RISK_DEM = IDX["k_risk_demeanour"]
 
 
 @njit(cache=True)
@@ -107,6 +107,27 @@ def draw_tastes(
         taste_footfall[i], taste_conceal[i] = tastes(key, i, sd_foot, sd_conceal)
 
 
+@njit(cache=True, inline="always")
+def demeanour_factor(par: np.ndarray, demeanour: float) -> float:
+    """Return ``exp(-k_risk_demeanour x demeanour)``: confrontational people weigh risk less.
+
+    It depends on the person alone, so it is their ``risk_demeanour``, set when they enter
+    (``entry_exit.demeanour_weights``).
+    """
+    return math.exp(-par[_K_RISK_DEM] * demeanour)
+
+
+@njit(cache=True, inline="always")
+def risk_weight_of(b_risk, dem_factor, k_trust, trust_ref, trust, k_fines, fines_owed):  # noqa: ANN001, ANN201, PLR0913
+    """Return :func:`risk_weight` given the person's ``dem_factor = exp(-k_dem x demeanour)``.
+
+    The kernel's form: the factor is the person's ``risk_demeanour``, set when they enter
+    (``entry_exit.demeanour_weights``), so a choice makes no ``exp`` for it.
+    """
+    factor = max(0.0, 1.0 + k_trust * (trust_ref - trust) + k_fines * fines_owed / 10_000.0)
+    return b_risk * dem_factor * factor
+
+
 @njit(cache=True)
 def risk_weight(b_risk, k_dem, demeanour, k_trust, trust_ref, trust, k_fines, fines_owed):  # noqa: ANN001, ANN201, PLR0913
     """Return a person's weight of perceived police risk in site choice.
@@ -116,8 +137,8 @@ def risk_weight(b_risk, k_dem, demeanour, k_trust, trust_ref, trust, k_fines, fi
     (Tyler 2006); fines owed change it by a hypothesised ``k_fines`` (sign unknown, prior includes
     0; Beckett & Herbert 2009). With both slopes 0 the factor is exactly 1.
     """
-    factor = max(0.0, 1.0 + k_trust * (trust_ref - trust) + k_fines * fines_owed / 10_000.0)
-    return b_risk * math.exp(-k_dem * demeanour) * factor
+    dem_factor = math.exp(-k_dem * demeanour)
+    return risk_weight_of(b_risk, dem_factor, k_trust, trust_ref, trust, k_fines, fines_owed)
 
 
 @njit(cache=True)
@@ -212,7 +233,7 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
     n_main, n_service = main.shape[0], service.shape[0]
     m0 = 0 if par[_MAIN_KNOWN] >= 0.5 else n_main
     ban_zone, ban_until, ban_comply = P.ban_zone, P.ban_until, P.ban_comply
-    demeanour, trust, fines_owed = P.demeanour, P.trust, P.fines_owed
+    risk_demeanour, trust, fines_owed = P.risk_demeanour, P.trust, P.fines_owed
     mem_site, mem_risk = P.mem_site, P.mem_risk
     n_mem = mem_site.shape[1]
     zone_member, reputation, site_term = W.zone_member, X.reputation, X.site_term
@@ -351,10 +372,9 @@ def step(t, day, hour, ep, par, keys, W, P, X):  # noqa: ANN001, ANN201 - compil
             zone = ban_zone[i]
             banned = zone >= 0 and ban_until[i] > t
             comply = ban_comply[i]
-            b_risk = risk_weight(
+            b_risk = risk_weight_of(
                 par[_B_RISK],
-                par[_K_RISK_DEM],
-                demeanour[i],
+                risk_demeanour[i],
                 par[_K_TRUST_AVOID],
                 par[_TRUST_REF],
                 trust[i],
