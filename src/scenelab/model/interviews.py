@@ -43,29 +43,31 @@ class InterviewCopies:
 
     def __init__(self, days: np.ndarray, fields: dict[str, tuple[type, float, str]]) -> None:
         self.days = days
-        # The slots by day, found by bisection in ``take`` (called at every stop of the run, ~700
-        # times for Bergen): a stable sort keeps each day's slots ascending.
-        self._order = np.argsort(days, kind="stable")
-        self._sorted = days[self._order]
         self.copies: dict[str, dict[str, np.ndarray]] = {
             name: {
                 f: np.full(days.size, fill, dtype=dtype) for f, (dtype, fill, _) in fields.items()
             }
             for name in RECALL_DAYS
         }
+        # What to copy at the start of each run day: (copy, its slots), found once here. ``take``
+        # is called at every stop of the run (~700 times for Bergen); a search per lag and call
+        # cost more than the copies. A stable sort keeps each day's slots ascending.
+        order = np.argsort(days, kind="stable")
+        interview, first, count = np.unique(days[order], return_index=True, return_counts=True)
+        self._due: dict[int, list[tuple[dict[str, np.ndarray], np.ndarray]]] = {}
+        for name, lag in RECALL_DAYS.items():
+            for d, lo, n in zip(interview.tolist(), first.tolist(), count.tolist(), strict=True):
+                self._due.setdefault(d - lag, []).append((self.copies[name], order[lo : lo + n]))
 
     def days_needed(self) -> set[int]:
         """Return the run days at whose start some copy is taken."""
-        return {int(d) - lag for lag in RECALL_DAYS.values() for d in np.unique(self.days)}
+        return set(self._due)
 
     def take(self, day: int, people: object) -> None:
         """Copy the attributes of the slots whose interview (or recall start) is ``day``."""
-        for name, lag in RECALL_DAYS.items():
-            lo, hi = np.searchsorted(self._sorted, [day + lag, day + lag + 1])
-            if hi > lo:
-                slots = self._order[lo:hi]
-                for field, arr in self.copies[name].items():
-                    arr[slots] = getattr(people, field)[slots]
+        for copy, slots in self._due.get(day, ()):
+            for field, arr in copy.items():
+                arr[slots] = getattr(people, field)[slots]
 
     def snapshots(self, n_used: int) -> dict[str, dict[str, np.ndarray]]:
         """Return the copies of the used slots, plus each slot's interview day (``day``)."""
