@@ -85,8 +85,8 @@ def step(t, day, hour, ep, par, keys, W, P, L, X, R):  # noqa: ANN001, ANN201 - 
     """Let officers at each site control people and sellers, with the consequences."""
     n_sites = W.site_cap.shape[0]
     key = keys[S_POLICE]
-    # Each person's weight (``entry_exit.demeanour_weights``), by position, for the second loop.
-    weight_of = X.control_weight
+    # Each person's weight of being controlled is their ``police_weight``, set when they enter.
+    police_weight = P.police_weight
     for s in range(n_sites):
         cap = X.control_now[s]
         n_people = X.n_now[s]
@@ -96,16 +96,13 @@ def step(t, day, hour, ep, par, keys, W, P, L, X, R):  # noqa: ANN001, ANN201 - 
         a, b = X.offsets[s], X.offsets[s + 1]
         w_sum = par[_REL_SELLERS] * n_sellers
         for k in range(a, b):
-            i = X.order[k]
-            w = P.police_weight[i]  # exp(b_dem x demeanour), x rel_women: set at entry
-            weight_of[k] = w
-            w_sum += w
+            w_sum += police_weight[X.order[k]]
         n_eff = n_people + par[_REL_SELLERS] * n_sellers
         expected = cap * n_eff / (n_eff + par[_N_HALF])
         events = 0.0
         for k in range(a, b):
             i = X.order[k]
-            w = weight_of[k]
+            w = police_weight[i]
             if uniform(key, t, i, 0) >= min(1.0, expected * w / w_sum):
                 continue
             # A control.
